@@ -1,0 +1,1 @@
+"""Web GUI (FastAPI + Jinja2)."""

@@ -1,0 +1,1 @@
+"""callsift sensor: packet decoding, SIP call tracking, RTP quality, per-call pcaps."""

@@ -1,0 +1,35 @@
+"""Named event counters: every dropped, malformed or unexpected packet is counted by reason."""
+
+from collections.abc import Iterator, Mapping
+
+
+class Counters(Mapping[str, int]):
+    """A flat ``reason -> count`` map.
+
+    Hot paths may use ``self.data`` directly (``c.data[k] = c.data.get(k, 0) + 1``) to avoid a
+    method call; everything else calls :meth:`inc`.
+    """
+
+    __slots__ = ("data",)
+
+    def __init__(self) -> None:
+        self.data: dict[str, int] = {}
+
+    def inc(self, reason: str, n: int = 1) -> None:
+        self.data[reason] = self.data.get(reason, 0) + n
+
+    def __getitem__(self, key: str) -> int:
+        return self.data.get(key, 0)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def merge(self, other: Mapping[str, int], prefix: str = "") -> None:
+        for k, v in other.items():
+            self.inc(prefix + k, v)
+
+    def snapshot(self) -> dict[str, int]:
+        return dict(sorted(self.data.items()))

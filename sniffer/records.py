@@ -1,0 +1,149 @@
+"""Output records of the sensor: the public contract of ``callsift analyze --json`` and of the
+database columns (docs/CDR.md). Every record serialises to a flat JSON object with a ``type``.
+"""
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+CALL_STATES = ("completed", "cancelled", "failed", "timeout", "unterminated", "shutdown")
+"""How a call record ended: BYE after answer; CANCEL; final error response; closed by the
+inactivity timeout; still open at the end of the capture (offline analysis); closed when the
+sensor stopped."""
+
+
+@dataclass(slots=True)
+class RtcpSummary:
+    """RTCP reports about one RTP stream (SR sent by its source, RR/XR about it by its receiver)."""
+
+    sr_count: int = 0
+    rr_count: int = 0
+    fraction_lost_max: float | None = None
+    """Largest fraction lost (0..1) reported by the receiver."""
+    cumulative_lost: int | None = None
+    """Last cumulative number of packets lost reported by the receiver."""
+    jitter_max_ms: float | None = None
+    """Largest interarrival jitter reported by the receiver, in ms."""
+    rtt_avg_ms: float | None = None
+    rtt_max_ms: float | None = None
+    xr_mos_lq: float | None = None
+    xr_mos_cq: float | None = None
+    xr_r_factor: int | None = None
+    xr_loss_rate: float | None = None
+    xr_discard_rate: float | None = None
+
+
+@dataclass(slots=True)
+class StreamRecord:
+    src_ip: str
+    src_port: int
+    dst_ip: str
+    dst_port: int
+    ssrc: int
+    payload_type: int
+    codec: str
+    packets: int
+    lost: int
+    loss_pct: float
+    duplicates: int
+    out_of_order: int
+    max_delta_ms: float
+    max_jitter_ms: float
+    mean_jitter_ms: float
+    mos: float | None
+    rtcp: RtcpSummary | None
+    first_ts: float
+    last_ts: float
+    direction: str | None = None
+    """``"caller"`` when the caller sends it, ``"callee"`` when the callee sends it."""
+    telephone_events: int = 0
+
+
+@dataclass(slots=True)
+class CallRecord:
+    call_id: str
+    uid: str
+    """Stable id of this call record: same capture, same uid (idempotent database writes)."""
+    caller: str
+    caller_domain: str
+    caller_name: str
+    called: str
+    called_domain: str
+    caller_ip: str
+    caller_port: int
+    called_ip: str
+    called_port: int
+    vlan: int | None
+    invite_ts: float
+    ringing_ts: float | None
+    answer_ts: float | None
+    end_ts: float
+    duration_s: float
+    connect_duration_s: float
+    final_code: int | None
+    final_reason: str | None
+    hangup_by: str | None
+    state: str
+    codecs: list[str]
+    dtmf: str
+    streams: list[StreamRecord]
+    pcap: str | None
+    caller_ua: str | None = None
+    called_ua: str | None = None
+    bye_code: int | None = None
+    """Response code to the BYE; null when the BYE was never answered (or there was none)."""
+    challenged: bool = False
+    """The initial INVITE was challenged (401/407) and re-sent with credentials."""
+    sip_messages: int = 0
+    retransmissions: int = 0
+    transport: str = "udp"
+    flags: list[str] = field(default_factory=list)
+    """Notable facts: ``early_media``, ``hold``, ``media_changed``, ``reinvite``,
+    ``no_invite_seen``, ``timeout``, ``bye_unanswered``, ``sip_info_dtmf``."""
+
+
+@dataclass(slots=True)
+class RegistrationRecord:
+    user: str
+    domain: str
+    contact_ip: str | None
+    src_ip: str
+    ts: float
+    result_code: int | None
+    expires: int | None
+    challenged: bool
+    call_id: str = ""
+    src_port: int = 0
+    user_agent: str | None = None
+    attempts: int = 1
+
+
+@dataclass(slots=True)
+class MessageRecord:
+    from_: str
+    to: str
+    ts: float
+    body: str
+    result_code: int | None
+    call_id: str = ""
+    src_ip: str = ""
+    dst_ip: str = ""
+    truncated: bool = False
+
+
+Record = CallRecord | RegistrationRecord | MessageRecord | StreamRecord
+"""A ``StreamRecord`` emitted on its own is an RTP stream bound to no call (``type: "stream"``)."""
+
+_TYPES: dict[type, str] = {
+    CallRecord: "call",
+    RegistrationRecord: "registration",
+    MessageRecord: "message",
+    StreamRecord: "stream",
+}
+
+
+def record_to_dict(rec: Record) -> dict[str, Any]:
+    """JSON-ready dict with the ``type`` key first. ``MessageRecord.from_`` is emitted as ``from``."""
+    d = asdict(rec)
+    if isinstance(rec, MessageRecord):
+        d["from"] = d.pop("from_")
+    return {"type": _TYPES[type(rec)], **d}
