@@ -52,3 +52,40 @@ def message_length(buf: bytes | bytearray, start: int = 0) -> int | None:
     if len(buf) - start < total:
         return None
     return total
+
+
+_SIP_METHODS = (
+    b"INVITE ",
+    b"ACK ",
+    b"BYE ",
+    b"CANCEL ",
+    b"OPTIONS ",
+    b"REGISTER ",
+    b"PRACK ",
+    b"SUBSCRIBE ",
+    b"NOTIFY ",
+    b"PUBLISH ",
+    b"INFO ",
+    b"REFER ",
+    b"MESSAGE ",
+    b"UPDATE ",
+)
+_FIRST_BYTES = frozenset(m[0] for m in _SIP_METHODS) | {ord("S")}
+
+
+def looks_like_sip(data: bytes | bytearray, start: int = 0) -> bool:
+    """Cheap test: does a SIP start line begin at ``data[start]``?
+
+    True for ``SIP/2.0 <code>`` status lines and for request lines of the RFC 3261 family of
+    methods. Used to classify UDP payloads and TCP streams before parsing.
+    """
+    if len(data) - start < 12 or data[start] not in _FIRST_BYTES:
+        return False
+    head = bytes(data[start : start + 10])
+    if head.startswith(b"SIP/2.0 "):
+        return True
+    if not head.startswith(_SIP_METHODS):
+        return False
+    sp = data.find(b" ", start)
+    line_end = data.find(b"\n", start, start + 2048)
+    return line_end > 0 and data.find(b" SIP/2.0", sp, line_end + 1) > 0
