@@ -1,0 +1,191 @@
+"""The packet loop: frames in, call records (and per-call pcap frames) out.
+
+Fast path: an untagged Ethernet/IPv4/UDP frame (no IP options, not a fragment) whose 4-tuple is
+a known RTP flow is handled inline with byte indexing and one ``struct`` unpack; everything else
+goes through :class:`sniffer.decode.decoder.Decoder` and :meth:`Analyzer._datagram`.
+The same code serves ``callsift analyze`` (files) and the live sensor (batches from capture).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sniffer.calls.call import Call
+from sniffer.calls.tracker import CallTracker
+from sniffer.counters import Counters
+from sniffer.decode.datagram import Datagram
+from sniffer.decode.decoder import Decoder
+from sniffer.flows import RTCP, RTP, Flow
+from sniffer.media_path import MediaPath
+from sniffer.signalling import Signalling, Sink
+from sniffer.sip.framing import looks_like_sip
+from sniffer.spool.spool import CallPcapSpool
+
+LINKTYPE_ETHERNET = 1
+TICK_S = 1.0
+"""Housekeeping (timeouts, reassembly expiry) runs once per second of capture time."""
+MAX_CLOCK_JUMP_S = 3600.0
+"""A capture clock step forward larger than this is a bogus timestamp, not an idle hour."""
+
+_RTP_FAST = struct.Struct("!HII")
+
+
+@dataclass(slots=True)
+class AnalyzerConfig:
+    linger_s: float = 5.0
+    """How long a finished call stays open for late RTP, retransmissions and the BYE answer."""
+    call_timeout_s: float = 300.0
+    """A call with no SIP or RTP for this long is closed and flagged ``timeout``."""
+    orphan_min_packets: int = 5
+    """An RTP-looking flow bound to no call is reported as a stream from this many packets on."""
+    max_orphan_flows: int = 20_000
+    sip_tcp_ports: frozenset[int] = frozenset({5060, 5061, 5080})
+
+
+class Analyzer:
+    """Turns captured frames of one link type into records sent to ``sink``."""
+
+    def __init__(
+        self,
+        linktype: int,
+        sink: Sink,
+        *,
+        spool: CallPcapSpool | None = None,
+        config: AnalyzerConfig | None = None,
+        counters: Counters | None = None,
+    ) -> None:
+        self.linktype = linktype
+        self.sink = sink
+        self.config = cfg = config or AnalyzerConfig()
+        self.counters = counters if counters is not None else Counters()
+        self.decoder = Decoder(self.counters, sip_tcp_ports=cfg.sip_tcp_ports)
+        self.tracker = CallTracker(
+            self.counters, linger_s=cfg.linger_s, call_timeout_s=cfg.call_timeout_s
+        )
+        self.signalling = Signalling(self.counters, self.tracker)
+        self.spool = spool
+        self.flows: dict[bytes, Flow] = {}
+        self.media = MediaPath(self, spool)
+        self.packets = 0
+        self._next_tick = float("-inf")
+        self._last_tick = float("-inf")
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def feed(self, packets: Iterable[tuple[float, bytes]]) -> None:
+        """Analyse frames in capture order (an open pypcap handle, or a batch list)."""
+        flows_get = self.flows.get
+        unpack = _RTP_FAST.unpack_from
+        slow = self._slow
+        rtp_rare = self.media.rtp_rare
+        eth = self.linktype == LINKTYPE_ETHERNET
+        next_tick = self._next_tick
+        n = 0
+        for ts, buf in packets:
+            n += 1
+            if ts >= next_tick:
+                next_tick = self._tick(ts)
+            if (
+                eth
+                and buf[12] == 8
+                and buf[13] == 0
+                and buf[14] == 0x45
+                and buf[23] == 17
+                and not (buf[20] & 0x3F or buf[21])
+                and len(buf) >= 54
+            ):
+                flow = flows_get(buf[26:38])
+                if flow is not None and flow.kind == RTP and buf[42] == 0x80:
+                    seq, rts, ssrc = unpack(buf, 44)
+                    b1 = buf[43]
+                    if ssrc == flow.ssrc and (b1 & 0x7F) == flow.pt:
+                        flow.stats.add(seq, rts, ts, flow.pt, b1 > 127)  # type: ignore[union-attr]
+                        pcap = flow.pcap
+                        if pcap is not None:
+                            pcap.write(ts, buf, self.media.rtp_caplen)
+                        continue
+                    rtp_rare(flow, ts, buf, 42, len(buf), buf, 42)
+                    continue
+            slow(ts, buf)
+        self._next_tick = next_tick
+        self.packets += n
+
+    def _slow(self, ts: float, buf: bytes) -> None:
+        for d in self.decoder.decode(self.linktype, ts, buf):
+            self._datagram(d)
+
+    def _datagram(self, d: Datagram) -> None:
+        payload = d.payload
+        if d.transport != 17:
+            if looks_like_sip(payload):
+                self.sip(d)
+            else:
+                self.counters.inc("sip.stream_not_sip")
+            return
+        key = d.src + d.dst + struct.pack("!HH", d.sport, d.dport)
+        flow = self.flows.get(key)
+        frame = d.frames[-1][1]
+        if flow is not None:
+            self.media.on_flow(flow, key, d.ts, payload, frame, d.payload_offset)
+            return
+        if looks_like_sip(payload):
+            self.sip(d)
+            return
+        self.media.on_new_flow(key, d, frame)
+
+    def sip(self, d: Datagram) -> None:
+        call = self.signalling.handle(
+            d.payload, d.ts, d.src, d.sport, d.dst, d.dport, d.vlan, d.transport, self.sink
+        )
+        if call is None:
+            return
+        spool = self.spool
+        if spool is not None:
+            if call.pcap is None:
+                call.pcap = spool.open_call(call.call_id, call.first_ts)
+            for fts, frame in d.frames:
+                call.pcap.write(fts, frame)
+
+    # -- housekeeping -----------------------------------------------------------------------
+
+    def _tick(self, ts: float) -> float:
+        if ts - self._last_tick > MAX_CLOCK_JUMP_S and self._last_tick > float("-inf"):
+            self.counters.inc("capture.clock_jump")
+            self.tracker.clock_floor = ts
+        self._last_tick = ts
+        self.tracker_reap(ts)
+        self.signalling.reap(ts, self.sink)
+        self.decoder.expire(ts)
+        self.media.expire(ts)
+        return ts + TICK_S
+
+    def tracker_reap(self, now: float) -> None:
+        for call, reason in self.tracker.reap(now):
+            self.emit_call(call, reason)
+
+    def emit_call(self, call: Call, reason: str) -> None:
+        for key in call.flow_keys:
+            self.flows.pop(key, None)
+        rec = call.to_record(reason)
+        if call.pcap is not None and self.spool is not None:
+            rec.pcap = self.spool.close_call(call.pcap)
+        self.sink(rec)
+
+    def finish(self, reason: str = "unterminated") -> None:
+        """End of input: emit every open call (``reason`` is the state of those never ended)."""
+        for call, why in self.tracker.drain(reason):
+            self.emit_call(call, why)
+        self.signalling.drain(self.sink)
+        self.media.drain()
+
+    def stats(self) -> dict[str, object]:
+        return {
+            "packets": self.packets,
+            "open_calls": len(self.tracker.calls),
+            "flows": len(self.flows),
+            "counters": self.counters.snapshot(),
+            "sip_peers": self.signalling.peers.snapshot(),
+            "decoder": self.decoder.stats(),
+        }

@@ -1,0 +1,242 @@
+"""State of one call (an INVITE dialog family sharing a Call-ID) and its CDR."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from sniffer.calls.media import CALLEE, CALLER, CallStream, MediaTarget
+from sniffer.netaddr import ip_to_text
+from sniffer.records import CallRecord, StreamRecord
+from sniffer.rtp.codecs import STATIC_PT
+from sniffer.rtp.rtcp_tracker import RtcpTracker
+
+if TYPE_CHECKING:
+    from sniffer.spool.spool import CallPcap
+
+MAX_TRANSACTION_KEYS = 512
+"""Per-call memory of seen SIP transactions (for retransmission detection)."""
+
+
+def call_uid(call_id: str, first_ts: float) -> str:
+    """Stable record id: the same call in the same capture always gets the same uid."""
+    h = hashlib.blake2b(f"{call_id}\x00{first_ts:.6f}".encode(), digest_size=12)
+    return h.hexdigest()
+
+
+class Call:
+    """Everything the sensor knows about one call while it is in progress."""
+
+    __slots__ = (
+        "answer_ts",
+        "bye_code",
+        "bye_cseq",
+        "bye_from_tag",
+        "bye_ts",
+        "called",
+        "called_domain",
+        "called_ip",
+        "called_port",
+        "called_ua",
+        "caller",
+        "caller_domain",
+        "caller_ip",
+        "caller_name",
+        "caller_port",
+        "caller_tag",
+        "caller_ua",
+        "call_id",
+        "cancel_ts",
+        "challenged",
+        "close_at",
+        "codecs",
+        "dtmf_events",
+        "final_code",
+        "final_reason",
+        "final_ts",
+        "first_ts",
+        "flags",
+        "flow_keys",
+        "initial_cseq",
+        "invite_seen",
+        "invite_ts",
+        "last_ts",
+        "media_targets",
+                "pcap",
+        "pending_offer",
+        "retransmissions",
+        "ringing_ts",
+        "rtcp",
+        "sip_messages",
+        "streams",
+        "transactions",
+        "transport",
+        "vlan",
+    )
+
+    def __init__(self, call_id: str, ts: float) -> None:
+        self.call_id = call_id
+        self.first_ts = ts
+        self.last_ts = ts
+        self.invite_ts: float | None = None
+        self.invite_seen = False
+        self.initial_cseq = -1
+        self.caller = self.caller_domain = self.caller_name = ""
+        self.called = self.called_domain = ""
+        self.caller_tag: str | None = None
+        self.caller_ip = b""
+        self.caller_port = 0
+        self.called_ip = b""
+        self.called_port = 0
+        self.caller_ua: str | None = None
+        self.called_ua: str | None = None
+        self.vlan: int | None = None
+        self.transport = "udp"
+        self.ringing_ts: float | None = None
+        self.answer_ts: float | None = None
+        self.final_code: int | None = None
+        self.final_reason: str | None = None
+        self.final_ts: float | None = None
+        self.cancel_ts: float | None = None
+        self.bye_ts: float | None = None
+        self.bye_cseq = -1
+        self.bye_from_tag: str | None = None
+        self.bye_code: int | None = None
+        self.challenged = False
+        self.codecs: list[str] = []
+        self.dtmf_events: list[tuple[float, str]] = []
+        self.sip_messages = 0
+        self.retransmissions = 0
+        self.flags: set[str] = set()
+        self.transactions: set[tuple[object, ...]] = set()
+        self.media_targets: list[tuple[tuple[bytes, int], MediaTarget]] = []
+        self.pending_offer: str | None = None
+        """The side whose SDP offer awaits an answer."""
+        self.streams: list[CallStream] = []
+        self.flow_keys: list[bytes] = []
+        self.rtcp = RtcpTracker()
+        self.pcap: CallPcap | None = None
+        self.close_at: float | None = None
+        """Capture time at which the call is complete and may be emitted (end + linger)."""
+
+    # -- derived -------------------------------------------------------------------------
+
+    @property
+    def uid(self) -> str:
+        return call_uid(self.call_id, self.first_ts)
+
+    def state_and_end(self, closing_reason: str) -> tuple[str, float]:
+        """(state, end_ts) as documented in docs/CDR.md."""
+        if self.answer_ts is not None:
+            if self.bye_ts is not None:
+                return "completed", self.bye_ts
+            return closing_reason, self.last_ts
+        if self.cancel_ts is not None:
+            return "cancelled", self.cancel_ts
+        if self.final_code is not None and self.final_code >= 300 and self.final_ts is not None:
+            return "failed", self.final_ts
+        return closing_reason, self.last_ts
+
+    def hangup_by(self) -> str | None:
+        if self.answer_ts is None or self.bye_ts is None:
+            return None
+        if self.bye_from_tag is not None and self.caller_tag is not None:
+            return CALLER if self.bye_from_tag == self.caller_tag else CALLEE
+        return None
+
+    def dtmf(self) -> str:
+        return "".join(d for _ts, d in sorted(self.dtmf_events, key=lambda e: e[0]))
+
+    # -- record ----------------------------------------------------------------------------
+
+    def to_record(self, closing_reason: str) -> CallRecord:
+        """Build the CDR. ``closing_reason`` is the state used when no SIP end was seen
+        (``timeout``, ``unterminated`` or ``shutdown``)."""
+        state, end_ts = self.state_and_end(closing_reason)
+        invite_ts = self.invite_ts if self.invite_ts is not None else self.first_ts
+        end_ts = max(end_ts, invite_ts)
+        connect = 0.0
+        if self.answer_ts is not None:
+            connect = max(0.0, end_ts - self.answer_ts)
+        flags = set(self.flags)
+        if state == "timeout":
+            flags.add("timeout")
+        if self.bye_ts is not None and self.bye_code is None:
+            flags.add("bye_unanswered")
+        pcap = self.pcap.relpath if self.pcap is not None else None
+        return CallRecord(
+            call_id=self.call_id,
+            uid=self.uid,
+            caller=self.caller,
+            caller_domain=self.caller_domain,
+            caller_name=self.caller_name,
+            called=self.called,
+            called_domain=self.called_domain,
+            caller_ip=ip_to_text(self.caller_ip) if self.caller_ip else "",
+            caller_port=self.caller_port,
+            called_ip=ip_to_text(self.called_ip) if self.called_ip else "",
+            called_port=self.called_port,
+            vlan=self.vlan,
+            invite_ts=round(invite_ts, 6),
+            ringing_ts=_r6(self.ringing_ts),
+            answer_ts=_r6(self.answer_ts),
+            end_ts=round(end_ts, 6),
+            duration_s=round(end_ts - invite_ts, 6),
+            connect_duration_s=round(connect, 6),
+            final_code=self.final_code,
+            final_reason=self.final_reason,
+            hangup_by=self.hangup_by(),
+            state=state,
+            codecs=list(self.codecs),
+            dtmf=self.dtmf(),
+            streams=[self._stream_record(s) for s in self.streams],
+            pcap=pcap,
+            caller_ua=self.caller_ua,
+            called_ua=self.called_ua,
+            bye_code=self.bye_code,
+            challenged=self.challenged,
+            sip_messages=self.sip_messages,
+            retransmissions=self.retransmissions,
+            transport=self.transport,
+            flags=sorted(flags),
+        )
+
+    def _stream_record(self, s: CallStream) -> StreamRecord:
+        return stream_record(s, self.rtcp)
+
+
+def _r6(v: float | None) -> float | None:
+    return None if v is None else round(v, 6)
+
+
+def stream_record(s: CallStream, rtcp: RtcpTracker | None) -> StreamRecord:
+    """The record of one RTP stream (of a call, or bound to none)."""
+    st = s.stats
+    pt = st.payload_type
+    codec = s.payloads.encoding(pt)
+    clock = s.payloads.clocks.get(pt) or STATIC_PT.get(pt, ("", 8000))[1]
+    summary = rtcp.summary(s.ssrc, clock) if rtcp is not None else None
+    ptime = float(s.payloads.ptime) if s.payloads.ptime else None
+    return StreamRecord(
+        src_ip=ip_to_text(s.src),
+        src_port=s.sport,
+        dst_ip=ip_to_text(s.dst),
+        dst_port=s.dport,
+        ssrc=s.ssrc,
+        payload_type=pt,
+        codec=codec,
+        packets=st.packets,
+        lost=st.lost,
+        loss_pct=round(st.loss_pct, 3),
+        duplicates=st.duplicates,
+        out_of_order=st.out_of_order,
+        max_delta_ms=round(st.max_delta_ms, 3),
+        max_jitter_ms=round(st.max_jitter_ms, 3),
+        mean_jitter_ms=round(st.mean_jitter_ms, 3),
+        mos=st.mos(codec, ptime),
+        rtcp=summary,
+        first_ts=round(st.first_ts, 6),
+        last_ts=round(st.last_ts, 6),
+        direction=s.sender,
+        telephone_events=st.event_packets,
+    )

@@ -1,0 +1,341 @@
+"""Call tracking by Call-ID: INVITE dialogs, their outcome, and where their media goes.
+
+Rules (docs/CDR.md has the user-facing version):
+
+* A Call-ID becomes a call when an INVITE, or a response to an INVITE, is seen. In-dialog
+  requests of an unknown Call-ID (BYE, UPDATE... of a call that began before the capture) are
+  counted as ``sip.no_dialog`` and produce no CDR.
+* The *initial* INVITE is an INVITE without To-tag. A 401/407 answered by a re-sent initial
+  INVITE (higher CSeq, same Call-ID) continues the same call: the final code is the re-sent
+  INVITE's and the call is marked ``challenged``. Copies of an INVITE with the same CSeq (a proxy
+  relaying it on another leg) are the same transaction.
+* Retransmissions (same method, CSeq, status, top Via branch and To-tag) are counted, not re-applied.
+* SDP in requests (INVITE/UPDATE) is an offer; in ACK/PRACK an answer; in a response it is an
+  answer when its request carried an offer, else (late offer) an offer. Codecs come from answers.
+* Every SDP registers the sender's receive endpoints (audio/video ``c=`` ip and ``m=`` port, and
+  its RTCP port) so RTP in both directions binds to the call, whatever IP signalling used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sniffer.calls.call import MAX_TRANSACTION_KEYS, Call
+from sniffer.calls.media import CALLEE, CALLER, MediaTarget, PayloadMap, other_side
+from sniffer.counters import Counters
+from sniffer.netaddr import text_to_ip
+from sniffer.sip.dtmf_info import info_dtmf_digit
+from sniffer.sip.message import SipMessage, extract_sdp
+from sniffer.sip.sdp import SdpParseError, SessionDescription
+
+CHALLENGE_WAIT_S = 90.0
+"""After a 401/407 to the initial INVITE, how long to wait for the re-sent INVITE. Longer than
+64*T1: a softphone may ask its user for the password first (the aaa sample waits 32.4 s)."""
+
+_DIALOG_METHODS = frozenset(
+    {"INVITE", "ACK", "BYE", "CANCEL", "PRACK", "UPDATE", "INFO", "REFER", "NOTIFY"}
+)
+_TRANSPORTS = {17: "udp", 6: "tcp", 132: "sctp"}
+
+
+class CallTracker:
+    """Owns the open calls and the SDP media index used to bind RTP to them."""
+
+    def __init__(
+        self,
+        counters: Counters,
+        *,
+        linger_s: float = 5.0,
+        call_timeout_s: float = 300.0,
+        max_calls: int = 500_000,
+    ) -> None:
+        self.counters = counters
+        self.linger_s = linger_s
+        self.call_timeout_s = call_timeout_s
+        self.max_calls = max_calls
+        self.calls: dict[str, Call] = {}
+        self.media: dict[tuple[bytes, int], MediaTarget] = {}
+        self.media_generation = 0
+        """Bumped whenever an SDP adds endpoints: cached 'unbound' flows must look again."""
+        self.clock_floor = float("-inf")
+        """Set after a bogus jump of the capture clock: inactivity is counted from there."""
+
+    # -- SIP --------------------------------------------------------------------------------
+
+    def wants(self, msg: SipMessage) -> bool:
+        """Is this message part of a call (existing, or an INVITE that starts one)?"""
+        return msg.call_id in self.calls or msg.method == "INVITE"
+
+    def on_message(
+        self,
+        msg: SipMessage,
+        ts: float,
+        src: bytes,
+        sport: int,
+        dst: bytes,
+        dport: int,
+        vlan: int | None,
+        transport: int,
+    ) -> Call | None:
+        """Apply one SIP message; return the call it belongs to (None if it starts none)."""
+        call = self.calls.get(msg.call_id)
+        if call is None:
+            if msg.method != "INVITE" or msg.status == 100:
+                # in-dialog traffic of a call that began before the capture, or a bare 100
+                if msg.method in _DIALOG_METHODS:
+                    self.counters.inc("sip.no_dialog")
+                return None
+            if len(self.calls) >= self.max_calls:
+                self.counters.inc("calls.table_full")
+                return None
+            call = Call(msg.call_id, ts)
+            call.vlan = vlan
+            call.transport = _TRANSPORTS.get(transport, str(transport))
+            self.calls[msg.call_id] = call
+            self.counters.inc("calls.created")
+        call.sip_messages += 1
+        if ts > call.last_ts:
+            call.last_ts = ts
+        key = (
+            msg.is_request,
+            msg.method,
+            msg.cseq_num,
+            msg.status,
+            msg.via_branch,
+            msg.to.tag,
+        )
+        if key in call.transactions:
+            call.retransmissions += 1
+            self.counters.inc("sip.retransmissions")
+            return call
+        if len(call.transactions) < MAX_TRANSACTION_KEYS:
+            call.transactions.add(key)
+        if msg.is_request:
+            self._on_request(call, msg, ts, src, sport, dst, dport)
+        else:
+            self._on_response(call, msg, ts, src, sport, dst, dport)
+        return call
+
+    def _sender(self, call: Call, msg: SipMessage, src: bytes, sport: int) -> str:
+        """Which side sent this message."""
+        tag = msg.from_.tag
+        if call.caller_tag is not None and tag is not None:
+            from_caller = tag == call.caller_tag
+        else:
+            from_caller = src == call.caller_ip and sport == call.caller_port
+        if not msg.is_request:
+            from_caller = not from_caller
+        return CALLER if from_caller else CALLEE
+
+    def _on_request(
+        self, call: Call, msg: SipMessage, ts: float, src: bytes, sport: int, dst: bytes, dport: int
+    ) -> None:
+        method = msg.method
+        if method == "INVITE" and msg.to.tag is None:
+            if not call.invite_seen:
+                self._setup_from_invite(call, msg, ts, src, sport, dst, dport)
+            elif msg.cseq_num > call.initial_cseq:
+                if call.final_code in (401, 407):
+                    call.challenged = True
+                call.final_code = call.final_reason = call.final_ts = None
+                call.close_at = None
+                call.initial_cseq = msg.cseq_num
+            self._sdp(call, msg, CALLER, offer=True)
+            return
+        sender = self._sender(call, msg, src, sport)
+        if method == "INVITE":
+            call.flags.add("reinvite")
+            self._sdp(call, msg, sender, offer=True)
+        elif method == "BYE":
+            if call.bye_ts is None:
+                call.bye_ts = ts
+                call.bye_cseq = msg.cseq_num
+                call.bye_from_tag = msg.from_.tag
+                call.close_at = ts + self.linger_s
+        elif method == "CANCEL":
+            if call.cancel_ts is None and call.answer_ts is None:
+                call.cancel_ts = ts
+        elif method in ("ACK", "PRACK"):
+            self._sdp(call, msg, sender, offer=False)
+        elif method == "UPDATE":
+            self._sdp(call, msg, sender, offer=True)
+        elif method == "INFO":
+            digit = info_dtmf_digit(msg)
+            if digit is not None:
+                call.dtmf_events.append((ts, digit))
+                call.flags.add("sip_info_dtmf")
+
+    def _setup_from_invite(
+        self, call: Call, msg: SipMessage, ts: float, src: bytes, sport: int, dst: bytes, dport: int
+    ) -> None:
+        call.invite_seen = True
+        call.invite_ts = ts
+        call.initial_cseq = msg.cseq_num
+        fr, to = msg.from_, msg.to
+        call.caller, call.caller_domain, call.caller_name = fr.user, fr.host, fr.display
+        call.called, call.called_domain = to.user, to.host
+        call.caller_tag = fr.tag
+        call.caller_ip, call.caller_port = src, sport
+        call.called_ip, call.called_port = dst, dport
+        call.caller_ua = msg.user_agent
+        call.flags.discard("no_invite_seen")
+
+    def _on_response(
+        self, call: Call, msg: SipMessage, ts: float, src: bytes, sport: int, dst: bytes, dport: int
+    ) -> None:
+        code = msg.status
+        method = msg.method
+        if method == "INVITE":
+            if not call.invite_seen and call.initial_cseq < 0:
+                # A response whose INVITE we never saw: still a call attempt worth a CDR.
+                call.flags.add("no_invite_seen")
+                call.initial_cseq = msg.cseq_num
+                fr, to = msg.from_, msg.to
+                call.caller, call.caller_domain, call.caller_name = fr.user, fr.host, fr.display
+                call.called, call.called_domain = to.user, to.host
+                call.caller_tag = fr.tag
+                call.caller_ip, call.caller_port = dst, dport
+                call.called_ip, call.called_port = src, sport
+            if call.called_ua is None and code > 100:
+                call.called_ua = msg.user_agent
+            if msg.cseq_num == call.initial_cseq:
+                self._initial_invite_response(call, msg, code, ts)
+            elif code >= 300:
+                call.flags.add("reinvite_rejected")
+            if code > 100:
+                self._sdp(call, msg, self._sender(call, msg, src, sport), offer=False)
+        elif method == "BYE":
+            if code >= 200 and call.bye_code is None:
+                call.bye_code = code
+                call.close_at = ts + self.linger_s
+        elif method == "UPDATE" or method == "PRACK":
+            if 200 <= code < 300:
+                self._sdp(call, msg, self._sender(call, msg, src, sport), offer=False)
+
+    def _initial_invite_response(self, call: Call, msg: SipMessage, code: int, ts: float) -> None:
+        if code < 200:
+            if code in (180, 183) and call.ringing_ts is None:
+                call.ringing_ts = ts
+            return
+        if code < 300:
+            if call.answer_ts is None:
+                call.answer_ts = ts
+                call.final_code, call.final_reason, call.final_ts = code, msg.reason, ts
+                call.close_at = None
+            return
+        if call.answer_ts is not None or call.final_code is not None:
+            return  # a later final of a forked branch, or a copy on another leg
+        call.final_code, call.final_reason, call.final_ts = code, msg.reason, ts
+        wait = CHALLENGE_WAIT_S if code in (401, 407) else self.linger_s
+        call.close_at = ts + wait
+
+    # -- SDP --------------------------------------------------------------------------------
+
+    def _sdp(self, call: Call, msg: SipMessage, side: str, *, offer: bool) -> None:
+        try:
+            sdp = extract_sdp(msg)
+        except SdpParseError:
+            self.counters.inc("sdp.parse_error")
+            return
+        if sdp is None:
+            return
+        if not msg.is_request and msg.status < 200:
+            call.flags.add("early_media")
+        if msg.is_request:
+            is_answer = not offer
+        else:
+            # an answer when the other side has an offer outstanding, else a (late) offer
+            is_answer = call.pending_offer == other_side(side)
+        self._register_media(call, sdp, side)
+        if is_answer:
+            self._set_codecs(call, sdp)
+            call.pending_offer = None
+        else:
+            call.pending_offer = side
+
+    def _register_media(self, call: Call, sdp: SessionDescription, side: str) -> None:
+        for m in sdp.media:
+            if m.port == 0 or m.media not in ("audio", "video") or not m.connection:
+                continue
+            ip = text_to_ip(m.connection)
+            if ip is None:
+                self.counters.inc("sdp.bad_connection_address")
+                continue
+            if ip in (b"\0\0\0\0", bytes(16)) or m.direction == "inactive":
+                call.flags.add("hold")
+                continue
+            if m.direction == "sendonly" and call.answer_ts is not None:
+                call.flags.add("hold")
+            payloads = PayloadMap.from_media(m)
+            key = (ip, m.port)
+            known = self.media.get(key)
+            if known is not None and known.call is call and known.side == side:
+                known.payloads = known.payloads.merged_with(payloads)
+                continue
+            if call.answer_ts is not None and any(
+                t.side == side and not t.rtcp for _k, t in call.media_targets
+            ):
+                call.flags.add("media_changed")
+            target = MediaTarget(call, side, payloads)
+            self.media[key] = target
+            call.media_targets.append((key, target))
+            rtcp_port = m.rtcp_port or m.port + 1
+            rkey = (ip, rtcp_port)
+            rtarget = MediaTarget(call, side, payloads, rtcp=True)
+            self.media[rkey] = rtarget
+            call.media_targets.append((rkey, rtarget))
+            self.media_generation += 1
+
+    @staticmethod
+    def _set_codecs(call: Call, sdp: SessionDescription) -> None:
+        for m in sdp.media:
+            if m.port == 0:
+                continue
+            if m.media == "image" or m.proto.lower() == "udptl":
+                names = [f.upper() for f in m.formats]
+            else:
+                pm = PayloadMap.from_media(m)
+                names = [pm.encoding(pt) for pt in m.payload_types if pt not in pm.events]
+            for name in names:
+                if name not in call.codecs:
+                    if call.codecs and call.answer_ts is not None:
+                        call.flags.add("media_changed")
+                    call.codecs.append(name)
+
+    # -- lifetime ---------------------------------------------------------------------------
+
+    def last_activity(self, call: Call) -> float:
+        last = max(call.last_ts, self.clock_floor)
+        for s in call.streams:
+            if s.stats.last_ts > last:
+                last = s.stats.last_ts
+        return last
+
+    def reap(self, now: float) -> Iterator[tuple[Call, str]]:
+        """Calls that are complete (ended + linger) or inactive for ``call_timeout_s``.
+
+        Yields (call, closing_reason) and forgets each call; the caller builds the record.
+        """
+        done: list[tuple[Call, str]] = []
+        for call in self.calls.values():
+            if call.close_at is not None and now >= call.close_at:
+                done.append((call, "timeout"))
+            elif now - self.last_activity(call) >= self.call_timeout_s:
+                done.append((call, "timeout"))
+        for call, reason in done:
+            self.forget(call)
+            yield call, reason
+
+    def drain(self, reason: str) -> Iterator[tuple[Call, str]]:
+        """Every open call (end of capture or shutdown)."""
+        for call in list(self.calls.values()):
+            self.forget(call)
+            yield call, reason
+
+    def forget(self, call: Call) -> None:
+        """Release a call and the media endpoints that still point at it."""
+        self.calls.pop(call.call_id, None)
+        for key, target in call.media_targets:
+            if self.media.get(key) is target:
+                del self.media[key]
+        call.media_targets.clear()

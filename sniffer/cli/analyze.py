@@ -1,0 +1,195 @@
+"""``callsift analyze``: offline analysis of capture files, no server needed.
+
+Exit codes: 0 success; 1 a file could not be analysed (missing, not a capture, unwritable
+spool); 2 bad arguments; 3 a file was truncated or damaged: analysed up to the damage, with a
+warning on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import Any
+
+from sniffer.analyzer import Analyzer, AnalyzerConfig
+from sniffer.capture.files import open_capture
+from sniffer.capture.source import CaptureError, PacketSource
+from sniffer.cli.render import TableRenderer
+from sniffer.counters import Counters
+from sniffer.records import Record, record_to_dict
+from sniffer.spool.spool import CallPcapSpool, SpoolError, SpoolMode
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_TRUNCATED = 3
+PROGRESS_MIN_BYTES = 20 << 20
+"""Files larger than this get a progress bar when stderr is a terminal."""
+CHUNK = 65536
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "analyze",
+        help="analyse capture files offline (pcap, pcapng, gzip)",
+        description="Analyse pcap/pcapng files (optionally gzip-compressed): calls, RTP "
+        "quality, registrations. Prints a table, or JSON lines with --json.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="capture files, in time order")
+    p.add_argument("--json", action="store_true", help="JSON lines, one record per line")
+    p.add_argument("--stats", action="store_true", help="also print the decoder/parser counters")
+    p.add_argument("--spool", metavar="DIR", help="write one pcap per call under DIR")
+    p.add_argument(
+        "--spool-mode",
+        choices=[m.value for m in SpoolMode],
+        default=SpoolMode.SIP_RTP.value,
+        help="what per-call pcaps hold (default: sip+rtp)",
+    )
+    p.add_argument("--spool-gzip", action="store_true", help="gzip the per-call pcaps")
+    p.add_argument(
+        "--call-timeout",
+        type=_positive_float,
+        default=300.0,
+        metavar="SECONDS",
+        help="close a call after this much SIP and RTP silence (default 300)",
+    )
+    p.add_argument(
+        "--sip-port",
+        type=_port,
+        action="append",
+        default=[],
+        metavar="PORT",
+        help="extra TCP port carrying SIP (5060, 5061, 5080 always are)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    p.set_defaults(run=run)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    return v
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}")
+    return int(text)
+
+
+class _Output:
+    """Where records go: JSON lines on stdout, or collected for the table."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.table = TableRenderer()
+        self.out = sys.stdout
+
+    def __call__(self, rec: Record) -> None:
+        if self.as_json:
+            self.out.write(json.dumps(record_to_dict(rec), ensure_ascii=False) + "\n")
+        else:
+            self.table.add(rec)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = _Output(args.json)
+    config = AnalyzerConfig(
+        call_timeout_s=args.call_timeout,
+        sip_tcp_ports=frozenset({5060, 5061, 5080, *args.sip_port}),
+    )
+    counters = Counters()
+    rc = EXIT_OK
+    analyzer: Analyzer | None = None
+    totals: dict[str, Any] = {"files": 0, "packets": 0}
+    with ExitStack() as stack:
+        for path in args.files:
+            try:
+                src = stack.enter_context(open_capture(path))
+            except CaptureError as exc:
+                print(f"callsift: {exc}", file=sys.stderr)
+                return EXIT_ERROR
+            if analyzer is None or analyzer.linktype != src.linktype:
+                if analyzer is not None:
+                    analyzer.finish()
+                try:
+                    spool = _open_spool(args, src.linktype, stack)
+                except SpoolError as exc:
+                    print(f"callsift: {exc}", file=sys.stderr)
+                    return EXIT_ERROR
+                analyzer = Analyzer(src.linktype, out, spool=spool, config=config, counters=counters)
+            before = analyzer.packets
+            _feed(analyzer, src, show_progress=_wants_progress(args, path))
+            totals["files"] += 1
+            totals["packets"] += analyzer.packets - before
+            if src.warning:
+                print(f"callsift: warning: {src.warning}", file=sys.stderr)
+                counters.inc("capture.truncated_files")
+                rc = EXIT_TRUNCATED
+            src.close()
+        assert analyzer is not None
+        analyzer.finish()
+        stats = {**analyzer.stats(), **totals}
+    if args.json:
+        if args.stats:
+            sys.stdout.write(json.dumps({"type": "stats", **stats}) + "\n")
+    else:
+        out.table.render(sys.stdout, stats if args.stats else None)
+    return rc
+
+
+def _open_spool(
+    args: argparse.Namespace, linktype: int, stack: ExitStack
+) -> CallPcapSpool | None:
+    if not args.spool:
+        return None
+    spool = CallPcapSpool(
+        args.spool, linktype, mode=SpoolMode(args.spool_mode), gzip=args.spool_gzip
+    )
+    stack.enter_context(spool)
+    return spool
+
+
+def _wants_progress(args: argparse.Namespace, path: str) -> bool:
+    if args.no_progress or not sys.stderr.isatty():
+        return False
+    try:
+        return os.path.getsize(path) >= PROGRESS_MIN_BYTES
+    except OSError:
+        return False
+
+
+def _chunks(src: PacketSource) -> Iterator[list[tuple[float, bytes]]]:
+    it = iter(src.packets())
+    while chunk := list(itertools.islice(it, CHUNK)):
+        yield chunk
+
+
+def _feed(analyzer: Analyzer, src: PacketSource, *, show_progress: bool) -> None:
+    if not show_progress:
+        analyzer.feed(src.packets())
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    size = os.path.getsize(src.name) if os.path.exists(src.name) else None
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[packets]:,} packets"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task(os.path.basename(src.name), total=size, packets=0)
+        for chunk in _chunks(src):
+            analyzer.feed(chunk)
+            progress.update(task, completed=src.bytes_read, packets=analyzer.packets)

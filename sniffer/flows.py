@@ -1,0 +1,84 @@
+"""UDP flow cache entries: what a 4-tuple (src ip, dst ip, sport, dport) carries.
+
+The analyzer keys flows by the 12 bytes ``src_ip + dst_ip + sport + dport`` for IPv4 (exactly
+``frame[26:38]`` of an untagged Ethernet/IPv4 frame) and 36 bytes for IPv6.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sniffer.calls.call import Call
+    from sniffer.calls.media import CallStream, PayloadMap
+    from sniffer.rtp.stats import StreamStats
+    from sniffer.spool.spool import CallPcap
+
+RTP = 0
+"""RTP bound to a call through SDP."""
+RTCP = 1
+"""RTCP of a call."""
+UNBOUND = 2
+"""RTP-looking traffic bound to no call (counted; reported as an orphan stream if it persists)."""
+
+_PORTS = struct.Struct("!HH")
+
+
+def flow_key(src: bytes, dst: bytes, sport: int, dport: int) -> bytes:
+    return src + dst + _PORTS.pack(sport, dport)
+
+
+class Flow:
+    """One cached UDP 4-tuple. ``ssrc``/``pt``/``stats``/``pcap`` mirror the current stream so
+    the fast path reads them with one attribute access each."""
+
+    __slots__ = (
+        "call",
+        "generation",
+        "key",
+        "kind",
+        "last_ts",
+        "payloads",
+        "pcap",
+        "pt",
+        "sender",
+        "ssrc",
+        "stats",
+        "stream",
+        "streams",
+    )
+
+    def __init__(
+        self,
+        key: bytes,
+        kind: int,
+        call: Call | None,
+        payloads: PayloadMap,
+        sender: str | None = None,
+        generation: int = 0,
+    ) -> None:
+        self.key = key
+        self.kind = kind
+        self.call = call
+        self.payloads = payloads
+        """What the payload types mean (from the SDP of both sides)."""
+        self.sender = sender
+        """``caller`` or ``callee``: who sends on this flow (None if unbound)."""
+        self.generation = generation
+        """The tracker's media generation when an unbound flow was last looked up."""
+        self.ssrc = -1
+        self.pt = -1
+        self.stats: StreamStats | None = None
+        self.stream: CallStream | None = None
+        self.pcap: CallPcap | None = None
+        self.streams: dict[int, CallStream] = {}
+        self.last_ts = 0.0
+
+    def select(self, stream: CallStream, pt: int) -> None:
+        """Make ``stream`` the current one (new SSRC or main payload type)."""
+        self.stream = stream
+        self.ssrc = stream.ssrc
+        self.stats = stream.stats
+        self.pt = pt
+        self.streams[stream.ssrc] = stream

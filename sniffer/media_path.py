@@ -1,0 +1,227 @@
+"""RTP and RTCP off the fast path: binding new flows to calls through SDP, new SSRCs, other
+payload types (telephone-event, CN), RTCP reports, and RTP bound to no call (orphans)."""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+from sniffer.calls.call import stream_record
+from sniffer.calls.media import CallStream, PayloadMap, other_side
+from sniffer.decode.datagram import Datagram
+from sniffer.flows import RTCP, RTP, UNBOUND, Flow
+from sniffer.rtp.header import looks_like_rtp
+from sniffer.rtp.rtcp import RtcpParseError, looks_like_rtcp, parse_compound
+from sniffer.spool.spool import CallPcapSpool, SpoolMode
+
+if TYPE_CHECKING:
+    from sniffer.analyzer import Analyzer
+
+ORPHAN_IDLE_S = 60.0
+"""An unbound flow silent this long is reported (if it qualifies) and forgotten."""
+_RTP_FIXED = struct.Struct("!HII")
+_PORTS = struct.Struct("!HH")
+_NO_PAYLOADS = PayloadMap()
+
+
+def split_key(key: bytes) -> tuple[bytes, bytes, int, int]:
+    """Inverse of :func:`sniffer.flows.flow_key`: (src, dst, sport, dport)."""
+    n = (len(key) - 4) // 2
+    sport, dport = _PORTS.unpack_from(key, 2 * n)
+    return key[:n], key[n : 2 * n], sport, dport
+
+
+def rtp_header_len(data: bytes, off: int, end: int) -> int:
+    """Length of the RTP header at ``data[off]`` (CSRCs and extension), or -1 if it overruns."""
+    n = 12 + 4 * (data[off] & 0x0F)
+    if data[off] & 0x10:
+        if off + n + 4 > end:
+            return -1
+        n += 4 + 4 * ((data[off + n + 2] << 8) | data[off + n + 3])
+    return n if off + n <= end else -1
+
+
+class MediaPath:
+    """The analyzer's RTP/RTCP handling outside the inline fast path."""
+
+    def __init__(self, analyzer: Analyzer, spool: CallPcapSpool | None) -> None:
+        self.analyzer = analyzer
+        self.flows = analyzer.flows
+        self.tracker = analyzer.tracker
+        self.counters = analyzer.counters
+        self.min_orphan_packets = analyzer.config.orphan_min_packets
+        self.max_orphans = analyzer.config.max_orphan_flows
+        self.spool_rtp = spool is not None and spool.mode != SpoolMode.SIP
+        self.headers_only = spool is not None and spool.mode == SpoolMode.RTP_HEADERS
+        self.rtp_caplen = 54 if self.headers_only else -1
+        """caplen of fast-path frames: Ethernet 14 + IPv4 20 + UDP 8 + RTP 12 (no CSRC/ext)."""
+        self.orphans: dict[bytes, Flow] = {}
+
+    # -- new flows --------------------------------------------------------------------------
+
+    def on_new_flow(self, key: bytes, d: Datagram, frame: bytes) -> None:
+        """First packet of a UDP 4-tuple that is not SIP: bind it through SDP, or not."""
+        media = self.tracker.media
+        target = media.get((d.dst, d.dport))
+        sender: str | None = None
+        if target is not None:
+            sender = other_side(target.side)
+        else:
+            target = media.get((d.src, d.sport))
+            if target is not None:
+                sender = target.side
+        payload = d.payload
+        if target is None:
+            if looks_like_rtp(payload) or looks_like_rtcp(payload):
+                self._orphan(key, d.ts, payload, frame, d.payload_offset)
+            else:
+                self.counters.inc("udp.not_voip")
+            return
+        call = target.call
+        peer = self.tracker.media.get((d.src, d.sport))
+        payloads = target.payloads
+        if peer is not None and peer.call is call and peer is not target:
+            payloads = payloads.merged_with(peer.payloads)
+        flow = Flow(key, RTCP if target.rtcp else RTP, call, payloads, sender)
+        flow.pcap = call.pcap if self.spool_rtp else None
+        self.flows[key] = flow
+        call.flow_keys.append(key)
+        self.on_flow(flow, key, d.ts, payload, frame, d.payload_offset)
+
+    def _orphan(self, key: bytes, ts: float, payload: bytes, frame: bytes, poff: int) -> None:
+        self.counters.inc("rtp.unbound_packets")
+        if len(self.orphans) >= self.max_orphans:
+            self.counters.inc("rtp.unbound_untracked")
+            return
+        flow = Flow(key, UNBOUND, None, _NO_PAYLOADS, None, self.tracker.media_generation)
+        self.flows[key] = flow
+        self.orphans[key] = flow
+        if looks_like_rtp(payload):
+            self.rtp_rare(flow, ts, payload, 0, len(payload), frame, poff)
+
+    # -- known flows ------------------------------------------------------------------------
+
+    def on_flow(
+        self, flow: Flow, key: bytes, ts: float, payload: bytes, frame: bytes, poff: int
+    ) -> None:
+        kind = flow.kind
+        if kind == RTP:
+            self.rtp_rare(flow, ts, payload, 0, len(payload), frame, poff)
+        elif kind == RTCP:
+            self._rtcp(flow, ts, payload, frame)
+        else:
+            if flow.generation != self.tracker.media_generation:
+                # SDP seen since this flow was found unbound: look again
+                flow.generation = self.tracker.media_generation
+                src, dst, sport, dport = split_key(key)
+                media = self.tracker.media
+                if (dst, dport) in media or (src, sport) in media:
+                    del self.flows[key]
+                    self._retire_orphan(key)
+                    d = Datagram(17, src, sport, dst, dport, payload, None, ts, [(ts, frame)], poff, "")
+                    self.on_new_flow(key, d, frame)
+                    return
+            self.counters.inc("rtp.unbound_packets")
+            if looks_like_rtp(payload):
+                self.rtp_rare(flow, ts, payload, 0, len(payload), frame, poff)
+
+    def rtp_rare(
+        self, flow: Flow, ts: float, data: bytes, off: int, end: int, frame: bytes, poff: int
+    ) -> None:
+        """Any RTP packet the inline fast path did not take (new SSRC, other PT, CSRCs...)."""
+        c = self.counters
+        if end - off < 12:
+            c.inc("rtp.too_short")
+            return
+        b0 = data[off]
+        b1 = data[off + 1]
+        if b0 & 0xC0 != 0x80:
+            c.inc("rtp.bad_version")
+            return
+        if 200 <= b1 <= 204:  # RTCP multiplexed on the RTP port (RFC 5761)
+            if flow.call is not None:
+                self._rtcp(flow, ts, data[off:end], frame)
+            return
+        seq, rts, ssrc = _RTP_FIXED.unpack_from(data, off + 2)
+        pt = b1 & 0x7F
+        stream = flow.stream if ssrc == flow.ssrc else flow.streams.get(ssrc)
+        if stream is None:
+            stream = self._new_stream(flow, ssrc)
+        if stream is not flow.stream:
+            flow.select(stream, pt)
+        stats = stream.stats
+        stats.add(seq, rts, ts, pt, b1 > 127)
+        flow.pt = stats.payload_type
+        if stream.dtmf is not None and pt in stream.payloads.events:
+            hlen = rtp_header_len(data, off, end)
+            if hlen > 0:
+                digit = stream.dtmf.add(rts, data[off + hlen : end])
+                if digit is not None and flow.call is not None:
+                    flow.call.dtmf_events.append((ts, digit))
+        pcap = flow.pcap
+        if pcap is not None:
+            caplen = -1
+            if self.headers_only and poff >= 0:
+                hlen = rtp_header_len(data, off, end)
+                caplen = poff + (hlen if hlen > 0 else 12)
+            pcap.write(ts, frame, caplen)
+
+    def _new_stream(self, flow: Flow, ssrc: int) -> CallStream:
+        src, dst, sport, dport = split_key(flow.key)
+        stream = CallStream(src, sport, dst, dport, ssrc, flow.sender, flow.payloads, flow.pcap)
+        flow.streams[ssrc] = stream
+        if flow.call is not None:
+            flow.call.streams.append(stream)
+            self.counters.inc("rtp.streams")
+        return stream
+
+    def _rtcp(self, flow: Flow, ts: float, payload: bytes, frame: bytes) -> None:
+        call = flow.call
+        if call is None:
+            return
+        try:
+            packets = parse_compound(payload)
+        except RtcpParseError:
+            self.counters.inc("rtcp.parse_error")
+            return
+        self.counters.inc("rtcp.packets")
+        call.rtcp.add(ts, packets)
+        if flow.pcap is not None:
+            flow.pcap.write(ts, frame)
+
+    # -- orphans ----------------------------------------------------------------------------
+
+    def _retire_orphan(self, key: bytes) -> None:
+        flow = self.orphans.pop(key, None)
+        if flow is None:
+            return
+        for s in flow.streams.values():
+            if self._plausible_rtp(s):
+                self.counters.inc("rtp.orphan_streams")
+                self.analyzer.sink(stream_record(s, None))
+
+    def _plausible_rtp(self, s: CallStream) -> bool:
+        """Is an unbound SSRC worth a stream record? RTP uses dynamic ports (>= 1024), and a
+        real stream's sequence numbers roughly count its packets (random bytes' do not)."""
+        st = s.stats
+        return (
+            st.packets >= self.min_orphan_packets
+            and s.sport >= 1024
+            and s.dport >= 1024
+            and -st.packets <= st.lost <= 2 * st.packets + 10
+        )
+
+    def expire(self, now: float) -> None:
+        idle = [
+            k
+            for k, f in self.orphans.items()
+            if f.stream is None or now - f.stream.stats.last_ts >= ORPHAN_IDLE_S
+        ]
+        for k in idle:
+            self.flows.pop(k, None)
+            self._retire_orphan(k)
+
+    def drain(self) -> None:
+        for k in list(self.orphans):
+            self.flows.pop(k, None)
+            self._retire_orphan(k)

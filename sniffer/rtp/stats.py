@@ -1,0 +1,284 @@
+"""Per-stream RTP quality: packets, loss, duplicates, order, delta and jitter agreeing with
+Wireshark's RTP stream analysis, plus loss burstiness, jitter-buffer discards and MOS.
+
+The rules (docs/QUALITY.md has the full text):
+
+* sequence: RFC 3550 A.1 extended sequence numbers; expected = highest - lowest + 1;
+  lost = expected - packets (duplicates included, so it may be negative, as in tshark);
+* jitter: RFC 3550 A.8, J = (15 J + |D|) / 16 with D the transit difference to the previous
+  in-order packet; max/mean jitter and max delta only over "regular" packets (not the first,
+  not marker, not CN, not following CN, not timestamp-backwards); the mean is Wireshark's
+  running m = (m (n - 1) + J) / n, n = earlier packets of the stream (kept here as the sum
+  T = n m, see :meth:`StreamStats._mean_hold`);
+* telephone-event packets and packets whose clock rate is unknown never touch the jitter/delta
+  estimator (they still count for packets, loss, duplicates and order).
+
+:meth:`StreamStats.add` is the hot path: one comparison decides the common case (next sequence
+number, same payload type); everything else goes to the ``_slow`` methods. Times are kept in
+seconds and reported in ms.
+"""
+
+from sniffer.rtp import emodel
+from sniffer.rtp.burst import (
+    RING_MASK,
+    SEQ_LATE,
+    SEQ_OK,
+    SEQ_RESTART,
+    LossTracker,
+)
+from sniffer.rtp.codecs import PT_CN, PT_CN_OLD, STATIC_PT
+from sniffer.rtp.jitterbuffer import JB_DEPTH_MS, JB_RESYNC_MS, JB_SKEW_PER_S
+
+TS_JUMP_MS = 1000.0
+"""A timestamp running ahead of the arrival time by more than this (D < -1 s) is a sender
+timestamp discontinuity, not jitter: the jitter reference restarts at that packet."""
+
+_TS_JUMP_NEG = -TS_JUMP_MS / 1000.0
+_JB_DEPTH = JB_DEPTH_MS / 1000.0
+_JB_RESYNC = JB_RESYNC_MS / 1000.0
+_JB_SKEW = JB_SKEW_PER_S / 1000.0
+
+
+class StreamStats(LossTracker):
+    """Quality of one RTP stream (one SSRC on one 5-tuple), fed from the fast path."""
+
+    __slots__ = (
+        "_cur_pt",
+        "_cur_tick",
+        "_first_pt",
+        "_floor",
+        "_floor_ts",
+        "_has_ref",
+        "_jb_limit",
+        "_jit",
+        "_last_cn",
+        "_last_other",
+        "_late",
+        "_main_pt",
+        "_max_delta",
+        "_max_jit",
+        "_prev_arr",
+        "_prev_rts",
+        "_ref_tick",
+        "_rel",
+        "_skipped",
+        "_ticks",
+        "_tsum",
+        "event_packets",
+        "event_pts",
+        "first_ts",
+        "payload_types",
+    )
+
+    def __init__(self, pt_clock: dict[int, int], event_pts: frozenset[int] = frozenset()) -> None:
+        ticks = {pt: 1.0 / rate for pt, (_name, rate) in STATIC_PT.items()}
+        for pt, rate in pt_clock.items():
+            ticks[pt] = 1.0 / rate if rate > 0 else 0.0
+        for pt in event_pts:
+            ticks[pt] = 0.0
+        self._ticks = ticks
+        """Payload type -> seconds per RTP clock tick; 0 = not fed to the jitter estimator."""
+        LossTracker.__init__(self)
+        self.event_pts = event_pts
+        self.event_packets = 0
+        self.first_ts = 0.0
+        self.payload_types: set[int] = set()
+        self._first_pt = -1
+        self._main_pt = -1
+        self._cur_pt = -1
+        self._cur_tick = 0.0
+        self._last_cn = False
+        self._skipped = 0
+        self._last_other = 0.0
+        # jitter / delta, seconds
+        self._has_ref = False
+        self._ref_tick = 0.0
+        self._prev_arr = 0.0
+        self._prev_rts = 0
+        self._jit = 0.0
+        self._max_jit = 0.0
+        self._tsum = 0.0
+        self._max_delta = 0.0
+        # playout buffer model (jitterbuffer.py), seconds of relative transit
+        self._rel = 0.0
+        self._floor = 0.0
+        self._jb_limit = _JB_DEPTH
+        self._floor_ts = 0.0
+        self._late = 0
+
+    def add(self, seq: int, rtp_ts: int, arrival_ts: float, pt: int, marker: bool = False) -> None:
+        """Account one packet. ``arrival_ts``: capture time, epoch seconds."""
+        tick = self._cur_tick if pt == self._cur_pt else self._pt_slow(pt, seq, rtp_ts, arrival_ts)
+        mx = self._max_ext + 1
+        if (mx & 0xFFFF) == seq:
+            self._max_ext = mx
+            ring = self._ring
+            if ring is not None:
+                ring[mx & RING_MASK] = mx + 1
+            res = SEQ_OK
+        else:
+            res = self._seq_slow(seq)
+        if tick > 0.0:
+            irregular = marker
+        elif tick < 0.0:
+            tick = -tick  # CN, or the first packet after CN
+            irregular = True
+        else:
+            self._skipped += 1
+            self._last_other = arrival_ts
+            if pt in self.event_pts:
+                self.event_packets += 1
+            return
+        if res:
+            self._seq_irregular(res, rtp_ts, arrival_ts, tick)
+            return
+        dts = rtp_ts - self._prev_rts
+        if dts < 0 or dts >= 0x80000000:
+            dts = ((dts + 0x80000000) & 0xFFFFFFFF) - 0x80000000  # 32-bit wrap
+            if dts < 0:
+                self._ts_jump(rtp_ts, arrival_ts)
+                return
+        delta = arrival_ts - self._prev_arr
+        self._prev_arr = arrival_ts
+        self._prev_rts = rtp_ts
+        dd = delta - dts * tick
+        if dd < _TS_JUMP_NEG:
+            self._mean_hold()  # timestamp far ahead of arrival: the reference restarts here
+            return
+        j = self._jit
+        j += ((dd if dd >= 0.0 else -dd) - j) * 0.0625  # J += (|D| - J) / 16
+        self._jit = j
+        if irregular:
+            self._mean_hold()
+        else:
+            if delta > self._max_delta:
+                self._max_delta = delta
+            if j > self._max_jit:
+                self._max_jit = j
+            self._tsum += j
+        rel = self._rel + dd
+        self._rel = rel
+        if rel < self._floor:
+            self._floor = rel
+            self._jb_limit = rel + _JB_DEPTH
+            self._floor_ts = arrival_ts
+        elif rel > self._jb_limit:
+            self._jb_slow(rel, dd, arrival_ts, marker)
+
+    def _pt_slow(self, pt: int, seq: int, rtp_ts: int, arrival_ts: float) -> float:
+        """The payload type differs from the previous packet's: signed tick for this packet."""
+        if self._first_pt < 0:
+            self._first_pt = pt
+            self.first_ts = arrival_ts
+            self._seq_start(seq)
+        tick = self._ticks.get(pt, 0.0)
+        is_cn = pt in (PT_CN, PT_CN_OLD)
+        self._cur_pt = pt
+        self.payload_types.add(pt)
+        if self._main_pt < 0 and not is_cn and pt not in self.event_pts:
+            self._main_pt = pt
+        if not tick:
+            self._cur_tick = 0.0
+            return 0.0
+        follows_cn = self._last_cn
+        self._last_cn = is_cn
+        self._cur_tick = -tick if is_cn else tick
+        if tick != self._ref_tick:
+            # first packet of the jitter estimator, or the RTP clock rate changed: the packet
+            # is its own reference (D = 0) and is not regular
+            self._ref_tick = tick
+            self._has_ref = True
+            self._prev_arr = self._floor_ts = arrival_ts
+            self._prev_rts = rtp_ts
+            return -tick
+        return -tick if is_cn or follows_cn else tick
+
+    def _seq_irregular(self, res: int, rtp_ts: int, arrival_ts: float, tick: float) -> None:
+        """Audio packet that is a duplicate, late, a probation packet or a restart: no jitter
+        update; a late packet still meets (or misses) its playout deadline."""
+        self._last_other = arrival_ts
+        if res == SEQ_RESTART:
+            self._prev_arr = arrival_ts
+            self._prev_rts = rtp_ts
+        elif res == SEQ_LATE and self._has_ref:
+            dts = ((rtp_ts - self._prev_rts + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+            rel = self._rel + (arrival_ts - self._prev_arr) - dts * tick
+            if rel > self._jb_limit + (arrival_ts - self._floor_ts) * _JB_SKEW:
+                self._late += 1
+        self._mean_hold()
+
+    def _ts_jump(self, rtp_ts: int, arrival_ts: float) -> None:
+        """An in-order packet whose timestamp goes backwards: the reference restarts here."""
+        self._prev_arr = arrival_ts
+        self._prev_rts = rtp_ts
+        self._mean_hold()
+
+    def _mean_hold(self) -> None:
+        """Non-regular packet: Wireshark keeps the mean but counts the packet in n, i.e.
+        T = n m grows by m (T / (n - 1)) with n the audio packets before this one."""
+        n = self.audio_packets - 1
+        if n > 1:
+            self._tsum += self._tsum / (n - 1)
+
+    def _jb_slow(self, rel: float, dd: float, arrival_ts: float, marker: bool) -> None:
+        """A packet beyond the nominal buffer depth: re-anchor, or count it as discarded."""
+        if marker or dd >= _JB_RESYNC:
+            self._floor = rel
+            self._jb_limit = rel + _JB_DEPTH
+            self._floor_ts = arrival_ts
+        elif rel > self._jb_limit + (arrival_ts - self._floor_ts) * _JB_SKEW:
+            self._late += 1
+
+    # --- results ---
+
+    @property
+    def audio_packets(self) -> int:
+        """Packets fed to the jitter estimator (known clock rate, not telephone-event)."""
+        return self.packets - self._skipped
+
+    @property
+    def last_ts(self) -> float:
+        """Latest arrival time of a packet of the stream."""
+        return max(self._prev_arr, self._last_other)
+
+    @property
+    def max_delta_ms(self) -> float:
+        return self._max_delta * 1000.0
+
+    @property
+    def max_jitter_ms(self) -> float:
+        return self._max_jit * 1000.0
+
+    @property
+    def mean_jitter_ms(self) -> float:
+        n = self.audio_packets - 1
+        return self._tsum * 1000.0 / n if n > 0 else 0.0
+
+    @property
+    def jitter_ms(self) -> float:
+        """Current RFC 3550 interarrival jitter estimate J (ms)."""
+        return self._jit * 1000.0
+
+    @property
+    def payload_type(self) -> int:
+        """First audio payload type (not CN, not telephone-event); else the first one seen."""
+        return self._main_pt if self._main_pt >= 0 else self._first_pt
+
+    @property
+    def jitter_buffer_loss_pct(self) -> float:
+        """Share of audio packets the fixed playout buffer model (jitterbuffer.py) discards."""
+        n = self.audio_packets
+        return self._late * 100.0 / n if n else 0.0
+
+    def mos(self, encoding: str, ptime_ms: float | None = None) -> float | None:
+        """E-model MOS (emodel.mos_for); None with fewer than 2 audio packets."""
+        if self.audio_packets < 2:
+            return None
+        return emodel.mos_for(
+            encoding,
+            self.missing_pct,
+            self.burst_ratio,
+            self.mean_jitter_ms,
+            self.jitter_buffer_loss_pct,
+            ptime_ms,
+        )

@@ -1,0 +1,77 @@
+"""SIP dispatch: one parsed message goes to the call tracker, the REGISTER or MESSAGE tracker,
+or the per-peer counters; finished records go to the sink."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sniffer.calls.call import Call
+from sniffer.calls.messages import MessageTracker
+from sniffer.calls.peers import PeerCounters
+from sniffer.calls.registrations import RegistrationTracker
+from sniffer.calls.tracker import CallTracker
+from sniffer.counters import Counters
+from sniffer.records import Record
+from sniffer.sip.message import SipMessage, SipParseError
+
+Sink = Callable[[Record], None]
+
+
+class Signalling:
+    """Everything the sensor does with SIP messages."""
+
+    def __init__(self, counters: Counters, tracker: CallTracker) -> None:
+        self.counters = counters
+        self.tracker = tracker
+        self.registrations = RegistrationTracker(counters)
+        self.messages = MessageTracker(counters)
+        self.peers = PeerCounters()
+
+    def handle(
+        self,
+        payload: bytes,
+        ts: float,
+        src: bytes,
+        sport: int,
+        dst: bytes,
+        dport: int,
+        vlan: int | None,
+        transport: int,
+        sink: Sink,
+    ) -> Call | None:
+        """Parse and apply one SIP message; return the call it belongs to, if any."""
+        c = self.counters.data
+        try:
+            msg = SipMessage.parse(payload)
+        except SipParseError:
+            c["sip.parse_error"] = c.get("sip.parse_error", 0) + 1
+            return None
+        kind = "sip.requests" if msg.is_request else "sip.responses"
+        c[kind] = c.get(kind, 0) + 1
+        method = msg.method
+        if method == "MESSAGE":
+            rec = self.messages.on_message(msg, ts, src, dst)
+            if rec is not None:
+                sink(rec)
+            return None
+        if self.tracker.wants(msg):
+            return self.tracker.on_message(msg, ts, src, sport, dst, dport, vlan, transport)
+        if method == "REGISTER":
+            reg = self.registrations.on_message(msg, ts, src, sport)
+            if reg is not None:
+                sink(reg)
+        elif msg.is_request:
+            self.peers.count(src, method)
+        return None
+
+    def reap(self, now: float, sink: Sink) -> None:
+        for reg in self.registrations.reap(now):
+            sink(reg)
+        for m in self.messages.reap(now):
+            sink(m)
+
+    def drain(self, sink: Sink) -> None:
+        for reg in self.registrations.drain():
+            sink(reg)
+        for m in self.messages.drain():
+            sink(m)

@@ -1,0 +1,322 @@
+"""Per-call pcap files: every SIP and RTP/RTCP frame of a call, as captured, in one pcap file.
+
+Frames are appended to a per-call buffer; a buffer reaching ``flush_bytes`` is written to its
+file. At most ``max_open_files`` files are open at once (least recently written closed first, and
+reopened in append mode when needed), so any number of concurrent calls fit in a few file
+descriptors. When all buffers together exceed ``max_buffer_bytes`` the largest are written until
+half the budget is free. With gzip, every write is one gzip member (a multi-member gzip file, as
+gzip, zlib and Wireshark read it), so no compressor state is kept per call.
+
+Disk errors never reach the packet loop: they are counted and the call's file is marked failed.
+"""
+
+import logging
+import os
+import struct
+import tempfile
+import zlib
+from collections import OrderedDict
+from enum import StrEnum
+from io import FileIO
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from sniffer.counters import Counters
+from sniffer.spool.naming import call_pcap_relpath
+from sniffer.spool.pcapfile import RECORD_HEADER, USEC_PER_SEC, file_header, record_header
+
+log = logging.getLogger(__name__)
+
+_pack_record = RECORD_HEADER.pack
+
+
+class SpoolMode(StrEnum):
+    SIP_RTP = "sip+rtp"
+    """SIP and RTP/RTCP frames, whole."""
+    SIP = "sip"
+    """SIP only: the caller does not write RTP."""
+    RTP_HEADERS = "rtp-headers"
+    """SIP whole, RTP/RTCP cut after the RTP header: the caller passes ``caplen``."""
+
+
+class SpoolError(Exception):
+    """A user-facing spool problem (unwritable directory, bad setting)."""
+
+
+class CallPcap:
+    """The pcap file of one call; obtained from :meth:`CallPcapSpool.open_call`."""
+
+    __slots__ = (
+        "_buf",
+        "_created",
+        "_flush_bytes",
+        "_last",
+        "_snaplen",
+        "_spool",
+        "closed",
+        "failed",
+        "relpath",
+    )
+
+    def __init__(self, spool: "CallPcapSpool", relpath: str) -> None:
+        self._spool = spool
+        self.relpath = relpath
+        """Path relative to the spool root (the call record's ``pcap`` value)."""
+        self._buf = bytearray()
+        self._flush_bytes = spool.flush_bytes
+        """0 once closed or failed: every write then goes straight to the spool, which drops it."""
+        self._snaplen = spool.snaplen
+        self._last: bytes | None = None
+        self._created = False
+        self.closed = False
+        self.failed = False
+
+    def write(self, ts: float, frame: bytes, caplen: int = -1) -> None:
+        """Append ``frame`` captured at ``ts``, keeping its first ``caplen`` bytes if >= 0.
+
+        The very object written last is skipped (one TCP segment can complete two SIP messages).
+        """
+        if frame is self._last:
+            return
+        self._last = frame
+        orig = incl = len(frame)
+        if 0 <= caplen < orig:
+            incl = caplen
+        if incl > self._snaplen:
+            incl = self._snaplen
+        try:
+            us = round(ts * 1e6)
+            header = _pack_record(us // USEC_PER_SEC, us % USEC_PER_SEC, incl, orig)
+        except (ValueError, OverflowError, struct.error):  # NaN, infinity, outside 32 bits
+            header = record_header(ts, incl, orig)
+        buf = self._buf
+        buf += header
+        buf += frame if incl == orig else frame[:incl]
+        spool = self._spool
+        spool._budget_left -= 16 + incl
+        if len(buf) >= self._flush_bytes or spool._budget_left < 0:
+            spool._service(self)
+
+
+class CallPcapSpool:
+    """Writes one pcap file per call under ``root``; see the module docstring."""
+
+    def __init__(
+        self,
+        root: str | Path,
+        linktype: int,
+        *,
+        mode: SpoolMode = SpoolMode.SIP_RTP,
+        gzip: bool = False,
+        snaplen: int = 262144,
+        max_open_files: int = 256,
+        max_buffer_bytes: int = 64 << 20,
+        flush_bytes: int = 64 << 10,
+        compresslevel: int = 6,
+    ) -> None:
+        """``linktype`` is the DLT value of the packet source. Raises :class:`SpoolError` now if
+        ``root`` cannot be created or written."""
+        if max_open_files < 1:
+            raise SpoolError(f"max_open_files must be at least 1, got {max_open_files}")
+        if snaplen < 1 or flush_bytes < 1 or max_buffer_bytes < 1:
+            raise SpoolError("snaplen, flush_bytes and max_buffer_bytes must be positive")
+        self.root = Path(root)
+        self.linktype = linktype
+        self.mode = SpoolMode(mode)
+        self.gzip = gzip
+        self.snaplen = snaplen
+        self.max_open_files = max_open_files
+        self.max_buffer_bytes = max_buffer_bytes
+        self.flush_bytes = flush_bytes
+        self.compresslevel = compresslevel
+        self.counters = Counters()
+        """files_opened, reopened, evictions, flushes, bytes_written, budget_flushes,
+        write_errors, bytes_dropped, calls_opened, calls_closed."""
+        self.last_error: str | None = None
+        self._root = str(self.root)
+        self._header = file_header(linktype, snaplen)
+        self._calls: dict[str, CallPcap] = {}
+        self._files: OrderedDict[CallPcap, FileIO] = OrderedDict()
+        self._budget_left = max_buffer_bytes
+        self._closed = False
+        self._check_root()
+
+    def _check_root(self) -> None:
+        try:
+            os.makedirs(self._root, exist_ok=True)
+            fd, probe = tempfile.mkstemp(prefix=".callsift-probe-", dir=self._root)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise SpoolError(
+                f"spool directory {self._root} is not writable: {exc.strerror or exc}"
+            ) from exc
+
+    # -- calls -------------------------------------------------------------------------------
+
+    def open_call(self, call_id: str, start_ts: float) -> CallPcap:
+        """The handle of a call's file (the same handle while that call is open). No I/O."""
+        if self._closed:
+            raise SpoolError("the pcap spool is closed")
+        relpath = call_pcap_relpath(call_id, start_ts, self.gzip)
+        handle = self._calls.get(relpath)
+        if handle is None:
+            handle = self._calls[relpath] = CallPcap(self, relpath)
+            self.counters.inc("calls_opened")
+        return handle
+
+    def close_call(self, handle: CallPcap) -> str:
+        """Write what is buffered, close the file; returns its path relative to the root.
+
+        A call with no frame still gets a file (header only).
+        """
+        if not handle.closed:
+            self._flush(handle)
+            self._drop_file(handle)
+            handle.closed = True
+            handle._flush_bytes = 0
+            handle._last = None
+            if self._calls.get(handle.relpath) is handle:
+                del self._calls[handle.relpath]
+            self.counters.inc("calls_closed")
+        return handle.relpath
+
+    def close(self) -> None:
+        """Flush and close every call's file."""
+        for handle in list(self._calls.values()):
+            self.close_call(handle)
+        for handle in list(self._files):
+            self._drop_file(handle)
+        self._closed = True
+
+    @property
+    def open_files(self) -> int:
+        return len(self._files)
+
+    @property
+    def buffered_bytes(self) -> int:
+        return self.max_buffer_bytes - self._budget_left
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def _service(self, handle: CallPcap) -> None:
+        """Called by :meth:`CallPcap.write` when its buffer is full or the budget is exceeded."""
+        if len(handle._buf) >= handle._flush_bytes:
+            self._flush(handle)
+        if self._budget_left < 0:
+            self._relieve()
+
+    def _relieve(self) -> None:
+        """Write the largest buffers until half the budget is free."""
+        self.counters.inc("budget_flushes")
+        target = self.max_buffer_bytes // 2
+        for handle in sorted(self._calls.values(), key=lambda h: len(h._buf), reverse=True):
+            if self.max_buffer_bytes - self._budget_left <= target or not handle._buf:
+                break
+            self._flush(handle)
+
+    def _flush(self, handle: CallPcap) -> None:
+        data = handle._buf
+        size = len(data)
+        if handle._created and not size:
+            return
+        handle._buf = bytearray()
+        self._budget_left += size
+        if handle.failed or handle.closed:
+            if size:
+                self.counters.inc("bytes_dropped", size)
+            return
+        payload: bytes | bytearray = data if handle._created else self._header + data
+        if self.gzip:
+            payload = zlib.compress(payload, self.compresslevel, wbits=31)
+        try:
+            _write_all(self._file(handle), payload)
+        except OSError as exc:
+            self._fail(handle, exc, size)
+            return
+        handle._created = True
+        self.counters.inc("flushes")
+        self.counters.inc("bytes_written", len(payload))
+
+    def _file(self, handle: CallPcap) -> FileIO:
+        f = self._files.get(handle)
+        if f is not None:
+            self._files.move_to_end(handle)
+            return f
+        while len(self._files) >= self.max_open_files:
+            self._drop_file(next(iter(self._files)))
+            self.counters.inc("evictions")
+        path = os.path.join(self._root, handle.relpath)
+        if handle._created:
+            f = open(path, "ab", buffering=0)  # noqa: SIM115 - kept open in the LRU
+            self.counters.inc("reopened")
+        else:
+            try:
+                f = open(path, "wb", buffering=0)  # noqa: SIM115
+            except FileNotFoundError:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                f = open(path, "wb", buffering=0)  # noqa: SIM115
+            self.counters.inc("files_opened")
+        self._files[handle] = f
+        return f
+
+    def _drop_file(self, handle: CallPcap) -> None:
+        f = self._files.pop(handle, None)
+        if f is not None:
+            try:
+                f.close()
+            except OSError as exc:
+                self._fail(handle, exc, 0)
+
+    def _fail(self, handle: CallPcap, exc: OSError, size: int) -> None:
+        self.counters.inc("write_errors")
+        if size:
+            self.counters.inc("bytes_dropped", size)
+        self.last_error = f"{os.path.join(self._root, handle.relpath)}: {exc.strerror or exc}"
+        if not handle.failed:
+            handle.failed = True
+            handle._flush_bytes = 0
+            if self.counters["write_errors"] == 1:
+                log.warning("pcap spool write error: %s", self.last_error)
+            else:
+                log.debug("pcap spool write error: %s", self.last_error)
+        f = self._files.pop(handle, None)
+        if f is not None:
+            try:
+                f.close()
+            except OSError:
+                pass
+
+    # -- context managers --------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _write_all(f: FileIO, data: bytes | bytearray) -> None:
+    view = memoryview(data)
+    while view:
+        written = f.write(view)
+        if not written:
+            raise OSError("short write")
+        view = view[written:]

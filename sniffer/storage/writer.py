@@ -1,0 +1,418 @@
+"""CdrWriter: records -> MySQL/MariaDB in batches, through an on-disk journal when it is down.
+
+Delivery contract: every submitted record reaches the database exactly once (inserts are
+idempotent, so a batch whose commit answer was lost is simply written again). Nothing is
+dropped except when the journal is full (counted ``journal_full_dropped``, logged ERROR) or a
+record the database refuses for its content (set aside in ``rejected.jsonl``, counted).
+
+One owned task does the work. It collects batches (``batch_size`` records or
+``flush_interval_s``) and writes each in one transaction on one of ``connections`` database
+connections (two by default: one batch is prepared while the other is in the database). A
+batch that fails is appended to the journal and the database is retried with exponential
+backoff; while the journal holds records, new batches are appended behind them and the
+journal is replayed oldest first on one connection. Order between batches is not kept (the
+records are independent; registration state only moves forward in time).
+
+``submit`` never blocks: a full queue spills the record straight to the journal. It must be
+called from the event loop's thread (``loop.call_soon_threadsafe`` from others).
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from db.connect import CONNECTION, DRIVER_ERRORS, connect, describe, is_transient
+from db.errors import DbError
+from db.migrate import check_schema
+from db.queries import LookupCache, resolve_lookups, write_records
+from db.url import parse_db_url
+from sniffer.counters import Counters
+from sniffer.records import Record
+from sniffer.storage.codec import decode, encode
+from sniffer.storage.errors import CodecError, StorageError
+from sniffer.storage.journal import Journal
+
+log = logging.getLogger(__name__)
+
+REJECTED_FILE = "rejected.jsonl"
+_DATA_ERROR_CODES = frozenset({1048, 1264, 1265, 1292, 1366, 1367, 1406})
+_RECORD_ERRORS = (TypeError, AttributeError, ValueError, KeyError, OverflowError, UnicodeError)
+"""Raised while turning one bad record into column values."""
+
+
+@dataclass(slots=True)
+class _Lane:
+    """One database connection and the batch it is writing."""
+
+    lookups: LookupCache = field(default_factory=LookupCache)
+    conn: CONNECTION | None = None
+    task: asyncio.Task[None] | None = None
+    batch: list[Record] = field(default_factory=list)
+
+    @property
+    def busy(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    def drop_conn(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+class CdrWriter:
+    """Batching, journaling database writer for one sensor (see module doc)."""
+
+    def __init__(
+        self,
+        url: str,
+        sensor_id: int,
+        journal_dir: Path,
+        *,
+        batch_size: int = 500,
+        flush_interval_s: float = 1.0,
+        queue_size: int = 10_000,
+        journal_max_bytes: int = 1 << 30,
+        segment_bytes: int = 16 << 20,
+        connections: int = 2,
+        retry_min_s: float = 0.5,
+        retry_max_s: float = 30.0,
+        db_timeout_s: float = 30.0,
+        connect_timeout_s: float = 5.0,
+    ) -> None:
+        if batch_size < 1 or queue_size < 1 or connections < 1:
+            raise ValueError("batch_size, queue_size and connections must be at least 1")
+        self._cfg = parse_db_url(url)
+        self.sensor_id = sensor_id
+        self.batch_size = batch_size
+        self.flush_interval_s = flush_interval_s
+        self.retry_min_s = retry_min_s
+        self.retry_max_s = retry_max_s
+        self.db_timeout_s = db_timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        self.counters = Counters()
+        self.journal = Journal(
+            journal_dir,
+            max_bytes=journal_max_bytes,
+            segment_bytes=segment_bytes,
+            counters=self.counters,
+        )
+        self.last_error: str | None = None
+        self._queue: asyncio.Queue[Record] = asyncio.Queue(queue_size)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._lanes = [_Lane() for _ in range(connections)]
+        self._closing = False
+        self._closed = False
+        self._backoff = 0.0
+        self._retry_at = 0.0
+
+    # -- public state ---------------------------------------------------------------------
+
+    @property
+    def backlog_records(self) -> int:
+        """Records submitted and not yet in the database (queue, in flight, journal)."""
+        inflight = sum(len(lane.batch) for lane in self._lanes)
+        return self._queue.qsize() + inflight + self.journal.records
+
+    @property
+    def journal_bytes(self) -> int:
+        return self.journal.nbytes
+
+    @property
+    def written(self) -> int:
+        """Records committed to the database (replayed duplicates included)."""
+        return self.counters["written"]
+
+    @property
+    def failures(self) -> int:
+        """Failed database writes (the batch went to the journal, retried later)."""
+        return self.counters["failures"]
+
+    @property
+    def journal_full_dropped(self) -> int:
+        return self.counters["journal_full_dropped"]
+
+    @property
+    def db_up(self) -> bool:
+        """False while the writer backs off after a failure."""
+        return self._backoff == 0.0
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def start(self) -> None:
+        """Start the flusher task (it replays a journal left by a previous run first)."""
+        if self._closed:
+            raise StorageError("CdrWriter is closed")
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="cdr-writer")
+
+    def submit(self, rec: Record) -> None:
+        """Queue one record without blocking; a full queue spills it to the journal."""
+        if self._closing:
+            raise StorageError("CdrWriter is closed")
+        try:
+            self._queue.put_nowait(rec)
+        except asyncio.QueueFull:
+            self.counters.inc("queue_full_journaled")
+            self.journal.append([encode(rec)], sync=False)
+            return
+        if self._queue.qsize() >= self.batch_size:
+            self._wake.set()
+
+    async def aclose(self) -> None:
+        """Write (or journal) everything submitted, stop the task, close the journal. Does
+        not wait for a journal replay: what is still journaled is replayed on the next start."""
+        if self._closed:
+            return
+        self._closing = True
+        self._wake.set()
+        try:
+            if self._task is None:
+                self._spill(self._drain(self._queue.qsize()))
+            else:
+                await self._task
+        finally:
+            self._closed = True
+            for lane in self._lanes:
+                lane.drop_conn()
+            self.journal.close()
+
+    # -- the task -------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        try:
+            async with asyncio.TaskGroup() as lanes:
+                while not (self._closing and self._queue.empty()):
+                    replay_due = self.journal.records > 0 and self._retry_due()
+                    batch = await self._collect(0.0 if replay_due or self._closing else None)
+                    if batch:
+                        await self._deliver(batch, lanes)
+                    if not self._closing and self.journal.records > 0 and self._retry_due():
+                        await self._idle_lanes()
+                        await self._replay_one()
+                await self._idle_lanes()
+            self.journal.sync()
+        except BaseException:
+            # cancelled (or a bug): whatever is not in the database goes to the journal
+            self._spill([r for lane in self._lanes for r in lane.batch])
+            self._spill(self._drain(self._queue.qsize()))
+            raise
+        finally:
+            for lane in self._lanes:
+                lane.batch = []
+
+    def _retry_due(self) -> bool:
+        return time.monotonic() >= self._retry_at
+
+    async def _collect(self, timeout: float | None) -> list[Record]:
+        """Wait up to ``timeout`` (default: the flush interval) for a full batch; take one."""
+        if self._queue.qsize() < self.batch_size and not self._closing:
+            wait = self.flush_interval_s if timeout is None else timeout
+            if self.journal.records > 0 and not self._retry_due():
+                wait = min(wait, max(0.0, self._retry_at - time.monotonic()))
+            if wait > 0:
+                try:
+                    async with asyncio.timeout(wait):
+                        await self._wake.wait()
+                except TimeoutError:
+                    pass
+            self._wake.clear()
+        return self._drain(self.batch_size)
+
+    def _drain(self, n: int) -> list[Record]:
+        out: list[Record] = []
+        while len(out) < n:
+            try:
+                out.append(self._queue.get_nowait())
+            except asyncio.QueueEmpty:
+                break
+        return out
+
+    def _direct(self) -> bool:
+        """New batches go straight to the database (else behind the journal's records)."""
+        return self.journal.records == 0 and self._retry_due()
+
+    async def _deliver(self, batch: list[Record], lanes: asyncio.TaskGroup) -> None:
+        if self._direct():
+            lane = await self._free_lane()
+            if self._direct():  # a lane may have failed while we waited
+                lane.batch = batch
+                lane.task = lanes.create_task(self._lane_write(lane))
+                return
+        await self._to_journal(batch)
+
+    async def _free_lane(self) -> _Lane:
+        while True:
+            for lane in self._lanes:
+                if not lane.busy:
+                    return lane
+            await asyncio.wait(
+                [lane.task for lane in self._lanes if lane.task is not None],
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+
+    async def _idle_lanes(self) -> None:
+        tasks = [lane.task for lane in self._lanes if lane.busy and lane.task is not None]
+        if tasks:
+            await asyncio.wait(tasks)
+
+    async def _lane_write(self, lane: _Lane) -> None:
+        if not await self._write(lane, lane.batch):
+            await self._to_journal(lane.batch)
+        lane.batch = []
+
+    async def _replay_one(self) -> None:
+        lane = self._lanes[0]
+        try:
+            got = await asyncio.to_thread(self.journal.read, self.batch_size)
+            if got is None:
+                return
+            lines, token = got
+            records = self._decode(lines)
+            if not records or await self._write(lane, records):
+                self.journal.consume(token)
+                self.counters.inc("replayed", len(records))
+        except StorageError as exc:
+            self.counters.inc("journal_errors")
+            log.error("journal replay failed: %s", exc)
+            self._back_off()
+
+    def _decode(self, lines: list[bytes]) -> list[Record]:
+        records: list[Record] = []
+        for line in lines:
+            try:
+                records.append(decode(line))
+            except CodecError as exc:
+                self.counters.inc("journal_corrupt_lines")
+                log.warning("journal: skipping unreadable line (%s)", exc)
+        return records
+
+    async def _to_journal(self, batch: list[Record]) -> None:
+        lines = [encode(r) for r in batch]
+        try:
+            kept = await asyncio.to_thread(self.journal.append, lines)
+        except StorageError as exc:
+            self.counters.inc("journal_errors_dropped", len(batch))
+            log.error("%s: %d records LOST", exc, len(batch))
+            return
+        self.counters.inc("journaled", kept)
+
+    def _spill(self, records: Iterable[Record]) -> None:
+        """Synchronous last resort (cancellation, never started): everything to the journal."""
+        lines = [encode(r) for r in records]
+        if lines:
+            try:
+                self.counters.inc("journaled", self.journal.append(lines))
+            except StorageError as exc:
+                self.counters.inc("journal_errors_dropped", len(lines))
+                log.error("%s: %d records LOST", exc, len(lines))
+
+    # -- database -------------------------------------------------------------------------
+
+    async def _write(self, lane: _Lane, records: list[Record]) -> bool:
+        """One transaction; True when committed. A record the database refuses for its content
+        is isolated (halving the batch) and set aside in the rejected file."""
+        try:
+            await self._write_once(lane, records)
+        except Exception as exc:  # every failure is either isolated or journaled and retried
+            if _is_record_error(exc):
+                return await self._isolate(lane, records, exc)
+            return self._failed(exc)
+        self.counters.inc("written", len(records))
+        if self._backoff:
+            log.info("database %s is back", self._cfg.where)
+        self._backoff = 0.0
+        self._retry_at = 0.0
+        self.last_error = None
+        return True
+
+    async def _write_once(self, lane: _Lane, records: list[Record]) -> None:
+        try:
+            async with asyncio.timeout(self.db_timeout_s):
+                if lane.conn is None:
+                    lane.conn = await self._connect()
+                await resolve_lookups(lane.conn, records, lane.lookups)
+                await write_records(lane.conn, self.sensor_id, records, lane.lookups)
+                await lane.conn.commit()
+        except BaseException:
+            lane.drop_conn()  # in an unknown state: the transaction dies with it
+            raise
+
+    async def _connect(self) -> CONNECTION:
+        conn = await connect(self._cfg, timeout_s=self.connect_timeout_s)
+        try:
+            await check_schema(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _failed(self, exc: BaseException) -> bool:
+        self.counters.inc("failures")
+        self._back_off()
+        expected = isinstance(exc, (DbError, *DRIVER_ERRORS))
+        if isinstance(exc, TimeoutError):
+            reason = f"no answer within {self.db_timeout_s:g} s"
+        elif isinstance(exc, DbError):
+            reason = str(exc)
+        else:
+            reason = describe(exc, self._cfg.host) if expected else repr(exc)
+        if reason != self.last_error:
+            log.log(
+                logging.WARNING if is_transient(exc) else logging.ERROR,
+                "database write failed, journaling (retry in %.1f s): %s",
+                self._backoff,
+                reason,
+                exc_info=None if expected else exc,
+            )
+        self.last_error = reason
+        return False
+
+    def _back_off(self) -> None:
+        self._backoff = min(self.retry_max_s, max(self.retry_min_s, self._backoff * 2))
+        self._retry_at = time.monotonic() + self._backoff
+
+    async def _isolate(self, lane: _Lane, records: list[Record], exc: BaseException) -> bool:
+        if len(records) == 1:
+            self._reject(records[0], exc)
+            return True
+        mid = len(records) // 2
+        for part in (records[:mid], records[mid:]):
+            if not await self._write(lane, part):
+                return False
+        return True
+
+    def _reject(self, rec: Record, exc: BaseException) -> None:
+        self.counters.inc("rejected")
+        log.error("database refused a record (%s): kept in %s", describe(exc), REJECTED_FILE)
+        try:
+            with open(self.journal.directory / REJECTED_FILE, "ab") as f:
+                f.write(encode(rec))
+        except OSError as err:
+            self.counters.inc("rejected_lost")
+            log.error("cannot write %s: %s", REJECTED_FILE, err)
+
+
+def _is_record_error(exc: BaseException) -> bool:
+    """A failure caused by a record's content (retrying cannot help)."""
+    if isinstance(exc, _RECORD_ERRORS):
+        return True
+    args: tuple[object, ...] = getattr(exc, "args", ())
+    return bool(args) and isinstance(args[0], int) and args[0] in _DATA_ERROR_CODES

@@ -1,0 +1,112 @@
+"""The real MariaDB at 127.0.0.1:3306 (root, no password) for tests: started when down, one
+throw-away database per fixture use."""
+
+import asyncio
+import itertools
+import os
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from db.connect import CONNECTION, connect
+from db.migrate import migrate
+from db.url import parse_db_url
+
+HOST, PORT = "127.0.0.1", 3306
+MARIADBD = "/usr/sbin/mariadbd"
+_names = itertools.count(1)
+_sensors = itertools.count(100)
+
+
+def port_open(host: str = HOST, port: int = PORT) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def ensure_server() -> None:
+    """Start mariadbd (as configured in /etc/mysql) when nothing listens on 3306."""
+    if port_open():
+        return
+    Path("/run/mysqld").mkdir(exist_ok=True)
+    subprocess.run(["chown", "mysql:mysql", "/run/mysqld"], check=False)
+    subprocess.run(
+        ["start-stop-daemon", "--start", "--oknodo", "--background", "--exec", MARIADBD],
+        check=True,
+    )
+    deadline = time.monotonic() + 60
+    while not port_open():
+        if time.monotonic() > deadline:
+            raise RuntimeError("mariadbd did not start listening on 127.0.0.1:3306")
+        time.sleep(0.2)
+
+
+def new_db_name() -> str:
+    return f"callsift_test_{os.getpid()}_{next(_names)}"
+
+
+def url_of(name: str, user: str = "root", password: str = "", port: int = PORT) -> str:
+    auth = f"{user}:{password}" if password else user
+    return f"mysql://{auth}@{HOST}:{port}/{name}"
+
+
+def drop_database(name: str) -> None:
+    conn = pymysql.connect(host=HOST, port=PORT, user="root")
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    finally:
+        conn.close()
+
+
+def create_empty_database(name: str) -> None:
+    conn = pymysql.connect(host=HOST, port=PORT, user="root")
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{name}`")
+    finally:
+        conn.close()
+
+
+def next_sensor_id() -> int:
+    return next(_sensors)
+
+
+@pytest.fixture(scope="session")
+def db_url() -> Iterator[str]:
+    """A migrated database shared by the session (tests separate by sensor id)."""
+    ensure_server()
+    name = new_db_name()
+    url = url_of(name)
+    asyncio.run(migrate(url))
+    yield url
+    drop_database(name)
+
+
+@pytest.fixture
+def fresh_db() -> Iterator[str]:
+    """Name of a database that does not exist yet; dropped after the test."""
+    ensure_server()
+    name = new_db_name()
+    yield name
+    drop_database(name)
+
+
+@pytest.fixture
+async def conn(db_url: str) -> AsyncIterator[CONNECTION]:
+    c = await connect(parse_db_url(db_url))
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def sensor_id() -> int:
+    """A sensor id no other test of the session uses."""
+    return next_sensor_id()

@@ -1,0 +1,112 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from db.url import DbConfig, db_url_from, parse_db_url
+
+
+def test_full_url() -> None:
+    cfg = parse_db_url("mysql://sensor:s3cret@db.example.com:3307/callsift")
+    assert cfg == DbConfig("sensor", "s3cret", "db.example.com", 3307, "callsift")
+    assert cfg.where == "db.example.com:3307"
+
+
+def test_defaults_and_mariadb_scheme() -> None:
+    cfg = parse_db_url("mariadb://root@127.0.0.1/cs")
+    assert (cfg.user, cfg.password, cfg.host, cfg.port, cfg.database) == (
+        "root",
+        "",
+        "127.0.0.1",
+        3306,
+        "cs",
+    )
+
+
+def test_percent_escapes_are_decoded() -> None:
+    cfg = parse_db_url("mysql://us%40er:p%40ss%3Aw%2Fd@host/db")
+    assert (cfg.user, cfg.password) == ("us@er", "p@ss:w/d")
+
+
+def test_unescaped_at_in_password_uses_last_at() -> None:
+    assert parse_db_url("mysql://u:p@ss@host/db").password == "p@ss"
+
+
+def test_ipv6_host() -> None:
+    cfg = parse_db_url("mysql://u@[::1]:3310/db")
+    assert (cfg.host, cfg.port, cfg.where) == ("::1", 3310, "[::1]:3310")
+
+
+def test_repr_hides_password() -> None:
+    cfg = parse_db_url("mysql://u:topsecret@h/db")
+    assert "topsecret" not in repr(cfg)
+    assert "topsecret" not in str(cfg)
+    assert "password='***'" in repr(cfg)
+    assert "password" not in repr(parse_db_url("mysql://u@h/db"))
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "postgres://u@h/db",
+            "database URL must start with mysql:// (form: mysql://USER:PASSWORD@HOST:PORT/DATABASE)",
+        ),
+        (
+            "127.0.0.1:3306/db",
+            "database URL must start with mysql:// (form: mysql://USER:PASSWORD@HOST:PORT/DATABASE)",
+        ),
+        ("mysql://h/db", "database URL has no user (form: mysql://USER@HOST/DATABASE)"),
+        ("mysql://:pw@h/db", "database URL has no user (form: mysql://USER@HOST/DATABASE)"),
+        ("mysql://u@/db", "database URL has no host"),
+        ("mysql://u@:3306/db", "database URL has no host"),
+        ("mysql://u@h", "database URL has no database name"),
+        ("mysql://u@h/", "database URL has no database name"),
+        ("mysql://u@h:abc/db", "database URL has an invalid port 'abc'"),
+        ("mysql://u@h:/db", "database URL has an invalid port ''"),
+        ("mysql://u@h:0/db", "database URL port must be 1..65535, got 0"),
+        ("mysql://u@h:70000/db", "database URL port must be 1..65535, got 70000"),
+        ("mysql://u@[::1/db", "database URL has an unclosed [ in the host"),
+        ("mysql://u@[::1]x/db", "database URL has garbage after the host: 'x'"),
+        ("mysql://u@h/db?ssl=1", "database URL must not have ?options or #fragment"),
+        (
+            "mysql://u@h/my-db",
+            "database URL has an invalid database name 'my-db' (letters, digits, _ and $, at most 64)",
+        ),
+        (
+            "mysql://u@h/a`b",
+            "database URL has an invalid database name 'a`b' (letters, digits, _ and $, at most 64)",
+        ),
+    ],
+)
+def test_errors_are_precise(url: str, message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        parse_db_url(url)
+    assert str(info.value) == message
+
+
+@given(st.text(max_size=80))
+def test_arbitrary_text_raises_only_value_error(text: str) -> None:
+    try:
+        cfg = parse_db_url(text)
+    except ValueError:
+        return
+    assert 1 <= cfg.port <= 65535 and cfg.database and cfg.user and cfg.host
+
+
+def test_db_url_from_flag_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALLSIFT_DB_URL", "mysql://env@h/db")
+    assert db_url_from("mysql://flag@h/db") == "mysql://flag@h/db"
+
+
+def test_db_url_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALLSIFT_DB_URL", "mysql://env@h/db")
+    assert db_url_from(None) == "mysql://env@h/db"
+
+
+def test_db_url_from_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CALLSIFT_DB_URL", raising=False)
+    with pytest.raises(ValueError) as info:
+        db_url_from(None)
+    assert str(info.value) == (
+        "no database: pass --db mysql://USER:PASSWORD@HOST:PORT/DATABASE or set CALLSIFT_DB_URL"
+    )
