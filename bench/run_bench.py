@@ -86,7 +86,7 @@ def main() -> int:
             ],
             check=True,
         )
-    n_packets = json.loads(truth.read_text())["packets"]
+    n_packets = json.loads(truth.read_text())["summary"]["packets"]
     callsift = [sys.executable, "-m", "sniffer.cli.main"]
     results: dict[str, Any] = {"capture": cap.name, "packets": n_packets, "calls": args.calls}
 

@@ -62,7 +62,7 @@ class Call:
         "invite_ts",
         "last_ts",
         "media_targets",
-                "pcap",
+        "pcap",
         "pending_offer",
         "retransmissions",
         "ringing_ts",
@@ -125,17 +125,25 @@ class Call:
     def uid(self) -> str:
         return call_uid(self.call_id, self.first_ts)
 
+    def last_packet_ts(self) -> float:
+        """Time of the call's last SIP message or RTP packet."""
+        last = self.last_ts
+        for s in self.streams:
+            if s.stats.packets and s.stats.last_ts > last:
+                last = s.stats.last_ts
+        return last
+
     def state_and_end(self, closing_reason: str) -> tuple[str, float]:
         """(state, end_ts) as documented in docs/CDR.md."""
         if self.answer_ts is not None:
             if self.bye_ts is not None:
                 return "completed", self.bye_ts
-            return closing_reason, self.last_ts
+            return closing_reason, self.last_packet_ts()
         if self.cancel_ts is not None:
             return "cancelled", self.cancel_ts
         if self.final_code is not None and self.final_code >= 300 and self.final_ts is not None:
             return "failed", self.final_ts
-        return closing_reason, self.last_ts
+        return closing_reason, self.last_packet_ts()
 
     def hangup_by(self) -> str | None:
         if self.answer_ts is None or self.bye_ts is None:

@@ -26,12 +26,16 @@ def _party(user: str, domain: str) -> str:
 
 
 def _stream(s: StreamRecord) -> str:
-    mos = f"{s.mos:.2f}" if s.mos is not None else "-"
-    who = {"caller": "A>B", "callee": "B>A"}.get(s.direction or "", "?")
+    mos = f"{s.mos:.1f}" if s.mos is not None else "-"
+    who = {"caller": "A>B", "callee": "B>A"}.get(s.direction or "", "")
     return (
-        f"{who} {s.codec} {s.packets}p lost {s.lost} ({s.loss_pct:.1f}%) "
-        f"jit {s.mean_jitter_ms:.1f}/{s.max_jitter_ms:.1f}ms MOS {mos}"
-    )
+        f"{who} {s.codec} {s.packets}p loss {s.loss_pct:.1f}% "
+        f"jit {s.mean_jitter_ms:.1f}/{s.max_jitter_ms:.1f} MOS {mos}"
+    ).strip()
+
+
+def _by_direction(s: StreamRecord) -> tuple[int, float]:
+    return (0 if s.direction == "caller" else 1, s.first_ts)
 
 
 class TableRenderer:
@@ -60,7 +64,7 @@ class TableRenderer:
         t = Table(title=f"Calls ({len(self.calls)})", show_lines=False)
         for col in ("start (UTC)", "caller", "called", "result", "state", "dur s", "codecs"):
             t.add_column(col, no_wrap=col != "called")
-        t.add_column("RTP per direction")
+        t.add_column("RTP per direction (jitter mean/max ms)", no_wrap=True)
         for c in self.calls:
             code = f"{c.final_code} {c.final_reason or ''}".strip() if c.final_code else "-"
             state = c.state + (f" by {c.hangup_by}" if c.hangup_by else "")
@@ -72,7 +76,7 @@ class TableRenderer:
                 state,
                 f"{c.duration_s:.1f}",
                 ",".join(c.codecs) or "-",
-                "\n".join(_stream(s) for s in c.streams) or "-",
+                "\n".join(_stream(s) for s in sorted(c.streams, key=_by_direction)) or "-",
             )
         console.print(t)
         if self.registrations:

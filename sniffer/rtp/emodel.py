@@ -125,7 +125,8 @@ def r_to_mos(r: float) -> float:
         return 1.0
     if r >= 100.0:
         return 4.5
-    return 1.0 + 0.035 * r + r * (r - 60.0) * (100.0 - r) * 7e-6
+    # the cubic dips slightly below 1 for 0 < R < 6.5: clamp
+    return max(1.0, 1.0 + 0.035 * r + r * (r - 60.0) * (100.0 - r) * 7e-6)
 
 
 def one_way_delay_ms(encoding: str, jitter_ms: float, ptime_ms: float | None) -> float:

@@ -22,7 +22,6 @@ from sniffer.rtp import emodel
 from sniffer.rtp.burst import (
     RING_MASK,
     SEQ_LATE,
-    SEQ_OK,
     SEQ_RESTART,
     LossTracker,
 )
@@ -115,29 +114,26 @@ class StreamStats(LossTracker):
             ring = self._ring
             if ring is not None:
                 ring[mx & RING_MASK] = mx + 1
-            res = SEQ_OK
         else:
             res = self._seq_slow(seq)
+            if res:
+                self._seq_irregular(res, pt, rtp_ts, arrival_ts, tick)
+                return
         if tick > 0.0:
             irregular = marker
         elif tick < 0.0:
             tick = -tick  # CN, or the first packet after CN
             irregular = True
         else:
-            self._skipped += 1
-            self._last_other = arrival_ts
-            if pt in self.event_pts:
-                self.event_packets += 1
-            return
-        if res:
-            self._seq_irregular(res, rtp_ts, arrival_ts, tick)
+            self._not_audio(pt, arrival_ts)
             return
         dts = rtp_ts - self._prev_rts
-        if dts < 0 or dts >= 0x80000000:
-            dts = ((dts + 0x80000000) & 0xFFFFFFFF) - 0x80000000  # 32-bit wrap
-            if dts < 0:
+        if dts < 0:
+            dts += 0x100000000  # the 32-bit timestamp wrapped, or it went backwards:
+            if dts >= 0x80000000:
                 self._ts_jump(rtp_ts, arrival_ts)
                 return
+        # a backward step across the wrap leaves dts >= 2**31: D < -1 s below catches it
         delta = arrival_ts - self._prev_arr
         self._prev_arr = arrival_ts
         self._prev_rts = rtp_ts
@@ -193,9 +189,22 @@ class StreamStats(LossTracker):
             return -tick
         return -tick if is_cn or follows_cn else tick
 
-    def _seq_irregular(self, res: int, rtp_ts: int, arrival_ts: float, tick: float) -> None:
-        """Audio packet that is a duplicate, late, a probation packet or a restart: no jitter
-        update; a late packet still meets (or misses) its playout deadline."""
+    def _not_audio(self, pt: int, arrival_ts: float) -> None:
+        """Telephone-event or unknown clock rate: counted, never fed to the estimator."""
+        self._skipped += 1
+        self._last_other = arrival_ts
+        if pt in self.event_pts:
+            self.event_packets += 1
+
+    def _seq_irregular(
+        self, res: int, pt: int, rtp_ts: int, arrival_ts: float, tick: float
+    ) -> None:
+        """A duplicate, late, probation or restart packet: no jitter update; a late audio
+        packet still meets (or misses) its playout deadline."""
+        if not tick:
+            self._not_audio(pt, arrival_ts)
+            return
+        tick = abs(tick)
         self._last_other = arrival_ts
         if res == SEQ_RESTART:
             self._prev_arr = arrival_ts

@@ -106,6 +106,8 @@ class CdrWriter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lanes = [_Lane() for _ in range(connections)]
+        self._holding: list[Record] = []
+        """A collected batch not yet handed to a lane or the journal."""
         self._closing = False
         self._closed = False
         self._backoff = 0.0
@@ -116,7 +118,7 @@ class CdrWriter:
     @property
     def backlog_records(self) -> int:
         """Records submitted and not yet in the database (queue, in flight, journal)."""
-        inflight = sum(len(lane.batch) for lane in self._lanes)
+        inflight = len(self._holding) + sum(len(lane.batch) for lane in self._lanes)
         return self._queue.qsize() + inflight + self.journal.records
 
     @property
@@ -201,9 +203,12 @@ class CdrWriter:
             async with asyncio.TaskGroup() as lanes:
                 while not (self._closing and self._queue.empty()):
                     replay_due = self.journal.records > 0 and self._retry_due()
-                    batch = await self._collect(0.0 if replay_due or self._closing else None)
-                    if batch:
-                        await self._deliver(batch, lanes)
+                    self._holding = await self._collect(
+                        0.0 if replay_due or self._closing else None
+                    )
+                    if self._holding:
+                        await self._deliver(self._holding, lanes)
+                    self._holding = []
                     if not self._closing and self.journal.records > 0 and self._retry_due():
                         await self._idle_lanes()
                         await self._replay_one()
@@ -212,9 +217,11 @@ class CdrWriter:
         except BaseException:
             # cancelled (or a bug): whatever is not in the database goes to the journal
             self._spill([r for lane in self._lanes for r in lane.batch])
+            self._spill(self._holding)
             self._spill(self._drain(self._queue.qsize()))
             raise
         finally:
+            self._holding = []
             for lane in self._lanes:
                 lane.batch = []
 
@@ -253,7 +260,7 @@ class CdrWriter:
         if self._direct():
             lane = await self._free_lane()
             if self._direct():  # a lane may have failed while we waited
-                lane.batch = batch
+                lane.batch, self._holding = batch, []
                 lane.task = lanes.create_task(self._lane_write(lane))
                 return
         await self._to_journal(batch)

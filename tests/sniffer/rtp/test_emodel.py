@@ -19,6 +19,7 @@ def test_r_to_mos() -> None:
     assert emodel.r_to_mos(82.2) == pytest.approx(4.10, abs=0.005)
     assert emodel.r_to_mos(50) == pytest.approx(2.575)  # 1 + 1.75 + 50 * -10 * 50 * 7e-6
     assert emodel.r_to_mos(-5) == 1.0 and emodel.r_to_mos(0) == 1.0
+    assert emodel.r_to_mos(5) == 1.0  # the cubic gives 0.992 there
     assert emodel.r_to_mos(100) == 4.5 and emodel.r_to_mos(120) == 4.5
 
 

@@ -1,0 +1,259 @@
+"""Shared helpers of the end-to-end sensor tests: run the real :class:`Analyzer` over frames
+built by :mod:`tests.pcapgen` and compare its records with the generator's ground truth.
+
+Where the generator's truth and docs/CDR.md disagree, the contract wins:
+
+* a cancelled call ends at the CANCEL (the truth says the 487);
+* ``telephone_events`` is the number of RFC 4733 *packets* of a stream (the truth counts
+  events), taken from the capture itself;
+* a stream carrying telephone-events has the jitter and delta of the same stream without its
+  event packets (docs/QUALITY.md; the truth copies tshark 4.0's event behaviour), so these are
+  only compared for streams without events here (tests/sniffer/test_e2e_rtp.py checks them).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sniffer.analyzer import Analyzer, AnalyzerConfig
+from sniffer.capture.files import open_capture
+from sniffer.counters import Counters
+from sniffer.records import CallRecord, MessageRecord, Record, RegistrationRecord, StreamRecord
+from sniffer.spool.spool import CallPcapSpool
+from tests.pcapgen import CallTruth, IpPacket, Scenario, StreamTruth, encapsulate, write_pcap
+from tests.pcapgen.encap import EncapOptions
+
+T0 = 1_700_000_000.0
+TS_ABS = 2e-6
+"""Record times are rounded to the microsecond."""
+JITTER_ABS_MS = 0.001
+
+StreamKey = tuple[str, int, str, int, int]
+
+
+@dataclass
+class Run:
+    """What one analyzer run produced."""
+
+    analyzer: Analyzer
+    records: list[Record] = field(default_factory=list)
+
+    @property
+    def counters(self) -> Counters:
+        return self.analyzer.counters
+
+    @property
+    def calls(self) -> dict[str, CallRecord]:
+        out: dict[str, CallRecord] = {}
+        for r in self.records:
+            if isinstance(r, CallRecord):
+                assert r.call_id not in out, f"two call records for {r.call_id}"
+                out[r.call_id] = r
+        return out
+
+    @property
+    def registrations(self) -> list[RegistrationRecord]:
+        return [r for r in self.records if isinstance(r, RegistrationRecord)]
+
+    @property
+    def messages(self) -> list[MessageRecord]:
+        return [r for r in self.records if isinstance(r, MessageRecord)]
+
+    @property
+    def orphan_streams(self) -> list[StreamRecord]:
+        return [r for r in self.records if isinstance(r, StreamRecord)]
+
+    def call(self, call_id: str) -> CallRecord:
+        calls = self.calls
+        assert call_id in calls, f"no call record for {call_id}; got {sorted(calls)}"
+        return calls[call_id]
+
+
+def new_analyzer(
+    linktype: int, *, config: AnalyzerConfig | None = None, spool: CallPcapSpool | None = None
+) -> Run:
+    records: list[Record] = []
+    analyzer = Analyzer(linktype, records.append, spool=spool, config=config)
+    return Run(analyzer, records)
+
+
+def analyze_frames(
+    linktype: int,
+    frames: Iterable[tuple[float, bytes]],
+    *,
+    config: AnalyzerConfig | None = None,
+    spool: CallPcapSpool | None = None,
+    finish: bool = True,
+) -> Run:
+    """Feed ``frames`` (in one batch) to a fresh analyzer and finish it."""
+    run = new_analyzer(linktype, config=config, spool=spool)
+    run.analyzer.feed(frames)
+    if finish:
+        run.analyzer.finish()
+    return run
+
+
+def analyze_scenario(
+    scen: Scenario | Sequence[IpPacket],
+    how: str = "plain",
+    *,
+    options: EncapOptions | None = None,
+    config: AnalyzerConfig | None = None,
+    spool: CallPcapSpool | None = None,
+    via_file: Path | None = None,
+) -> Run:
+    """Encapsulate a scenario's packets and analyse them, in memory or (``via_file``) through
+    a pcap file read back with :func:`sniffer.capture.files.open_capture`."""
+    packets = scen.packets if isinstance(scen, Scenario) else scen
+    linktype, frames = encapsulate(packets, how, options)
+    if via_file is None:
+        return analyze_frames(linktype, frames, config=config, spool=spool)
+    write_pcap(via_file, linktype, frames)
+    with open_capture(str(via_file)) as src:
+        run = new_analyzer(src.linktype, config=config, spool=spool)
+        run.analyzer.feed(src.packets())
+        run.analyzer.finish()
+    return run
+
+
+# -- comparing with the truth ---------------------------------------------------------------
+
+
+def stream_key(s: StreamRecord | StreamTruth) -> StreamKey:
+    return (s.src_ip, s.src_port, s.dst_ip, s.dst_port, s.ssrc)
+
+
+def event_packets(packets: Iterable[IpPacket], st: StreamTruth, event_pt: int = 101) -> int:
+    """RFC 4733 packets of one stream in the capture (``telephone_events`` of its record)."""
+    n = 0
+    for p in packets:
+        if (
+            p.kind == "rtp"
+            and (p.src, p.sport, p.dst, p.dport) == stream_key(st)[:4]
+            and struct.unpack_from("!I", p.payload, 8)[0] == st.ssrc
+            and p.payload[1] & 0x7F == event_pt
+        ):
+            n += 1
+    return n
+
+
+def _close(a: float | None, b: float | None, tol: float = TS_ABS) -> bool:
+    if a is None or b is None:
+        return a is b
+    return abs(a - b) <= tol
+
+
+def stream_diffs(
+    rec: StreamRecord, st: StreamTruth, packets: Sequence[IpPacket], *, timing: bool = True
+) -> list[str]:
+    """Differences between a stream record and its truth (empty when they agree)."""
+    e = st.expected
+    events = event_packets(packets, st)
+    diffs = []
+    want: dict[str, object] = {
+        "payload_type": st.payload_type,
+        "codec": st.codec,
+        "direction": st.direction,
+        "packets": e.packets,
+        "lost": e.lost,
+        "duplicates": e.duplicates,
+        "out_of_order": e.out_of_order,
+        "telephone_events": events,
+    }
+    for k, v in want.items():
+        if getattr(rec, k) != v:
+            diffs.append(f"stream {stream_key(st)} {k}: got {getattr(rec, k)!r}, want {v!r}")
+    if abs(rec.loss_pct - e.loss_pct) > 0.0005:
+        diffs.append(f"stream {stream_key(st)} loss_pct: got {rec.loss_pct}, want {e.loss_pct}")
+    for k in ("first_ts", "last_ts"):
+        if not _close(getattr(rec, k), getattr(e, k)):
+            diffs.append(f"stream {stream_key(st)} {k}: got {getattr(rec, k)}, want {getattr(e, k)}")
+    if timing and events == 0 and e.max_jitter_ms is not None and e.mean_jitter_ms is not None:
+        for k, v in (
+            ("max_delta_ms", e.max_delta_ms),
+            ("max_jitter_ms", e.max_jitter_ms),
+            ("mean_jitter_ms", e.mean_jitter_ms),
+        ):
+            if abs(getattr(rec, k) - v) > JITTER_ABS_MS:
+                diffs.append(f"stream {stream_key(st)} {k}: got {getattr(rec, k)}, want {v}")
+    return diffs
+
+
+def expected_end_ts(truth: CallTruth) -> float:
+    """docs/CDR.md: a cancelled call ends at its first CANCEL."""
+    if truth.state == "cancelled":
+        return next(ts for ts, m in truth.sip if m == "CANCEL")
+    return truth.end_ts
+
+
+def call_diffs(
+    rec: CallRecord,
+    truth: CallTruth,
+    packets: Sequence[IpPacket],
+    *,
+    state: str | None = None,
+    end_ts: float | None = None,
+    flags: Iterable[str] | None = None,
+    timing: bool = True,
+) -> list[str]:
+    """Differences between a call record and its truth (empty when they agree). ``state``,
+    ``end_ts`` and ``flags`` override the truth (e.g. a call closed by timeout)."""
+    end = expected_end_ts(truth) if end_ts is None else end_ts
+    answer = truth.answer_ts
+    want: dict[str, object] = {
+        "call_id": truth.call_id,
+        "caller": truth.caller,
+        "caller_domain": truth.caller_domain,
+        "called": truth.called,
+        "called_domain": truth.called_domain,
+        "caller_ip": truth.caller_ip,
+        "caller_port": truth.caller_port,
+        "called_ip": truth.called_ip,
+        "called_port": truth.called_port,
+        "final_code": truth.final_code,
+        "final_reason": truth.final_reason,
+        "hangup_by": truth.hangup_by,
+        "state": state or truth.state,
+        "codecs": truth.codecs,
+        "dtmf": truth.dtmf,
+        "challenged": truth.challenged,
+        "retransmissions": truth.retransmissions,
+        "bye_code": truth.bye_code,
+        "sip_messages": truth.sip_messages,
+        "transport": truth.transport,
+        "flags": sorted(set(truth.flags if flags is None else flags)),
+    }
+    diffs = [
+        f"{k}: got {getattr(rec, k)!r}, want {v!r}"
+        for k, v in want.items()
+        if getattr(rec, k) != v
+    ]
+    times = {
+        "invite_ts": truth.invite_ts,
+        "ringing_ts": truth.ringing_ts,
+        "answer_ts": answer,
+        "end_ts": end,
+        "duration_s": end - truth.invite_ts,
+        "connect_duration_s": end - answer if answer is not None else 0.0,
+    }
+    diffs += [
+        f"{k}: got {getattr(rec, k)!r}, want {v!r}"
+        for k, v in times.items()
+        if not _close(getattr(rec, k), v)
+    ]
+    got = {stream_key(s): s for s in rec.streams}
+    want_keys = [stream_key(s) for s in truth.streams]
+    if sorted(got) != sorted(want_keys):
+        diffs.append(f"streams: got {sorted(got)}, want {sorted(want_keys)}")
+    for st in truth.streams:
+        if stream_key(st) in got:
+            diffs += stream_diffs(got[stream_key(st)], st, packets, timing=timing)
+    return diffs
+
+
+def assert_call(rec: CallRecord, truth: CallTruth, scen: Scenario, **overrides: object) -> None:
+    diffs = call_diffs(rec, truth, scen.packets, **overrides)  # type: ignore[arg-type]
+    assert not diffs, "\n".join(diffs)
