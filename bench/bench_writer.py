@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from db.connect import connect
-from db.migrate import migrate
+from db.migrate import drop_database, migrate
 from db.queries import sensor_row_counts
 from db.url import parse_db_url
 from sniffer.records import CallRecord, RtcpSummary, StreamRecord
@@ -135,12 +135,7 @@ def main() -> None:
             ]
         finally:
             if not args.url:
-                conn = await connect(parse_db_url(url), with_database=False)
-                try:
-                    async with conn.cursor() as cur:
-                        await cur.execute(f"DROP DATABASE `{name}`")
-                finally:
-                    conn.close()
+                await drop_database(url)
 
     rates = sorted(args.calls / s for s in asyncio.run(go()))
     best, median = rates[-1], rates[len(rates) // 2]

@@ -51,3 +51,16 @@ async def create_sensor_user(
         await cur.execute(f"{verb} USER %s@%s IDENTIFIED BY %s", (user, host, password))
         for stmt in grant_statements(database):
             await cur.execute(stmt, (user, host))
+
+
+async def drop_sensor_user(conn: CONNECTION, user: str, *, host: str = "%") -> bool:
+    """Remove ``user@host`` if it exists; True when it did."""
+    async with conn.cursor() as cur:
+        await cur.execute(
+            "SELECT COUNT(*) FROM mysql.user WHERE User = %s AND Host = %s", (user, host)
+        )
+        row = await cur.fetchone()
+        if not row or not row[0]:
+            return False
+        await cur.execute("DROP USER %s@%s", (user, host))
+    return True

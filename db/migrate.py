@@ -122,7 +122,7 @@ async def migrate(url: str, *, days_ahead: int = DEFAULT_DAYS_AHEAD) -> list[int
     """Create the database if missing, apply pending migrations in order, make sure the daily
     partitions for the next ``days_ahead`` days exist. Returns the versions applied now."""
     cfg = parse_db_url(url)
-    await _create_database(cfg)
+    await create_database(url)
     conn = await connect(cfg)
     try:
         return await _migrate_locked(conn, cfg, days_ahead)
@@ -132,7 +132,9 @@ async def migrate(url: str, *, days_ahead: int = DEFAULT_DAYS_AHEAD) -> list[int
         conn.close()
 
 
-async def _create_database(cfg: DbConfig) -> None:
+async def create_database(url: str) -> bool:
+    """Create the URL's database (utf8mb4) unless it exists; True when created."""
+    cfg = parse_db_url(url)
     conn = await connect(cfg, with_database=False)
     try:
         async with conn.cursor() as cur:
@@ -142,15 +144,37 @@ async def _create_database(cfg: DbConfig) -> None:
             )
             row = await cur.fetchone()
             if row and row[0]:
-                return
+                return False
             # The name is validated by parse_db_url (identifier characters only).
             await cur.execute(
                 f"CREATE DATABASE IF NOT EXISTS `{cfg.database}` "
                 "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
             )
             log.info("created database %s", cfg.database)
+            return True
     except DRIVER_ERRORS as exc:
         raise translate(exc, f"cannot create database {cfg.database}") from exc
+    finally:
+        conn.close()
+
+
+async def drop_database(url: str) -> bool:
+    """Drop the URL's database with all its data (tests, benchmarks); True when it existed."""
+    cfg = parse_db_url(url)
+    conn = await connect(cfg, with_database=False)
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute(
+                "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
+                (cfg.database,),
+            )
+            row = await cur.fetchone()
+            if not row or not row[0]:
+                return False
+            await cur.execute(f"DROP DATABASE `{cfg.database}`")
+            return True
+    except DRIVER_ERRORS as exc:
+        raise translate(exc, f"cannot drop database {cfg.database}") from exc
     finally:
         conn.close()
 

@@ -17,7 +17,7 @@ from sniffer.calls.tracker import CallTracker
 from sniffer.counters import Counters
 from sniffer.decode.datagram import Datagram
 from sniffer.decode.decoder import Decoder
-from sniffer.flows import RTCP, RTP, Flow
+from sniffer.flows import RTP, Flow
 from sniffer.media_path import MediaPath
 from sniffer.signalling import Signalling, Sink
 from sniffer.sip.framing import looks_like_sip
@@ -81,6 +81,7 @@ class Analyzer:
         slow = self._slow
         rtp_rare = self.media.rtp_rare
         eth = self.linktype == LINKTYPE_ETHERNET
+        caplen = self.media.rtp_caplen
         next_tick = self._next_tick
         n = 0
         for ts, buf in packets:
@@ -100,11 +101,12 @@ class Analyzer:
                 if flow is not None and flow.kind == RTP and buf[42] == 0x80:
                     seq, rts, ssrc = unpack(buf, 44)
                     b1 = buf[43]
-                    if ssrc == flow.ssrc and (b1 & 0x7F) == flow.pt:
-                        flow.stats.add(seq, rts, ts, flow.pt, b1 > 127)  # type: ignore[union-attr]
+                    pt = b1 & 0x7F
+                    if ssrc == flow.ssrc and pt == flow.pt:
+                        flow.add(seq, rts, ts, pt, b1 > 127)
                         pcap = flow.pcap
                         if pcap is not None:
-                            pcap.write(ts, buf, self.media.rtp_caplen)
+                            pcap.write(ts, buf, caplen)
                         continue
                     rtp_rare(flow, ts, buf, 42, len(buf), buf, 42)
                     continue

@@ -7,6 +7,7 @@ The analyzer keys flows by the 12 bytes ``src_ip + dst_ip + sport + dport`` for 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -25,6 +26,10 @@ UNBOUND = 2
 _PORTS = struct.Struct("!HH")
 
 
+def _no_stream(seq: int, rtp_ts: int, arrival_ts: float, pt: int, marker: bool) -> None:
+    raise AssertionError("Flow.add called before a stream was selected")
+
+
 def flow_key(src: bytes, dst: bytes, sport: int, dport: int) -> bytes:
     return src + dst + _PORTS.pack(sport, dport)
 
@@ -34,6 +39,7 @@ class Flow:
     the fast path reads them with one attribute access each."""
 
     __slots__ = (
+        "add",
         "call",
         "generation",
         "key",
@@ -70,6 +76,7 @@ class Flow:
         self.ssrc = -1
         self.pt = -1
         self.stats: StreamStats | None = None
+        self.add: Callable[[int, int, float, int, bool], None] = _no_stream
         self.stream: CallStream | None = None
         self.pcap: CallPcap | None = None
         self.streams: dict[int, CallStream] = {}
@@ -80,5 +87,6 @@ class Flow:
         self.stream = stream
         self.ssrc = stream.ssrc
         self.stats = stream.stats
+        self.add = stream.stats.add
         self.pt = pt
         self.streams[stream.ssrc] = stream

@@ -118,7 +118,9 @@ class MediaPath:
                 if (dst, dport) in media or (src, sport) in media:
                     del self.flows[key]
                     self._retire_orphan(key)
-                    d = Datagram(17, src, sport, dst, dport, payload, None, ts, [(ts, frame)], poff, "")
+                    d = Datagram(
+                        17, src, sport, dst, dport, payload, None, ts, [(ts, frame)], poff, ""
+                    )
                     self.on_new_flow(key, d, frame)
                     return
             self.counters.inc("rtp.unbound_packets")

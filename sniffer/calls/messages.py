@@ -22,7 +22,9 @@ class MessageTracker:
         self.max_pending = max_pending
         self.pending: dict[tuple[str, int], tuple[float, MessageRecord]] = {}
 
-    def on_message(self, msg: SipMessage, ts: float, src: bytes, dst: bytes) -> MessageRecord | None:
+    def on_message(
+        self, msg: SipMessage, ts: float, src: bytes, dst: bytes
+    ) -> MessageRecord | None:
         key = (msg.call_id, msg.cseq_num)
         if msg.is_request:
             if key in self.pending:

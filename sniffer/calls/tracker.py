@@ -318,9 +318,9 @@ class CallTracker:
         """
         done: list[tuple[Call, str]] = []
         for call in self.calls.values():
-            if call.close_at is not None and now >= call.close_at:
-                done.append((call, "timeout"))
-            elif now - self.last_activity(call) >= self.call_timeout_s:
+            if (call.close_at is not None and now >= call.close_at) or now - self.last_activity(
+                call
+            ) >= self.call_timeout_s:
                 done.append((call, "timeout"))
         for call, reason in done:
             self.forget(call)

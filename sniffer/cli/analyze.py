@@ -125,7 +125,9 @@ def run(args: argparse.Namespace) -> int:
                 except SpoolError as exc:
                     print(f"callsift: {exc}", file=sys.stderr)
                     return EXIT_ERROR
-                analyzer = Analyzer(src.linktype, out, spool=spool, config=config, counters=counters)
+                analyzer = Analyzer(
+                    src.linktype, out, spool=spool, config=config, counters=counters
+                )
             before = analyzer.packets
             _feed(analyzer, src, show_progress=_wants_progress(args, path))
             totals["files"] += 1
@@ -146,9 +148,7 @@ def run(args: argparse.Namespace) -> int:
     return rc
 
 
-def _open_spool(
-    args: argparse.Namespace, linktype: int, stack: ExitStack
-) -> CallPcapSpool | None:
+def _open_spool(args: argparse.Namespace, linktype: int, stack: ExitStack) -> CallPcapSpool | None:
     if not args.spool:
         return None
     spool = CallPcapSpool(

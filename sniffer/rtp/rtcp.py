@@ -111,6 +111,10 @@ class XrVoipMetrics:
     rx_config: int = 0
 
 
+Report = SenderReport | ReceiverReport | XrVoipMetrics
+"""What :func:`parse_compound` returns for one RTCP packet or XR block."""
+
+
 def _opt(v: int) -> int | None:
     return None if v == UNAVAILABLE else v
 
@@ -160,9 +164,7 @@ def _parse_voip(data: bytes, off: int, reporter: int) -> XrVoipMetrics:
     )
 
 
-def _xr(
-    data: bytes, start: int, end: int, out: list[SenderReport | ReceiverReport | XrVoipMetrics]
-) -> None:
+def _xr(data: bytes, start: int, end: int, out: list[Report]) -> None:
     if end - start < 8:
         raise RtcpParseError(f"RTCP XR too short: {end - start} bytes")
     reporter = int.from_bytes(data[start + 4 : start + 8], "big")
@@ -206,9 +208,9 @@ def _bye(data: bytes, start: int, end: int, count: int) -> None:
         raise RtcpParseError("RTCP BYE reason exceeds packet")
 
 
-def parse_compound(data: bytes) -> list[SenderReport | ReceiverReport | XrVoipMetrics]:
+def parse_compound(data: bytes) -> list[Report]:
     """Reports of one RTCP datagram, in order. Raises :class:`RtcpParseError`."""
-    out: list[SenderReport | ReceiverReport | XrVoipMetrics] = []
+    out: list[Report] = []
     total = len(data)
     if total < HEADER_LEN:
         raise RtcpParseError(f"RTCP packet too short: {total} bytes")

@@ -11,7 +11,7 @@ receiver plus the time the report took back to the sniffer (RFC 3550 section 6.4
 from dataclasses import dataclass
 
 from sniffer.records import RtcpSummary
-from sniffer.rtp.rtcp import ReceiverReport, ReportBlock, SenderReport, XrVoipMetrics
+from sniffer.rtp.rtcp import ReceiverReport, Report, ReportBlock, SenderReport, XrVoipMetrics
 
 SR_MEMORY = 32
 """Sender reports remembered per SSRC for matching LSR values."""
@@ -45,7 +45,7 @@ class RtcpTracker:
         """SSRC -> {middle 32 bits of the SR's NTP timestamp: capture time}."""
         self._about: dict[int, _About] = {}
 
-    def add(self, ts: float, packets: list[SenderReport | ReceiverReport | XrVoipMetrics]) -> None:
+    def add(self, ts: float, packets: list[Report]) -> None:
         """Account the reports of one RTCP datagram captured at ``ts`` (epoch seconds)."""
         for p in packets:
             if isinstance(p, SenderReport):

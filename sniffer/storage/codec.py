@@ -70,8 +70,13 @@ def record_from_dict(d: dict[str, Any]) -> Record:
 
 
 def encode(rec: Record) -> bytes:
-    """One journal line (ASCII JSON, newline-terminated)."""
-    return json.dumps(record_to_dict(rec), separators=(",", ":")).encode("ascii") + b"\n"
+    """One journal line (ASCII JSON, newline-terminated); :class:`CodecError` when a field
+    holds something JSON cannot represent."""
+    try:
+        text = json.dumps(record_to_dict(rec), separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise CodecError(f"{type(rec).__name__} cannot be serialised: {exc}") from exc
+    return text.encode("ascii") + b"\n"
 
 
 def decode(line: bytes) -> Record:

@@ -120,6 +120,11 @@ class Journal:
         return self._bytes
 
     @property
+    def dirty(self) -> bool:
+        """Lines were appended without fsync since the last one."""
+        return self._dirty
+
+    @property
     def records(self) -> int:
         """Records not yet consumed."""
         return self._records - self._read_records

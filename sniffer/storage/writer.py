@@ -19,49 +19,22 @@ called from the event loop's thread (``loop.call_soon_threadsafe`` from others).
 
 import asyncio
 import logging
-import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from db.connect import CONNECTION, DRIVER_ERRORS, connect, describe, is_transient
-from db.errors import DbError
-from db.migrate import check_schema
-from db.queries import LookupCache, resolve_lookups, write_records
 from db.url import parse_db_url
 from sniffer.counters import Counters
 from sniffer.records import Record
 from sniffer.storage.codec import decode, encode
+from sniffer.storage.database import Database, Lane
 from sniffer.storage.errors import CodecError, StorageError
 from sniffer.storage.journal import Journal
 
 log = logging.getLogger(__name__)
 
 REJECTED_FILE = "rejected.jsonl"
-_DATA_ERROR_CODES = frozenset({1048, 1264, 1265, 1292, 1366, 1367, 1406})
-_RECORD_ERRORS = (TypeError, AttributeError, ValueError, KeyError, OverflowError, UnicodeError)
-"""Raised while turning one bad record into column values."""
-
-
-@dataclass(slots=True)
-class _Lane:
-    """One database connection and the batch it is writing."""
-
-    lookups: LookupCache = field(default_factory=LookupCache)
-    conn: CONNECTION | None = None
-    task: asyncio.Task[None] | None = None
-    batch: list[Record] = field(default_factory=list)
-
-    @property
-    def busy(self) -> bool:
-        return self.task is not None and not self.task.done()
-
-    def drop_conn(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
 
 
 class CdrWriter:
@@ -86,14 +59,10 @@ class CdrWriter:
     ) -> None:
         if batch_size < 1 or queue_size < 1 or connections < 1:
             raise ValueError("batch_size, queue_size and connections must be at least 1")
-        self._cfg = parse_db_url(url)
+        cfg = parse_db_url(url)
         self.sensor_id = sensor_id
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
-        self.retry_min_s = retry_min_s
-        self.retry_max_s = retry_max_s
-        self.db_timeout_s = db_timeout_s
-        self.connect_timeout_s = connect_timeout_s
         self.counters = Counters()
         self.journal = Journal(
             journal_dir,
@@ -101,17 +70,24 @@ class CdrWriter:
             segment_bytes=segment_bytes,
             counters=self.counters,
         )
-        self.last_error: str | None = None
+        self.db = Database(
+            cfg,
+            sensor_id,
+            self.counters,
+            journal_dir / REJECTED_FILE,
+            retry_min_s=retry_min_s,
+            retry_max_s=retry_max_s,
+            db_timeout_s=db_timeout_s,
+            connect_timeout_s=connect_timeout_s,
+        )
         self._queue: asyncio.Queue[Record] = asyncio.Queue(queue_size)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._lanes = [_Lane() for _ in range(connections)]
+        self._lanes = [Lane() for _ in range(connections)]
         self._holding: list[Record] = []
         """A collected batch not yet handed to a lane or the journal."""
         self._closing = False
         self._closed = False
-        self._backoff = 0.0
-        self._retry_at = 0.0
 
     # -- public state ---------------------------------------------------------------------
 
@@ -142,7 +118,12 @@ class CdrWriter:
     @property
     def db_up(self) -> bool:
         """False while the writer backs off after a failure."""
-        return self._backoff == 0.0
+        return self.db.backoff == 0.0
+
+    @property
+    def last_error(self) -> str | None:
+        """Why the last database write failed; None once one succeeds."""
+        return self.db.last_error
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -173,7 +154,7 @@ class CdrWriter:
             self._queue.put_nowait(rec)
         except asyncio.QueueFull:
             self.counters.inc("queue_full_journaled")
-            self.journal.append([encode(rec)], sync=False)
+            self.journal.append(self._encode([rec]), sync=False)
             return
         if self._queue.qsize() >= self.batch_size:
             self._wake.set()
@@ -202,16 +183,19 @@ class CdrWriter:
         try:
             async with asyncio.TaskGroup() as lanes:
                 while not (self._closing and self._queue.empty()):
-                    replay_due = self.journal.records > 0 and self._retry_due()
+                    replay_due = self.journal.records > 0 and self.db.retry_due()
                     self._holding = await self._collect(
                         0.0 if replay_due or self._closing else None
                     )
                     if self._holding:
                         await self._deliver(self._holding, lanes)
                     self._holding = []
-                    if not self._closing and self.journal.records > 0 and self._retry_due():
+                    if self.journal.dirty:  # records spilled by submit() on a full queue
+                        await asyncio.to_thread(self.journal.sync)
+                    if not self._closing and self.journal.records > 0 and self.db.retry_due():
                         await self._idle_lanes()
-                        await self._replay_one()
+                        if self.db.retry_due():  # no lane failed meanwhile
+                            await self._replay_one()
                 await self._idle_lanes()
             self.journal.sync()
         except BaseException:
@@ -225,15 +209,12 @@ class CdrWriter:
             for lane in self._lanes:
                 lane.batch = []
 
-    def _retry_due(self) -> bool:
-        return time.monotonic() >= self._retry_at
-
     async def _collect(self, timeout: float | None) -> list[Record]:
         """Wait up to ``timeout`` (default: the flush interval) for a full batch; take one."""
         if self._queue.qsize() < self.batch_size and not self._closing:
             wait = self.flush_interval_s if timeout is None else timeout
-            if self.journal.records > 0 and not self._retry_due():
-                wait = min(wait, max(0.0, self._retry_at - time.monotonic()))
+            if self.journal.records > 0 and not self.db.retry_due():
+                wait = min(wait, self.db.retry_in())
             if wait > 0:
                 try:
                     async with asyncio.timeout(wait):
@@ -254,7 +235,7 @@ class CdrWriter:
 
     def _direct(self) -> bool:
         """New batches go straight to the database (else behind the journal's records)."""
-        return self.journal.records == 0 and self._retry_due()
+        return self.journal.records == 0 and self.db.retry_due()
 
     async def _deliver(self, batch: list[Record], lanes: asyncio.TaskGroup) -> None:
         if self._direct():
@@ -265,7 +246,7 @@ class CdrWriter:
                 return
         await self._to_journal(batch)
 
-    async def _free_lane(self) -> _Lane:
+    async def _free_lane(self) -> Lane:
         while True:
             for lane in self._lanes:
                 if not lane.busy:
@@ -280,8 +261,8 @@ class CdrWriter:
         if tasks:
             await asyncio.wait(tasks)
 
-    async def _lane_write(self, lane: _Lane) -> None:
-        if not await self._write(lane, lane.batch):
+    async def _lane_write(self, lane: Lane) -> None:
+        if not await self.db.write(lane, lane.batch):
             await self._to_journal(lane.batch)
         lane.batch = []
 
@@ -293,13 +274,13 @@ class CdrWriter:
                 return
             lines, token = got
             records = self._decode(lines)
-            if not records or await self._write(lane, records):
+            if not records or await self.db.write(lane, records):
                 self.journal.consume(token)
                 self.counters.inc("replayed", len(records))
         except StorageError as exc:
             self.counters.inc("journal_errors")
             log.error("journal replay failed: %s", exc)
-            self._back_off()
+            self.db.back_off()
 
     def _decode(self, lines: list[bytes]) -> list[Record]:
         records: list[Record] = []
@@ -311,8 +292,19 @@ class CdrWriter:
                 log.warning("journal: skipping unreadable line (%s)", exc)
         return records
 
+    def _encode(self, records: Iterable[Record]) -> list[bytes]:
+        """Journal lines; a record JSON cannot hold (a producer bug) is counted and logged."""
+        lines: list[bytes] = []
+        for rec in records:
+            try:
+                lines.append(encode(rec))
+            except CodecError as exc:
+                self.counters.inc("unserialisable_dropped")
+                log.error("record DROPPED: %s", exc)
+        return lines
+
     async def _to_journal(self, batch: list[Record]) -> None:
-        lines = [encode(r) for r in batch]
+        lines = self._encode(batch)
         try:
             kept = await asyncio.to_thread(self.journal.append, lines)
         except StorageError as exc:
@@ -323,103 +315,10 @@ class CdrWriter:
 
     def _spill(self, records: Iterable[Record]) -> None:
         """Synchronous last resort (cancellation, never started): everything to the journal."""
-        lines = [encode(r) for r in records]
+        lines = self._encode(records)
         if lines:
             try:
                 self.counters.inc("journaled", self.journal.append(lines))
             except StorageError as exc:
                 self.counters.inc("journal_errors_dropped", len(lines))
                 log.error("%s: %d records LOST", exc, len(lines))
-
-    # -- database -------------------------------------------------------------------------
-
-    async def _write(self, lane: _Lane, records: list[Record]) -> bool:
-        """One transaction; True when committed. A record the database refuses for its content
-        is isolated (halving the batch) and set aside in the rejected file."""
-        try:
-            await self._write_once(lane, records)
-        except Exception as exc:  # every failure is either isolated or journaled and retried
-            if _is_record_error(exc):
-                return await self._isolate(lane, records, exc)
-            return self._failed(exc)
-        self.counters.inc("written", len(records))
-        if self._backoff:
-            log.info("database %s is back", self._cfg.where)
-        self._backoff = 0.0
-        self._retry_at = 0.0
-        self.last_error = None
-        return True
-
-    async def _write_once(self, lane: _Lane, records: list[Record]) -> None:
-        try:
-            async with asyncio.timeout(self.db_timeout_s):
-                if lane.conn is None:
-                    lane.conn = await self._connect()
-                await resolve_lookups(lane.conn, records, lane.lookups)
-                await write_records(lane.conn, self.sensor_id, records, lane.lookups)
-                await lane.conn.commit()
-        except BaseException:
-            lane.drop_conn()  # in an unknown state: the transaction dies with it
-            raise
-
-    async def _connect(self) -> CONNECTION:
-        conn = await connect(self._cfg, timeout_s=self.connect_timeout_s)
-        try:
-            await check_schema(conn)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    def _failed(self, exc: BaseException) -> bool:
-        self.counters.inc("failures")
-        self._back_off()
-        expected = isinstance(exc, (DbError, *DRIVER_ERRORS))
-        if isinstance(exc, TimeoutError):
-            reason = f"no answer within {self.db_timeout_s:g} s"
-        elif isinstance(exc, DbError):
-            reason = str(exc)
-        else:
-            reason = describe(exc, self._cfg.host) if expected else repr(exc)
-        if reason != self.last_error:
-            log.log(
-                logging.WARNING if is_transient(exc) else logging.ERROR,
-                "database write failed, journaling (retry in %.1f s): %s",
-                self._backoff,
-                reason,
-                exc_info=None if expected else exc,
-            )
-        self.last_error = reason
-        return False
-
-    def _back_off(self) -> None:
-        self._backoff = min(self.retry_max_s, max(self.retry_min_s, self._backoff * 2))
-        self._retry_at = time.monotonic() + self._backoff
-
-    async def _isolate(self, lane: _Lane, records: list[Record], exc: BaseException) -> bool:
-        if len(records) == 1:
-            self._reject(records[0], exc)
-            return True
-        mid = len(records) // 2
-        for part in (records[:mid], records[mid:]):
-            if not await self._write(lane, part):
-                return False
-        return True
-
-    def _reject(self, rec: Record, exc: BaseException) -> None:
-        self.counters.inc("rejected")
-        log.error("database refused a record (%s): kept in %s", describe(exc), REJECTED_FILE)
-        try:
-            with open(self.journal.directory / REJECTED_FILE, "ab") as f:
-                f.write(encode(rec))
-        except OSError as err:
-            self.counters.inc("rejected_lost")
-            log.error("cannot write %s: %s", REJECTED_FILE, err)
-
-
-def _is_record_error(exc: BaseException) -> bool:
-    """A failure caused by a record's content (retrying cannot help)."""
-    if isinstance(exc, _RECORD_ERRORS):
-        return True
-    args: tuple[object, ...] = getattr(exc, "args", ())
-    return bool(args) and isinstance(args[0], int) and args[0] in _DATA_ERROR_CODES

@@ -10,11 +10,10 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import pymysql
 import pytest
 
 from db.connect import CONNECTION, connect
-from db.migrate import migrate
+from db.migrate import create_database, drop_database, migrate
 from db.url import parse_db_url
 
 HOST, PORT = "127.0.0.1", 3306
@@ -57,22 +56,12 @@ def url_of(name: str, user: str = "root", password: str = "", port: int = PORT) 
     return f"mysql://{auth}@{HOST}:{port}/{name}"
 
 
-def drop_database(name: str) -> None:
-    conn = pymysql.connect(host=HOST, port=PORT, user="root")
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-    finally:
-        conn.close()
+def drop_test_database(name: str) -> None:
+    asyncio.run(drop_database(url_of(name)))
 
 
-def create_empty_database(name: str) -> None:
-    conn = pymysql.connect(host=HOST, port=PORT, user="root")
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{name}`")
-    finally:
-        conn.close()
+async def create_empty_database(name: str) -> None:
+    assert await create_database(url_of(name))
 
 
 def next_sensor_id() -> int:
@@ -87,7 +76,7 @@ def db_url() -> Iterator[str]:
     url = url_of(name)
     asyncio.run(migrate(url))
     yield url
-    drop_database(name)
+    drop_test_database(name)
 
 
 @pytest.fixture
@@ -96,7 +85,7 @@ def fresh_db() -> Iterator[str]:
     ensure_server()
     name = new_db_name()
     yield name
-    drop_database(name)
+    drop_test_database(name)
 
 
 @pytest.fixture

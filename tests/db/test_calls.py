@@ -1,6 +1,10 @@
 import dataclasses
 import math
+from typing import Any
 
+import pytest
+
+import db.queries.calls as calls_module
 from db.connect import CONNECTION
 from db.queries import (
     LookupCache,
@@ -9,6 +13,7 @@ from db.queries import (
     insert_calls,
     sensor_row_counts,
 )
+from db.queries.values import ts
 from sniffer.records import CallRecord
 from tests.db.factories import make_call
 
@@ -144,3 +149,36 @@ async def test_call_without_streams_or_dtmf(conn: CONNECTION, sensor_id: int) ->
 
 async def test_empty_batch(conn: CONNECTION, sensor_id: int) -> None:
     assert await insert_calls(conn, sensor_id, []) == 0
+
+
+async def test_ids_of_a_fresh_batch_come_from_the_insert(
+    conn: CONNECTION, sensor_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lookups: list[int] = []
+    original = calls_module.cdr_ids
+
+    async def spy(*args: Any) -> Any:
+        lookups.append(1)
+        return await original(*args)
+
+    monkeypatch.setattr(calls_module, "cdr_ids", spy)
+    batch = [make_call(i) for i in range(300)]
+    assert await _insert(conn, sensor_id, batch, LookupCache()) == 300
+    assert lookups == []  # consecutive ids, verified on the first and last row
+    # a batch partly stored already: ids are looked up
+    more = [make_call(i) for i in range(290, 310)]
+    assert await _insert(conn, sensor_id, more, LookupCache()) == 10
+    assert lookups == [1]
+    for call in (batch[0], batch[150], batch[-1], more[-1]):
+        assert await fetch_call(conn, sensor_id, call.uid) == call
+
+
+async def test_wrong_first_id_is_detected(conn: CONNECTION, sensor_id: int) -> None:
+    batch = [make_call(i) for i in range(5)]
+    await _insert(conn, sensor_id, batch, LookupCache())
+    keys = [(c.uid, ts(c.invite_ts)) for c in batch]
+    ids = await calls_module.cdr_ids(conn, sensor_id, keys)
+    first = ids[keys[0]]
+    assert await calls_module._consecutive_ids(conn, first, keys) == ids
+    assert await calls_module._consecutive_ids(conn, first + 1, keys) is None
+    assert await calls_module._consecutive_ids(conn, first, keys[::-1]) is None

@@ -1,29 +1,29 @@
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
 import pymysql
 import pytest
 
 from db.connect import connect
-from db.grants import SENSOR_PRIVILEGES, create_sensor_user
+from db.grants import SENSOR_PRIVILEGES, create_sensor_user, drop_sensor_user
 from db.migrate import check_schema
 from db.queries import LookupCache, replace_active_calls, sensor_row_counts, write_records
 from db.url import parse_db_url
 from sniffer.records import Record
 from tests.db.factories import make_call, make_registration
-from tests.db.mariadb import HOST, PORT, url_of
+from tests.db.mariadb import url_of
 
 
 @pytest.fixture
-def sensor_user() -> Iterator[str]:
+async def sensor_user(db_url: str) -> AsyncIterator[str]:
     user = f"cs_sensor_{os.getpid()}"
     yield user
-    conn = pymysql.connect(host=HOST, port=PORT, user="root")
+    admin = await connect(parse_db_url(db_url))
     try:
-        with conn.cursor() as cur:
-            cur.execute("DROP USER IF EXISTS %s@'%%'", (user,))
+        assert await drop_sensor_user(admin, user)
+        assert not await drop_sensor_user(admin, user)
     finally:
-        conn.close()
+        admin.close()
 
 
 async def test_sensor_user_can_write_but_not_delete_or_drop(

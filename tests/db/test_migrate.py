@@ -78,7 +78,7 @@ async def test_migrate_creates_database_and_is_idempotent(fresh_db: str) -> None
 
 
 async def test_check_schema_on_empty_database(fresh_db: str) -> None:
-    create_empty_database(fresh_db)
+    await create_empty_database(fresh_db)
     conn = await connect(parse_db_url(url_of(fresh_db)))
     try:
         assert await schema_version(conn) == 0

@@ -61,7 +61,9 @@ def _all_streams(name: str) -> dict[tuple[str, int, str, int, int], StreamRecord
     records, _ = analyze(name)
     out: dict[tuple[str, int, str, int, int], StreamRecord] = {}
     for r in records:
-        streams = r.streams if isinstance(r, CallRecord) else [r] if isinstance(r, StreamRecord) else []
+        streams = (
+            r.streams if isinstance(r, CallRecord) else [r] if isinstance(r, StreamRecord) else []
+        )
         for s in streams:
             out[(s.src_ip, s.src_port, s.dst_ip, s.dst_port, s.ssrc)] = s
     return out
@@ -84,7 +86,7 @@ def _count_ssrc_packets(name: str, key: tuple[str, int, str, int, int]) -> int:
 
     import dpkt
 
-    src, sport, dst, dport, ssrc = key
+    ssrc = key[4]
     n = 0
     with (GOLDEN / name).open("rb") as fh:
         for _ts, buf in dpkt.pcap.Reader(fh):
@@ -113,7 +115,10 @@ def test_rtp_streams_match_tshark(name: str) -> None:
         assert (s.packets, s.lost) == (t["packets"], t["lost"]), key
         if _has_events(t):
             continue
-        for ours_v, theirs in ((s.max_jitter_ms, t["max_jitter_ms"]), (s.mean_jitter_ms, t["mean_jitter_ms"])):
+        for ours_v, theirs in (
+            (s.max_jitter_ms, t["max_jitter_ms"]),
+            (s.mean_jitter_ms, t["mean_jitter_ms"]),
+        ):
             assert abs(ours_v - theirs) <= max(JITTER_ABS_MS, JITTER_REL * theirs), (key, s, t)
 
 

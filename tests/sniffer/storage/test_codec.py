@@ -109,3 +109,13 @@ def test_arbitrary_objects_raise_only_codec_error(kind: str, body: dict[str, obj
         decode(json.dumps({"type": kind, **body}).encode())
     except CodecError:
         pass
+
+
+def test_unserialisable_record() -> None:
+    call = make_call(1)
+    call.flags = [b"bytes"]  # type: ignore[list-item]
+    with pytest.raises(CodecError) as info:
+        encode(call)
+    assert str(info.value) == (
+        "CallRecord cannot be serialised: Object of type bytes is not JSON serializable"
+    )

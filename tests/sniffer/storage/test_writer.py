@@ -238,7 +238,9 @@ async def test_never_started_writer_journals_on_close(sensor_id: int, tmp_path: 
 async def test_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="database URL must start with mysql://"):
         CdrWriter("postgres://x@y/z", 1, tmp_path)
-    with pytest.raises(ValueError, match="batch_size, queue_size and connections must be at least 1"):
+    with pytest.raises(
+        ValueError, match="batch_size, queue_size and connections must be at least 1"
+    ):
         CdrWriter(DEAD_URL, 1, tmp_path, batch_size=0)
     with pytest.raises(StorageError, match="in use by another writer"):
         async with CdrWriter(DEAD_URL, 1, tmp_path):
@@ -248,9 +250,19 @@ async def test_bad_arguments(tmp_path: Path) -> None:
 async def test_schema_not_migrated_is_journaled_with_a_clear_error(
     fresh_db: str, sensor_id: int, tmp_path: Path
 ) -> None:
-    create_empty_database(fresh_db)
+    await create_empty_database(fresh_db)
     async with writer(url_of(fresh_db), sensor_id, tmp_path) as w:
         w.submit(make_call(1))
         await wait_until("journaled", lambda: w.journal.records == 1)
     assert w.last_error is not None
     assert w.last_error.startswith("database schema is at version 0, this callsift needs")
+
+
+async def test_unserialisable_record_is_counted_not_fatal(sensor_id: int, tmp_path: Path) -> None:
+    bad = make_call(3)
+    bad.flags = [{"not", "json"}]  # type: ignore[list-item]
+    async with writer(DEAD_URL, sensor_id, tmp_path) as w:
+        for r in [*calls(0, 3), bad, *calls(4, 3)]:
+            w.submit(r)
+    assert w.counters["unserialisable_dropped"] == 1
+    assert w.journal.records == 6
