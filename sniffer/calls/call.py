@@ -225,6 +225,7 @@ def stream_record(s: CallStream, rtcp: RtcpTracker | None) -> StreamRecord:
     clock = s.payloads.clocks.get(pt) or STATIC_PT.get(pt, ("", 8000))[1]
     summary = rtcp.summary(s.ssrc, clock) if rtcp is not None else None
     ptime = float(s.payloads.ptime) if s.payloads.ptime else None
+    mos = st.mos(codec, ptime)
     return StreamRecord(
         src_ip=ip_to_text(s.src),
         src_port=s.sport,
@@ -241,7 +242,7 @@ def stream_record(s: CallStream, rtcp: RtcpTracker | None) -> StreamRecord:
         max_delta_ms=round(st.max_delta_ms, 3),
         max_jitter_ms=round(st.max_jitter_ms, 3),
         mean_jitter_ms=round(st.mean_jitter_ms, 3),
-        mos=st.mos(codec, ptime),
+        mos=None if mos is None else round(mos, 2),
         rtcp=summary,
         first_ts=round(st.first_ts, 6),
         last_ts=round(st.last_ts, 6),

@@ -148,7 +148,12 @@ class StreamStats(LossTracker):
             self._mean_hold()
         else:
             if delta > self._max_delta:
-                self._max_delta = delta
+                # the gap to the previous packet of any kind (a digit's events fill audio gaps)
+                other = arrival_ts - self._last_other
+                if other < delta:
+                    delta = other
+                if delta > self._max_delta:
+                    self._max_delta = delta
             if j > self._max_jit:
                 self._max_jit = j
             self._tsum += j
