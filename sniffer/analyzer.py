@@ -17,7 +17,7 @@ from sniffer.calls.tracker import CallTracker
 from sniffer.counters import Counters
 from sniffer.decode.datagram import Datagram
 from sniffer.decode.decoder import Decoder
-from sniffer.flows import RTP, Flow
+from sniffer.flows import Flow
 from sniffer.media_path import MediaPath
 from sniffer.signalling import Signalling, Sink
 from sniffer.sip.framing import looks_like_sip
@@ -30,6 +30,7 @@ MAX_CLOCK_JUMP_S = 3600.0
 """A capture clock step forward larger than this is a bogus timestamp, not an idle hour."""
 
 _RTP_FAST = struct.Struct("!HII")
+_NO_FLOWS: dict[bytes, Flow] = {}
 
 
 @dataclass(slots=True)
@@ -67,6 +68,9 @@ class Analyzer:
         self.signalling = Signalling(self.counters, self.tracker)
         self.spool = spool
         self.flows: dict[bytes, Flow] = {}
+        """Every cached UDP flow (RTP, RTCP, unbound), by 4-tuple key."""
+        self.rtp_flows: dict[bytes, Flow] = {}
+        """The RTP flows bound to calls only: what the inline fast path looks up."""
         self.media = MediaPath(self, spool)
         self.packets = 0
         self._next_tick = float("-inf")
@@ -76,40 +80,42 @@ class Analyzer:
 
     def feed(self, packets: Iterable[tuple[float, bytes]]) -> None:
         """Analyse frames in capture order (an open pypcap handle, or a batch list)."""
-        flows_get = self.flows.get
+        rtp_get = self.rtp_flows.get
         unpack = _RTP_FAST.unpack_from
         slow = self._slow
         rtp_rare = self.media.rtp_rare
-        eth = self.linktype == LINKTYPE_ETHERNET
         caplen = self.media.rtp_caplen
         next_tick = self._next_tick
+        if self.linktype != LINKTYPE_ETHERNET:
+            rtp_get = _NO_FLOWS.get
         n = 0
         for ts, buf in packets:
             n += 1
             if ts >= next_tick:
                 next_tick = self._tick(ts)
+            # Ethernet/IPv4 without options, UDP, not a fragment, RTP v2 without CSRC/extension:
+            # bytes 26..37 (addresses and ports) name a known RTP flow
+            flow = rtp_get(buf[26:38])
             if (
-                eth
-                and buf[12] == 8
-                and buf[13] == 0
-                and buf[14] == 0x45
+                flow is not None
                 and buf[23] == 17
+                and buf[14] == 0x45
+                and buf[12] == 8
                 and not (buf[20] & 0x3F or buf[21])
                 and len(buf) >= 54
+                and buf[42] == 0x80
             ):
-                flow = flows_get(buf[26:38])
-                if flow is not None and flow.kind == RTP and buf[42] == 0x80:
-                    seq, rts, ssrc = unpack(buf, 44)
-                    b1 = buf[43]
-                    pt = b1 & 0x7F
-                    if ssrc == flow.ssrc and pt == flow.pt:
-                        flow.add(seq, rts, ts, pt, b1 > 127)
-                        pcap = flow.pcap
-                        if pcap is not None:
-                            pcap.write(ts, buf, caplen)
-                        continue
-                    rtp_rare(flow, ts, buf, 42, len(buf), buf, 42)
+                seq, rts, ssrc = unpack(buf, 44)
+                b1 = buf[43]
+                pt = b1 & 0x7F
+                if ssrc == flow.ssrc and pt == flow.pt:
+                    flow.add(seq, rts, ts, pt, b1 > 127)
+                    pcap = flow.pcap
+                    if pcap is not None:
+                        pcap.write(ts, buf, caplen)
                     continue
+                rtp_rare(flow, ts, buf, 42, len(buf), buf, 42)
+                continue
             slow(ts, buf)
         self._next_tick = next_tick
         self.packets += n
@@ -170,6 +176,7 @@ class Analyzer:
     def emit_call(self, call: Call, reason: str) -> None:
         for key in call.flow_keys:
             self.flows.pop(key, None)
+            self.rtp_flows.pop(key, None)
         rec = call.to_record(reason)
         if call.pcap is not None and self.spool is not None:
             rec.pcap = self.spool.close_call(call.pcap)

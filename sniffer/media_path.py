@@ -85,6 +85,8 @@ class MediaPath:
         flow = Flow(key, RTCP if target.rtcp else RTP, call, payloads, sender)
         flow.pcap = call.pcap if self.spool_rtp else None
         self.flows[key] = flow
+        if flow.kind == RTP and len(key) == 12:
+            self.analyzer.rtp_flows[key] = flow
         call.flow_keys.append(key)
         self.on_flow(flow, key, d.ts, payload, frame, d.payload_offset)
 

@@ -2,7 +2,7 @@
 database columns (docs/CDR.md). Every record serialises to a flat JSON object with a ``type``.
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 CALL_STATES = ("completed", "cancelled", "failed", "timeout", "unterminated", "shutdown")
@@ -141,9 +141,29 @@ _TYPES: dict[type, str] = {
 }
 
 
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    """Like dataclasses.asdict for our flat records, without its deep copies (hot on output)."""
+    out: dict[str, Any] = {}
+    for name in _field_names(type(obj)):
+        v = getattr(obj, name)
+        if isinstance(v, list):
+            v = [_plain(x) if is_dataclass(x) else x for x in v]
+        elif is_dataclass(v):
+            v = _plain(v)
+        out["from" if name == "from_" else name] = v
+    return out
+
+
 def record_to_dict(rec: Record) -> dict[str, Any]:
     """JSON-ready dict with the ``type`` key first. ``MessageRecord.from_`` is emitted as ``from``."""
-    d = asdict(rec)
-    if isinstance(rec, MessageRecord):
-        d["from"] = d.pop("from_")
-    return {"type": _TYPES[type(rec)], **d}
+    return {"type": _TYPES[type(rec)], **_plain(rec)}

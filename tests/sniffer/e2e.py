@@ -17,6 +17,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -29,12 +30,18 @@ from sniffer.rtp.codecs import STATIC_PT
 from sniffer.seq import seq_diff
 from sniffer.spool.spool import CallPcapSpool
 from tests.pcapgen import (
+    Call,
     CallTruth,
     IpPacket,
+    MediaOpts,
+    Party,
     RtpArrival,
     Scenario,
     StreamTruth,
     encapsulate,
+    im_message,
+    merge,
+    registration,
     write_pcap,
 )
 from tests.pcapgen.encap import EncapOptions
@@ -130,6 +137,28 @@ def analyze_scenario(
         run.analyzer.feed(src.packets())
         run.analyzer.finish()
     return run
+
+
+@cache
+def multi_call_scenario() -> Scenario:
+    """Four calls (answered with DTMF/RTCP/loss, cancelled, challenged re-INVITE on a new port
+    hung up by the callee, failed), a challenged REGISTER and a MESSAGE, overlapping in time."""
+    return merge(
+        Call(call_id="c1@e2e", dtmf="12", rtcp=True,
+             caller_media=MediaOpts(loss=frozenset({5, 70}))).build(),
+        Call(call_id="c2@e2e", start=T0 + 0.5, outcome="cancelled",
+             caller=Party("carol", "10.0.0.3", rtp_port=42000),
+             callee=Party("dave", "10.0.0.4", rtp_port=52000)).build(),
+        Call(call_id="c3@e2e", start=T0 + 0.7, reinvite="port", hangup_by="callee",
+             challenge=True, early_media=True, info_dtmf="9",
+             caller=Party("erin", "10.0.0.5", rtp_port=44000),
+             callee=Party("bob", "10.0.0.2", rtp_port=54000)).build(),
+        Call(call_id="c4@e2e", start=T0 + 0.9, outcome="failed", final_code=503,
+             caller=Party("frank", "10.0.0.6", rtp_port=46000),
+             callee=Party("gina", "10.0.0.7", rtp_port=56000)).build(),
+        registration(Party("carol", "10.0.0.3"), Party("reg", "10.0.0.9"), start=T0 + 1.2),
+        im_message(Party("alice", "10.0.0.1"), Party("bob", "10.0.0.2"), "hello", T0 + 2.5),
+    )  # fmt: skip
 
 
 # -- comparing with the truth ---------------------------------------------------------------
@@ -292,15 +321,19 @@ def documented_jitter(
     arrivals: Sequence[RtpArrival], clock: int, event_pts: frozenset[int] = frozenset({101})
 ) -> tuple[float, float, float]:
     """``(max_delta_ms, max_jitter_ms, mean_jitter_ms)`` of a stream as docs/QUALITY.md defines
-    them: telephone-events, duplicates and late packets never feed the estimator (duplicates
-    and late packets still count in the mean's divisor, events do not). An independent
+    them: telephone-events, duplicates and late packets never feed the jitter estimator
+    (duplicates and late packets still count in the mean's divisor, events do not); the delta
+    of a regular packet is measured to the previous packet of any kind. An independent
     reference for streams without sequence jumps, comfort noise or timestamp discontinuities."""
     seen: set[int] = set()
     highest: int | None = None
     prev: tuple[int, int] | None = None
-    j = max_j = mean = max_d = delta = 0.0
+    prev_any = 0
+    j = max_j = mean = max_d = 0.0
     n = 0
     for a in arrivals:
+        us = round(a.ts * 1e6)  # exact arrival times: float epoch seconds lose digits
+        since_any, prev_any = (us - prev_any) / 1e6, us
         pt, marker = a.payload[1] & 0x7F, a.payload[1] & 0x80
         ext = a.seq if highest is None else highest + seq_diff(a.seq, highest & 0xFFFF)
         dup = ext in seen
@@ -310,18 +343,14 @@ def documented_jitter(
         if pt in event_pts:
             continue
         if prev is None:
-            prev, n = (round(a.ts * 1e6), a.rtp_ts), 1
+            prev, n = (us, a.rtp_ts), 1
             continue
-        regular = False
         if not (dup or late):
-            us = round(a.ts * 1e6)  # exact arrival times: float epoch seconds lose digits
-            delta = (us - prev[0]) / 1e6
-            d = delta - ((a.rtp_ts - prev[1]) & 0xFFFFFFFF) / clock
+            d = (us - prev[0]) / 1e6 - ((a.rtp_ts - prev[1]) & 0xFFFFFFFF) / clock
             j += (abs(d) - j) / 16
             prev = (us, a.rtp_ts)
-            regular = not marker
-        if regular:
-            max_d, max_j = max(max_d, delta), max(max_j, j)
-            mean = (mean * (n - 1) + j) / n
+            if not marker:
+                max_d, max_j = max(max_d, since_any), max(max_j, j)
+                mean = (mean * (n - 1) + j) / n
         n += 1
     return max_d * 1000, max_j * 1000, mean * 1000

@@ -22,19 +22,22 @@ from tests.pcapgen import (
     Call,
     EncapOptions,
     MediaOpts,
-    Party,
     Scenario,
     encapsulate,
     ethernet,
     fragment_ipv4,
-    im_message,
     ipv4,
     ipv6_for,
-    merge,
-    registration,
     udp,
 )
-from tests.sniffer.e2e import T0, Run, analyze_frames, analyze_scenario, assert_call
+from tests.sniffer.e2e import (
+    T0,
+    Run,
+    analyze_frames,
+    analyze_scenario,
+    assert_call,
+    multi_call_scenario,
+)
 
 V6_ENCAPS = ("ipv6", "6in4", "frag6")
 TCP_OPTIONS = {
@@ -45,30 +48,8 @@ TCP_OPTIONS = {
 
 
 @cache
-def scenario() -> Scenario:
-    """Four calls (answered with DTMF/RTCP/loss, cancelled, challenged re-INVITE on a new port
-    hung up by the callee, failed), a challenged REGISTER and a MESSAGE, overlapping in time."""
-    return merge(
-        Call(call_id="c1@e2e", dtmf="12", rtcp=True,
-             caller_media=MediaOpts(loss=frozenset({5, 70}))).build(),
-        Call(call_id="c2@e2e", start=T0 + 0.5, outcome="cancelled",
-             caller=Party("carol", "10.0.0.3", rtp_port=42000),
-             callee=Party("dave", "10.0.0.4", rtp_port=52000)).build(),
-        Call(call_id="c3@e2e", start=T0 + 0.7, reinvite="port", hangup_by="callee",
-             challenge=True, early_media=True, info_dtmf="9",
-             caller=Party("erin", "10.0.0.5", rtp_port=44000),
-             callee=Party("bob", "10.0.0.2", rtp_port=54000)).build(),
-        Call(call_id="c4@e2e", start=T0 + 0.9, outcome="failed", final_code=503,
-             caller=Party("frank", "10.0.0.6", rtp_port=46000),
-             callee=Party("gina", "10.0.0.7", rtp_port=56000)).build(),
-        registration(Party("carol", "10.0.0.3"), Party("reg", "10.0.0.9"), start=T0 + 1.2),
-        im_message(Party("alice", "10.0.0.1"), Party("bob", "10.0.0.2"), "hello", T0 + 2.5),
-    )  # fmt: skip
-
-
-@cache
 def plain() -> Run:
-    return analyze_scenario(scenario())
+    return analyze_scenario(multi_call_scenario())
 
 
 def _v6(value: Any) -> Any:
@@ -109,7 +90,7 @@ def _by_key(records: list[Record]) -> dict[tuple[str, str, float], Record]:
 
 
 def test_plain_capture_matches_the_truth() -> None:
-    scen, run = scenario(), plain()
+    scen, run = multi_call_scenario(), plain()
     assert sorted(run.calls) == ["c1@e2e", "c2@e2e", "c3@e2e", "c4@e2e"]
     for truth in scen.calls:
         assert_call(run.call(truth.call_id), truth, scen)
@@ -124,7 +105,7 @@ def test_plain_capture_matches_the_truth() -> None:
 def test_every_encapsulation_gives_the_plain_records(how: str) -> None:
     base = plain()
     options = TCP_OPTIONS.get(how)
-    run = analyze_scenario(scenario(), "tcp" if options else how, options=options)
+    run = analyze_scenario(multi_call_scenario(), "tcp" if options else how, options=options)
     got = _by_key(run.records)
     want = _by_key(base.records)
     assert sorted(got) == sorted(want)
