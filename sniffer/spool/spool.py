@@ -190,6 +190,10 @@ class CallPcapSpool:
             self._drop_file(handle)
         self._closed = True
 
+    def open_relpaths(self) -> frozenset[str]:
+        """Paths (relative to the root) of the calls still open: retention never deletes them."""
+        return frozenset(self._calls)
+
     @property
     def open_files(self) -> int:
         return len(self._files)

@@ -1,0 +1,1 @@
+"""The live sensor service: ``callsift sniff``."""
