@@ -11,8 +11,8 @@ install: $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 
 lint: install
-	$(BIN)/ruff check sniffer tests bench
-	$(BIN)/ruff format --check sniffer tests bench
+	$(BIN)/ruff check sniffer db api gui tests bench
+	$(BIN)/ruff format --check sniffer db api gui tests bench
 
 typecheck: install
 	$(BIN)/mypy

@@ -27,12 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Subcommands of the other services, registered when their packages are present."""
-    try:
-        from db import cli as db_cli
-    except ImportError:
-        return
-    db_cli.add_parser(sub)
+    """Subcommands of the other services."""
+    from db.cli import add_parser as add_db_parser
+
+    add_db_parser(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

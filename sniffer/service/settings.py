@@ -43,7 +43,9 @@ class SensorSettings(BaseSettings):
     snaplen: int = Field(65535, ge=64, le=262144)
     buffer_mb: int = Field(32, ge=1, le=4096)
     promisc: bool = True
-    sip_tcp_ports: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [5060, 5061, 5080])
+    sip_tcp_ports: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: [5060, 5061, 5080]
+    )
     call_timeout_s: float = Field(300.0, gt=0)
     spool_dir: Path = Path("/var/spool/callsift")
     spool_mode: SpoolMode = SpoolMode.SIP_RTP

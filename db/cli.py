@@ -1,0 +1,91 @@
+"""``callsift db ...``: schema migrations and partition maintenance."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from db.errors import DbError
+from db.maintain import maintain
+from db.migrate import migrate
+from db.url import db_url_from, parse_db_url
+
+DB_HELP = "mysql://USER:PASSWORD@HOST:PORT/DATABASE (default: env CALLSIFT_DB_URL)"
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("db", help="database schema and maintenance")
+    dbsub = p.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
+    m = dbsub.add_parser(
+        "migrate",
+        help="create or upgrade the schema (idempotent)",
+        description="Create the database if missing and apply pending migrations.",
+    )
+    m.add_argument("--db", metavar="URL", help=DB_HELP)
+    m.set_defaults(run=run_migrate)
+    t = dbsub.add_parser(
+        "maintain",
+        help="create future daily partitions, drop those past the retention",
+        description="Partition maintenance; needs ALTER rights (the admin URL). Run daily.",
+    )
+    t.add_argument("--db", metavar="URL", help=DB_HELP)
+    t.add_argument(
+        "--retention-days",
+        type=_days,
+        default=90,
+        metavar="N",
+        help="drop CDR partitions older than N days (0: keep everything; default 90)",
+    )
+    t.add_argument("--days-ahead", type=_days, default=7, metavar="N", help="default 7")
+    t.set_defaults(run=run_maintain)
+
+
+def _days(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}")
+    return int(text)
+
+
+def _url(args: argparse.Namespace) -> str | None:
+    try:
+        url = db_url_from(args.db)
+        parse_db_url(url)
+    except ValueError as exc:
+        print(f"callsift: {exc}", file=sys.stderr)
+        return None
+    return url
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    url = _url(args)
+    if url is None:
+        return 1
+    try:
+        applied = asyncio.run(migrate(url))
+    except DbError as exc:
+        print(f"callsift: {exc}", file=sys.stderr)
+        return 1
+    if applied:
+        print(f"applied migrations {', '.join(str(v) for v in applied)}")
+    else:
+        print("schema is up to date")
+    return 0
+
+
+def run_maintain(args: argparse.Namespace) -> int:
+    url = _url(args)
+    if url is None:
+        return 1
+    try:
+        res = asyncio.run(
+            maintain(url, retention_days=args.retention_days, days_ahead=args.days_ahead)
+        )
+    except DbError as exc:
+        print(f"callsift: {exc}", file=sys.stderr)
+        return 1
+    for table, parts in sorted(res.created.items()):
+        print(f"{table}: created {len(parts)} partitions")
+    for table, parts in sorted(res.dropped.items()):
+        print(f"{table}: dropped {len(parts)} partitions ({parts[0]}..{parts[-1]})")
+    return 0
