@@ -169,6 +169,12 @@ class Analyzer:
         self.media.expire(ts)
         return ts + TICK_S
 
+    def idle(self, now: float) -> None:
+        """Housekeeping while no packet arrives (live capture): ``now`` is the current time,
+        the capture clock's best stand-in when the wire is quiet."""
+        if now >= self._next_tick:
+            self._next_tick = self._tick(now)
+
     def tracker_reap(self, now: float) -> None:
         for call, reason in self.tracker.reap(now):
             self.emit_call(call, reason)

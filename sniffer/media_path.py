@@ -110,6 +110,9 @@ class MediaPath:
         if kind == RTP:
             self.rtp_rare(flow, ts, payload, 0, len(payload), frame, poff)
         elif kind == RTCP:
+            if self._taken_over(flow):
+                self._rebind(flow, ts, payload, frame, poff)
+                return
             self._rtcp(flow, ts, payload, frame)
         else:
             if flow.generation != self.tracker.media_generation:
@@ -150,6 +153,9 @@ class MediaPath:
         pt = b1 & 0x7F
         stream = flow.stream if ssrc == flow.ssrc else flow.streams.get(ssrc)
         if stream is None:
+            if self._taken_over(flow):
+                self._rebind(flow, ts, data[off:end], frame, poff)
+                return
             stream = self._new_stream(flow, ssrc)
         if stream is not flow.stream:
             flow.select(stream, pt)
@@ -169,6 +175,29 @@ class MediaPath:
                 hlen = rtp_header_len(data, off, end)
                 caplen = poff + (hlen if hlen > 0 else 12)
             pcap.write(ts, frame, caplen)
+
+    def _taken_over(self, flow: Flow) -> bool:
+        """Has the SDP of another call claimed this finished call's flow? Phones reuse their RTP
+        port for the next call, which may start while the previous one lingers."""
+        call = flow.call
+        if call is None or call.close_at is None:
+            return False
+        src, dst, sport, dport = split_key(flow.key)
+        media = self.tracker.media
+        target = media.get((dst, dport)) or media.get((src, sport))
+        return target is not None and target.call is not call
+
+    def _rebind(self, flow: Flow, ts: float, payload: bytes, frame: bytes, poff: int) -> None:
+        """Hand the flow over to the call that now owns its endpoints (see _taken_over)."""
+        key = flow.key
+        del self.flows[key]
+        self.analyzer.rtp_flows.pop(key, None)
+        if flow.call is not None and key in flow.call.flow_keys:
+            flow.call.flow_keys.remove(key)  # or emitting that call would drop the new flow
+        self.counters.inc("rtp.flows_rebound")
+        src, dst, sport, dport = split_key(key)
+        d = Datagram(17, src, sport, dst, dport, payload, None, ts, [(ts, frame)], poff, "")
+        self.on_new_flow(key, d, frame)
 
     def _new_stream(self, flow: Flow, ssrc: int) -> CallStream:
         src, dst, sport, dport = split_key(flow.key)

@@ -208,9 +208,8 @@ class CallTracker:
             if code >= 200 and call.bye_code is None:
                 call.bye_code = code
                 call.close_at = ts + self.linger_s
-        elif method == "UPDATE" or method == "PRACK":
-            if 200 <= code < 300:
-                self._sdp(call, msg, self._sender(call, msg, src, sport), offer=False)
+        elif method in ("UPDATE", "PRACK") and 200 <= code < 300:
+            self._sdp(call, msg, self._sender(call, msg, src, sport), offer=False)
 
     def _initial_invite_response(self, call: Call, msg: SipMessage, code: int, ts: float) -> None:
         if code < 200:

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from sniffer.cli import analyze
+from sniffer.cli import analyze, sniff
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     analyze.add_parser(sub)
+    sniff.add_parser(sub)
     _add_optional(sub)
     return parser
 

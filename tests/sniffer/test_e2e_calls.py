@@ -312,3 +312,16 @@ def test_memory_released_after_the_call(kind: str) -> None:
     a.finish()
     assert set(run.calls) == {cid, "other@e2e"}
     assert (a.tracker.calls, a.flows, a.tracker.media) == ({}, {}, {})
+
+
+def test_next_call_on_the_same_rtp_ports_while_the_previous_one_lingers() -> None:
+    """Phones reuse their RTP ports: call B starts 0.3 s after call A's BYE, within A's 5 s
+    linger, so B's RTP and RTCP arrive on A's cached flows; they are B's."""
+    a = Call(call_id="A@e2e", rtcp=True, dtmf="1").build()
+    b = Call(call_id="B@e2e", rtcp=True, dtmf="2", start=a.packets[-1].ts + 0.3).build()
+    scen = merge(a, b)
+    run = analyze_scenario(scen)
+    for truth in scen.calls:
+        assert_call(run.call(truth.call_id), truth, scen)
+    assert run.counters["rtp.flows_rebound"] == 4  # RTP and RTCP, both directions
+    assert run.call("B@e2e").streams[0].rtcp is not None

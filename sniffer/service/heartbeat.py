@@ -1,0 +1,117 @@
+"""Every ``heartbeat_s`` the sensor upserts its ``sensors`` row (rates, drops, backlog) and
+replaces its active-calls snapshot, over its own connection. A database outage is logged once
+and retried at the next beat; CDRs do not depend on it (they go through the writer's journal)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from contextlib import suppress
+from typing import TYPE_CHECKING
+
+from db.connect import CONNECTION, DRIVER_ERRORS, connect
+from db.errors import DbError
+from db.queries import ActiveCall, replace_active_calls, upsert_sensor
+from db.url import parse_db_url
+from sniffer.version import callsift_version
+
+if TYPE_CHECKING:
+    from sniffer.calls.call import Call
+    from sniffer.service.sensor import Sensor
+
+log = logging.getLogger(__name__)
+
+MAX_ACTIVE_ROWS = 5000
+"""The live view shows at most this many calls per sensor (the newest)."""
+
+
+def call_state(call: Call) -> str:
+    if call.bye_ts is not None or call.cancel_ts is not None or call.close_at is not None:
+        return "ending"
+    if call.answer_ts is not None:
+        return "answered"
+    if call.ringing_ts is not None:
+        return "ringing"
+    return "calling"
+
+
+class Heartbeat:
+    def __init__(self, sensor: Sensor) -> None:
+        self.sensor = sensor
+        self.settings = sensor.settings
+        self._conn: CONNECTION | None = None
+        self._down = False
+        self._last_packets = 0
+        self._last_time = time.monotonic()
+
+    async def run(self, done: asyncio.Event) -> None:
+        try:
+            while not done.is_set():
+                await self.beat()
+                with suppress(TimeoutError):
+                    async with asyncio.timeout(self.settings.heartbeat_s):
+                        await done.wait()
+            await self.beat()  # the final state: no active calls
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+
+    def _rate(self, packets: int) -> float:
+        now = time.monotonic()
+        dt = now - self._last_time
+        rate = (packets - self._last_packets) / dt if dt > 0 else 0.0
+        self._last_packets, self._last_time = packets, now
+        return rate
+
+    def active_calls(self) -> list[ActiveCall]:
+        rows = [
+            ActiveCall(
+                call_id=c.call_id,
+                caller=c.caller,
+                called=c.called,
+                start=c.invite_ts if c.invite_ts is not None else c.first_ts,
+                state=call_state(c),
+            )
+            for a in self.sensor.analyzers.values()
+            for c in a.tracker.calls.values()
+        ]
+        rows.sort(key=lambda r: r.start, reverse=True)
+        return rows[:MAX_ACTIVE_ROWS]
+
+    async def beat(self) -> None:
+        snap = self.sensor.snapshot()
+        rate = self._rate(snap.packets)
+        parse_errors = sum(n for k, n in snap.counters.items() if "parse_error" in k)
+        s = self.settings
+        try:
+            if self._conn is None:
+                self._conn = await connect(parse_db_url(s.db_url))
+            await upsert_sensor(
+                self._conn,
+                s.sensor_id,
+                name=s.sensor_name,
+                host=socket.gethostname(),
+                version=callsift_version(),
+                packets_per_s=rate,
+                kernel_drops=snap.kernel_dropped,
+                queue_drops=snap.queue_dropped,
+                active_calls=snap.active_calls,
+                parse_errors=parse_errors,
+                journal_backlog=snap.journal_backlog,
+                counters=snap.counters,
+            )
+            await replace_active_calls(self._conn, s.sensor_id, self.active_calls())
+            await self._conn.commit()
+        except (DbError, *DRIVER_ERRORS) as exc:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            if not self._down:
+                log.warning("heartbeat: database unavailable (%s); retrying every beat", exc)
+            self._down = True
+            return
+        if self._down:
+            log.info("heartbeat: database back")
+        self._down = False

@@ -1,0 +1,166 @@
+"""Prometheus metrics and the health endpoint of a sensor, on one small HTTP listener.
+
+Metrics are read at scrape time from the sensor's counters (a custom collector): the packet
+path never touches a metric object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_BYTES = 8192
+
+
+@dataclass(slots=True)
+class SensorSnapshot:
+    """What the sensor reports about itself, gathered on demand."""
+
+    packets: int = 0
+    active_calls: int = 0
+    kernel_dropped: int = 0
+    queue_dropped: int = 0
+    capture_running: bool = True
+    db_up: bool = True
+    journal_backlog: int = 0
+    journal_bytes: int = 0
+    cdrs_written: int = 0
+    spool_bytes: int = 0
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+class SensorCollector(Collector):
+    """Turns a :class:`SensorSnapshot` into Prometheus metric families."""
+
+    def __init__(self, snapshot: Callable[[], SensorSnapshot]) -> None:
+        self.snapshot = snapshot
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        s = self.snapshot()
+        yield CounterMetricFamily(
+            "callsift_packets", "Packets analysed", value=s.packets
+        )
+        yield CounterMetricFamily(
+            "callsift_kernel_dropped_packets", "Packets the kernel dropped", value=s.kernel_dropped
+        )
+        yield CounterMetricFamily(
+            "callsift_queue_dropped_packets",
+            "Packets dropped because the analysis queue was full",
+            value=s.queue_dropped,
+        )
+        yield CounterMetricFamily(
+            "callsift_cdrs_written", "Records written to the database", value=s.cdrs_written
+        )
+        yield GaugeMetricFamily("callsift_active_calls", "Calls in progress", value=s.active_calls)
+        yield GaugeMetricFamily(
+            "callsift_journal_backlog_records",
+            "Records waiting in the on-disk journal for the database",
+            value=s.journal_backlog,
+        )
+        yield GaugeMetricFamily(
+            "callsift_journal_bytes", "Size of the on-disk journal", value=s.journal_bytes
+        )
+        yield GaugeMetricFamily("callsift_db_up", "1 if the database accepts writes", value=s.db_up)
+        yield GaugeMetricFamily(
+            "callsift_capture_running", "1 while capture runs", value=s.capture_running
+        )
+        events = CounterMetricFamily(
+            "callsift_events", "Decoder/parser/tracker events by reason", labels=["reason"]
+        )
+        for reason, n in sorted(s.counters.items()):
+            events.add_metric([reason], n)
+        yield events
+
+
+def health(s: SensorSnapshot) -> tuple[int, dict[str, Any]]:
+    """HTTP status and body of ``/health``: 503 when capture stopped; database outages only
+    degrade (records go to the journal meanwhile)."""
+    status = "ok"
+    if not s.db_up:
+        status = "degraded"
+    if not s.capture_running:
+        status = "failing"
+    body = {
+        "status": status,
+        "capture_running": s.capture_running,
+        "db_up": s.db_up,
+        "active_calls": s.active_calls,
+        "journal_backlog": s.journal_backlog,
+        "kernel_dropped": s.kernel_dropped,
+        "queue_dropped": s.queue_dropped,
+    }
+    return (503 if status == "failing" else 200), body
+
+
+class MetricsServer:
+    """``GET /metrics`` (Prometheus text format) and ``GET /health`` (JSON)."""
+
+    def __init__(self, host: str, port: int, snapshot: Callable[[], SensorSnapshot]) -> None:
+        self.host = host
+        self.port = port
+        self.snapshot = snapshot
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(SensorCollector(snapshot))
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> MetricsServer:
+        try:
+            self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        except OSError as exc:
+            raise OSError(f"metrics listener {self.host}:{self.port}: {exc.strerror or exc}") from exc
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    @property
+    def bound_port(self) -> int:
+        assert self._server is not None
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            async with asyncio.timeout(5):
+                head = await reader.readuntil(b"\r\n\r\n")
+            if len(head) > MAX_REQUEST_BYTES:
+                raise ValueError("request too large")
+            method, path, _ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
+            status, ctype, body = self._route(method, path)
+        except (ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
+            status, ctype, body = 400, "text/plain", b"bad request\n"
+        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+                  503: "Service Unavailable"}.get(status, "")  # fmt: skip
+        writer.write(
+            f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body
+        )
+        try:
+            await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    def _route(self, method: str, path: str) -> tuple[int, str, bytes]:
+        if method != "GET":
+            return 405, "text/plain", b"only GET\n"
+        path = path.split("?", 1)[0]
+        if path == "/metrics":
+            return 200, "text/plain; version=0.0.4", generate_latest(self.registry)
+        if path == "/health":
+            status, body = health(self.snapshot())
+            return status, "application/json", json.dumps(body).encode() + b"\n"
+        return 404, "text/plain", b"not found\n"

@@ -1,0 +1,185 @@
+"""``callsift sniff``: live capture -> the same analyzer as ``analyze`` -> CDRs into MySQL
+(journalled when it is down) and per-call pcaps, with heartbeat, metrics and retention.
+
+One TaskGroup owns the tasks: capture pump (which runs the analyzer), housekeeping (call
+timeouts while traffic is idle), heartbeat, spool retention and the metrics listener. On stop
+(SIGTERM), capture stops, the queued batches are analysed, open calls are closed as CDRs with
+state ``shutdown``, and the writer and spool are flushed, all within ``shutdown_timeout_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from contextlib import AsyncExitStack, suppress
+from pathlib import Path
+
+from sniffer.analyzer import Analyzer, AnalyzerConfig
+from sniffer.capture.live import LiveCapture, LiveOptions
+from sniffer.counters import Counters
+from sniffer.records import Record
+from sniffer.service.heartbeat import Heartbeat
+from sniffer.service.metrics import MetricsServer, SensorSnapshot
+from sniffer.service.retention import SpoolCleaner
+from sniffer.service.settings import SensorSettings
+from sniffer.spool.spool import CallPcapSpool
+from sniffer.storage.writer import CdrWriter
+
+log = logging.getLogger(__name__)
+
+HOUSEKEEPING_S = 1.0
+RETENTION_S = 60.0
+JOURNAL_DIR = ".journal"
+
+
+class ShutdownTimeoutError(Exception):
+    """The sensor did not finish its shutdown in time."""
+
+
+class Sensor:
+    """The live sensor: build with settings, ``open()`` to check the capture and spool now
+    (errors surface before anything runs), then ``await run(stop)``."""
+
+    def __init__(self, settings: SensorSettings) -> None:
+        self.settings = settings
+        self.counters = Counters()
+        self.capture = LiveCapture(
+            LiveOptions(
+                interfaces=list(settings.interfaces),
+                bpf=settings.bpf,
+                snaplen=settings.snaplen,
+                buffer_bytes=settings.buffer_mb << 20,
+                promisc=settings.promisc,
+            )
+        )
+        self.analyzers: dict[str, Analyzer] = {}
+        self.spools: dict[int, CallPcapSpool] = {}
+        self.writer: CdrWriter | None = None
+        self.capture_running = False
+
+    def open(self) -> None:
+        """Open the capture handles and the spool; raises CaptureError / SpoolError."""
+        s = self.settings
+        self.capture.open()
+        config = AnalyzerConfig(
+            call_timeout_s=s.call_timeout_s, sip_tcp_ports=frozenset(s.sip_tcp_ports)
+        )
+        for iface, linktype in self.capture.linktypes.items():
+            spool = self.spools.get(linktype)
+            if spool is None:
+                spool = self.spools[linktype] = CallPcapSpool(
+                    s.spool_dir, linktype, mode=s.spool_mode, gzip=s.spool_gzip
+                )
+            self.analyzers[iface] = Analyzer(
+                linktype, self._sink, spool=spool, config=config, counters=self.counters
+            )
+
+    def _sink(self, rec: Record) -> None:
+        assert self.writer is not None
+        self.writer.submit(rec)
+
+    # -- running ----------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        s = self.settings
+        journal = Path(s.spool_dir) / JOURNAL_DIR
+        self.writer = CdrWriter(
+            s.db_url, s.sensor_id, journal, journal_max_bytes=s.journal_max_mb << 20
+        )
+        host, port = s.metrics_host_port
+        async with AsyncExitStack() as stack:
+            for spool in self.spools.values():
+                stack.push_async_exit(spool)
+            await stack.enter_async_context(self.writer)
+            await stack.enter_async_context(MetricsServer(host, port, self.snapshot))
+            await stack.enter_async_context(self.capture)
+            self.capture_running = True
+            log.info(
+                "sensor %d (%s) capturing on %s",
+                s.sensor_id, s.sensor_name, ", ".join(s.interfaces),
+            )  # fmt: skip
+            done = asyncio.Event()
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self._stopper(stop, done))
+                tg.create_task(self._pump(stop, done))
+                tg.create_task(self._periodic(done, HOUSEKEEPING_S, self._housekeeping))
+                tg.create_task(self._periodic(done, RETENTION_S, self._retention))
+                tg.create_task(Heartbeat(self).run(done))
+            self.capture_running = False
+        log.info("sensor stopped")
+
+    async def _stopper(self, stop: asyncio.Event, done: asyncio.Event) -> None:
+        """On stop: capture off, then the pump has ``shutdown_timeout_s`` to drain."""
+        await stop.wait()
+        if not done.is_set():
+            log.info("stopping: capture off, flushing calls, CDRs and pcaps")
+        self.capture.stop()
+        try:
+            async with asyncio.timeout(self.settings.shutdown_timeout_s):
+                await done.wait()
+        except TimeoutError:
+            raise ShutdownTimeoutError(
+                f"shutdown took longer than {self.settings.shutdown_timeout_s:.0f} s"
+            ) from None
+
+    async def _pump(self, stop: asyncio.Event, done: asyncio.Event) -> None:
+        """Analyse batches as they come; at the end close every open call (``shutdown``)."""
+        try:
+            async for iface, _linktype, batch in self.capture.batches():
+                self.analyzers[iface].feed(batch)
+        finally:
+            for analyzer in self.analyzers.values():
+                analyzer.finish("shutdown")
+            done.set()
+            stop.set()
+
+    @staticmethod
+    async def _periodic(done: asyncio.Event, period: float, job: object) -> None:
+        assert callable(job)
+        while not done.is_set():
+            with suppress(TimeoutError):
+                async with asyncio.timeout(period):
+                    await done.wait()
+            if not done.is_set():
+                await job()
+
+    async def _housekeeping(self) -> None:
+        """Call timeouts must fire while the wire is quiet: advance the analyzers' clocks
+        to now when no packet has done it for a second."""
+        now = time.time()
+        for analyzer in self.analyzers.values():
+            analyzer.idle(now)
+
+    async def _retention(self) -> None:
+        s = self.settings
+        if not s.spool_max_gb and not s.spool_max_age_days:
+            return
+        opened: frozenset[str] = frozenset().union(
+            *(sp.open_relpaths() for sp in self.spools.values())
+        )
+        cleaner = SpoolCleaner(
+            s.spool_dir,
+            max_bytes=int(s.spool_max_gb * (1 << 30)),
+            max_age_s=s.spool_max_age_days * 86400.0,
+            open_files=lambda: opened,
+        )
+        await asyncio.to_thread(cleaner.sweep, time.time())
+
+    # -- reporting --------------------------------------------------------------------------
+
+    def snapshot(self) -> SensorSnapshot:
+        cap = self.capture.stats()
+        w = self.writer
+        return SensorSnapshot(
+            packets=sum(a.packets for a in self.analyzers.values()),
+            active_calls=sum(len(a.tracker.calls) for a in self.analyzers.values()),
+            kernel_dropped=cap.kernel_dropped,
+            queue_dropped=cap.queue_dropped_packets,
+            capture_running=self.capture_running,
+            db_up=w.db_up if w is not None else False,
+            journal_backlog=w.backlog_records if w is not None else 0,
+            journal_bytes=w.journal_bytes if w is not None else 0,
+            cdrs_written=w.written if w is not None else 0,
+            counters=self.counters.snapshot(),
+        )
