@@ -8,14 +8,17 @@ warning on stderr.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import itertools
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
+from db.url import db_url_from, parse_db_url
 from sniffer.analyzer import Analyzer, AnalyzerConfig
 from sniffer.capture.files import open_capture
 from sniffer.capture.source import CaptureError, PacketSource
@@ -23,6 +26,8 @@ from sniffer.cli.render import TableRenderer
 from sniffer.counters import Counters
 from sniffer.records import Record, record_to_dict
 from sniffer.spool.spool import CallPcapSpool, SpoolError, SpoolMode
+from sniffer.storage.errors import StorageError
+from sniffer.storage.writer import CdrWriter
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -66,6 +71,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="extra TCP port carrying SIP (5060, 5061, 5080 always are)",
     )
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    p.add_argument(
+        "--db",
+        nargs="?",
+        const="",
+        metavar="URL",
+        help="also write the records to MySQL: mysql://USER:PASSWORD@HOST:PORT/DATABASE "
+        "(--db alone: env CALLSIFT_DB_URL)",
+    )
+    p.add_argument("--sensor-id", type=int, default=1, metavar="N", help="with --db (default 1)")
+    p.add_argument(
+        "--journal", metavar="DIR", help="with --db: where records wait while MySQL is down"
+    )
     p.set_defaults(run=run)
 
 
@@ -102,6 +119,68 @@ class _Output:
 
 def run(args: argparse.Namespace) -> int:
     out = _Output(args.json)
+    if args.db is None:
+        steps = _analyze(args, out, out, chunked=False)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as stop:
+                return int(stop.value)
+    try:
+        url = db_url_from(args.db or None)
+        parse_db_url(url)
+    except ValueError as exc:
+        print(f"callsift: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    return asyncio.run(_run_with_db(args, url, out))
+
+
+async def _run_with_db(args: argparse.Namespace, url: str, out: _Output) -> int:
+    """The same analysis, every record also written through the sensor's CDR writer."""
+    journal = Path(args.journal or _default_journal(args.sensor_id))
+    try:
+        async with CdrWriter(url, args.sensor_id, journal) as writer:
+
+            def both(rec: Record) -> None:
+                out(rec)
+                writer.submit(rec)
+
+            steps = _analyze(args, out, both, chunked=True)
+            while True:
+                try:
+                    next(steps)
+                except StopIteration as stop:
+                    rc = int(stop.value)
+                    break
+                await asyncio.sleep(0)  # let the writer flush between chunks
+    except StorageError as exc:
+        print(f"callsift: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if writer.backlog_records:
+        print(
+            f"callsift: the database did not take {writer.backlog_records} records: they "
+            f"wait in the journal {journal} and are written on the next run",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    return rc
+
+
+def _default_journal(sensor_id: int) -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "callsift", f"journal-{sensor_id}")
+
+
+def _analyze(
+    args: argparse.Namespace, out: _Output, sink: Callable[[Record], None], *, chunked: bool
+) -> Generator[None, None, int]:
+    """The analysis; yields between chunks of packets when ``chunked``; returns the exit code."""
+    for path in args.files:  # every file is checked before any is analysed
+        try:
+            open_capture(path).close()
+        except CaptureError as exc:
+            print(f"callsift: {exc}", file=sys.stderr)
+            return EXIT_ERROR
     config = AnalyzerConfig(
         call_timeout_s=args.call_timeout,
         sip_tcp_ports=frozenset({5060, 5061, 5080, *args.sip_port}),
@@ -126,10 +205,13 @@ def run(args: argparse.Namespace) -> int:
                     print(f"callsift: {exc}", file=sys.stderr)
                     return EXIT_ERROR
                 analyzer = Analyzer(
-                    src.linktype, out, spool=spool, config=config, counters=counters
+                    src.linktype, sink, spool=spool, config=config, counters=counters
                 )
             before = analyzer.packets
-            _feed(analyzer, src, show_progress=_wants_progress(args, path))
+            if chunked or _wants_progress(args, path):
+                yield from _feed_chunks(analyzer, src, _wants_progress(args, path))
+            else:
+                analyzer.feed(src.packets())
             totals["files"] += 1
             totals["packets"] += analyzer.packets - before
             if src.warning:
@@ -173,9 +255,12 @@ def _chunks(src: PacketSource) -> Iterator[list[tuple[float, bytes]]]:
         yield chunk
 
 
-def _feed(analyzer: Analyzer, src: PacketSource, *, show_progress: bool) -> None:
+def _feed_chunks(analyzer: Analyzer, src: PacketSource, show_progress: bool) -> Iterator[None]:
+    """Feed in chunks, yielding after each (progress bar, or an event loop to serve)."""
     if not show_progress:
-        analyzer.feed(src.packets())
+        for chunk in _chunks(src):
+            analyzer.feed(chunk)
+            yield
         return
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -193,3 +278,4 @@ def _feed(analyzer: Analyzer, src: PacketSource, *, show_progress: bool) -> None
         for chunk in _chunks(src):
             analyzer.feed(chunk)
             progress.update(task, completed=src.bytes_read, packets=analyzer.packets)
+            yield

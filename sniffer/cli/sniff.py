@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import signal
 import sys
-
 from typing import TYPE_CHECKING
 
 from sniffer.spool.spool import SpoolMode
@@ -23,7 +22,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "variables, then the --config TOML file (deploy/sensor.example.toml lists them all).",
     )
     p.add_argument("--config", metavar="FILE", help="TOML settings file")
-    p.add_argument("--db", dest="db_url", metavar="URL", help="mysql://USER:PASSWORD@HOST:PORT/DATABASE")
+    p.add_argument(
+        "--db", dest="db_url", metavar="URL", help="mysql://USER:PASSWORD@HOST:PORT/DATABASE"
+    )
     p.add_argument(
         "-i", "--interface", dest="interfaces", action="append", metavar="IFACE",
         help="capture interface (repeatable; 'any' for all)",

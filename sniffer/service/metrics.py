@@ -47,9 +47,7 @@ class SensorCollector(Collector):
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         s = self.snapshot()
-        yield CounterMetricFamily(
-            "callsift_packets", "Packets analysed", value=s.packets
-        )
+        yield CounterMetricFamily("callsift_packets", "Packets analysed", value=s.packets)
         yield CounterMetricFamily(
             "callsift_kernel_dropped_packets", "Packets the kernel dropped", value=s.kernel_dropped
         )
@@ -117,7 +115,9 @@ class MetricsServer:
         try:
             self._server = await asyncio.start_server(self._handle, self.host, self.port)
         except OSError as exc:
-            raise OSError(f"metrics listener {self.host}:{self.port}: {exc.strerror or exc}") from exc
+            raise OSError(
+                f"metrics listener {self.host}:{self.port}: {exc.strerror or exc}"
+            ) from exc
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -145,7 +145,8 @@ class MetricsServer:
                   503: "Service Unavailable"}.get(status, "")  # fmt: skip
         writer.write(
             f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+            + body
         )
         try:
             await writer.drain()
