@@ -143,10 +143,13 @@ class Call:
             return "cancelled", self.cancel_ts
         if self.final_code is not None and self.final_code >= 300 and self.final_ts is not None:
             return "failed", self.final_ts
+        if self.bye_ts is not None:
+            # a BYE needs a dialog: the call was answered though its 2xx was not captured
+            return "completed", self.bye_ts
         return closing_reason, self.last_packet_ts()
 
     def hangup_by(self) -> str | None:
-        if self.answer_ts is None or self.bye_ts is None:
+        if self.bye_ts is None or (self.answer_ts is None and self.final_code is not None):
             return None
         if self.bye_from_tag is not None and self.caller_tag is not None:
             return CALLER if self.bye_from_tag == self.caller_tag else CALLEE

@@ -154,7 +154,7 @@ class RegistrationTracker:
             src_ip=ip_to_text(att.src),
             ts=round(ts, 6),
             result_code=att.code,
-            expires=att.expires,
+            expires=att.expires if att.code is not None and 200 <= att.code < 300 else None,
             challenged=att.challenged,
             call_id=att.call_id,
             src_port=att.sport,

@@ -138,7 +138,7 @@ def test_options_subscribe_notify_counted_per_peer() -> None:
         "10.0.0.10": {"NOTIFY": 2},
     }
     assert list(run.calls) == ["call@e2e"]
-    assert run.registrations == run.messages == []
+    assert (run.registrations, run.messages) == ([], [])
 
 
 def test_golden_capture_peers_match_tshark() -> None:
@@ -151,9 +151,9 @@ def test_golden_capture_peers_match_tshark() -> None:
     ).stdout  # fmt: skip
     want: dict[str, dict[str, int]] = {}
     for line in out.splitlines():
-        src, method = line.split("\t")
+        ip, method = line.split("\t")
         if method in ("OPTIONS", "NOTIFY", "SUBSCRIBE", "PUBLISH"):
-            per = want.setdefault(src, {})
+            per = want.setdefault(ip, {})
             per[method] = per.get(method, 0) + 1
     with open_capture(str(path)) as src:
         run = new_analyzer(src.linktype)
