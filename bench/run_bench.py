@@ -90,7 +90,7 @@ def main() -> int:
     callsift = [sys.executable, "-m", "sniffer.cli.main"]
     results: dict[str, Any] = {"capture": cap.name, "packets": n_packets, "calls": args.calls}
 
-    wall, rss = peak_rss_kib(["tshark", "-n", "-q", "-r", str(cap), "-z", "rtp,streams"])
+    wall, rss = peak_rss_kib(["tshark", "-q", "-r", str(cap), "-z", "rtp,streams"])
     results["tshark"] = {"wall_s": wall, "pps": n_packets / wall, "rss_kib": rss}
 
     json_out = OUT / "analyze.jsonl"

@@ -7,8 +7,6 @@ import asyncio
 import sys
 
 from db.errors import DbError
-from db.maintain import maintain
-from db.migrate import migrate
 from db.url import db_url_from, parse_db_url
 
 DB_HELP = "mysql://USER:PASSWORD@HOST:PORT/DATABASE (default: env CALLSIFT_DB_URL)"
@@ -58,6 +56,8 @@ def _url(args: argparse.Namespace) -> str | None:
 
 
 def run_migrate(args: argparse.Namespace) -> int:
+    from db.migrate import migrate  # the driver loads only when a db command runs
+
     url = _url(args)
     if url is None:
         return 1
@@ -74,6 +74,8 @@ def run_migrate(args: argparse.Namespace) -> int:
 
 
 def run_maintain(args: argparse.Namespace) -> int:
+    from db.maintain import maintain
+
     url = _url(args)
     if url is None:
         return 1

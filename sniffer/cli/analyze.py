@@ -8,7 +8,6 @@ warning on stderr.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import itertools
 import json
 import os
@@ -16,18 +15,17 @@ import sys
 from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from db.url import db_url_from, parse_db_url
 from sniffer.analyzer import Analyzer, AnalyzerConfig
 from sniffer.capture.files import open_capture
 from sniffer.capture.source import CaptureError, PacketSource
-from sniffer.cli.render import TableRenderer
 from sniffer.counters import Counters
 from sniffer.records import Record, record_to_dict
 from sniffer.spool.spool import CallPcapSpool, SpoolError, SpoolMode
-from sniffer.storage.errors import StorageError
-from sniffer.storage.writer import CdrWriter
+
+if TYPE_CHECKING:
+    from sniffer.cli.render import TableRenderer
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -107,13 +105,17 @@ class _Output:
 
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
-        self.table = TableRenderer()
+        self.table: TableRenderer | None = None
+        if not as_json:
+            from sniffer.cli.render import TableRenderer
+
+            self.table = TableRenderer()
         self.out = sys.stdout
 
     def __call__(self, rec: Record) -> None:
         if self.as_json:
             self.out.write(json.dumps(record_to_dict(rec), ensure_ascii=False) + "\n")
-        else:
+        elif self.table is not None:
             self.table.add(rec)
 
 
@@ -126,6 +128,10 @@ def run(args: argparse.Namespace) -> int:
                 next(steps)
             except StopIteration as stop:
                 return int(stop.value)
+    import asyncio  # the database path only: keeps `analyze` quick to start
+
+    from db.url import db_url_from, parse_db_url
+
     try:
         url = db_url_from(args.db or None)
         parse_db_url(url)
@@ -137,6 +143,11 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run_with_db(args: argparse.Namespace, url: str, out: _Output) -> int:
     """The same analysis, every record also written through the sensor's CDR writer."""
+    import asyncio
+
+    from sniffer.storage.errors import StorageError
+    from sniffer.storage.writer import CdrWriter
+
     journal = Path(args.journal or _default_journal(args.sensor_id))
     try:
         async with CdrWriter(url, args.sensor_id, journal) as writer:
@@ -225,7 +236,7 @@ def _analyze(
     if args.json:
         if args.stats:
             sys.stdout.write(json.dumps({"type": "stats", **stats}) + "\n")
-    else:
+    elif out.table is not None:
         out.table.render(sys.stdout, stats if args.stats else None)
     return rc
 
