@@ -72,6 +72,7 @@ class Analyzer:
         self.rtp_flows: dict[bytes, Flow] = {}
         """The RTP flows bound to calls only: what the inline fast path looks up."""
         self.media = MediaPath(self, spool)
+        self.tracker.on_endpoint_taken = self.media.release
         self.packets = 0
         self._next_tick = float("-inf")
         self._last_tick = float("-inf")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from sniffer.calls.call import stream_record
+from sniffer.calls.call import Call, stream_record
 from sniffer.calls.media import CallStream, PayloadMap, other_side
 from sniffer.decode.datagram import Datagram
 from sniffer.flows import RTCP, RTP, UNBOUND, Flow
@@ -110,9 +110,6 @@ class MediaPath:
         if kind == RTP:
             self.rtp_rare(flow, ts, payload, 0, len(payload), frame, poff)
         elif kind == RTCP:
-            if self._taken_over(flow):
-                self._rebind(flow, ts, payload, frame, poff)
-                return
             self._rtcp(flow, ts, payload, frame)
         else:
             if flow.generation != self.tracker.media_generation:
@@ -153,9 +150,6 @@ class MediaPath:
         pt = b1 & 0x7F
         stream = flow.stream if ssrc == flow.ssrc else flow.streams.get(ssrc)
         if stream is None:
-            if self._taken_over(flow):
-                self._rebind(flow, ts, data[off:end], frame, poff)
-                return
             stream = self._new_stream(flow, ssrc)
         if stream is not flow.stream:
             flow.select(stream, pt)
@@ -175,29 +169,6 @@ class MediaPath:
                 hlen = rtp_header_len(data, off, end)
                 caplen = poff + (hlen if hlen > 0 else 12)
             pcap.write(ts, frame, caplen)
-
-    def _taken_over(self, flow: Flow) -> bool:
-        """Has the SDP of another call claimed this finished call's flow? Phones reuse their RTP
-        port for the next call, which may start while the previous one lingers."""
-        call = flow.call
-        if call is None or call.close_at is None:
-            return False
-        src, dst, sport, dport = split_key(flow.key)
-        media = self.tracker.media
-        target = media.get((dst, dport)) or media.get((src, sport))
-        return target is not None and target.call is not call
-
-    def _rebind(self, flow: Flow, ts: float, payload: bytes, frame: bytes, poff: int) -> None:
-        """Hand the flow over to the call that now owns its endpoints (see _taken_over)."""
-        key = flow.key
-        del self.flows[key]
-        self.analyzer.rtp_flows.pop(key, None)
-        if flow.call is not None and key in flow.call.flow_keys:
-            flow.call.flow_keys.remove(key)  # or emitting that call would drop the new flow
-        self.counters.inc("rtp.flows_rebound")
-        src, dst, sport, dport = split_key(key)
-        d = Datagram(17, src, sport, dst, dport, payload, None, ts, [(ts, frame)], poff, "")
-        self.on_new_flow(key, d, frame)
 
     def _new_stream(self, flow: Flow, ssrc: int) -> CallStream:
         src, dst, sport, dport = split_key(flow.key)
@@ -221,6 +192,20 @@ class MediaPath:
         call.rtcp.add(ts, packets)
         if flow.pcap is not None:
             flow.pcap.write(ts, frame)
+
+    def release(self, call: Call, endpoint: tuple[bytes, int]) -> None:
+        """Forget ``call``'s flows to or from ``endpoint`` (now another call's): their next
+        packet binds afresh. The streams counted so far stay in ``call``."""
+        keep = []
+        for key in call.flow_keys:
+            src, dst, sport, dport = split_key(key)
+            if (src, sport) == endpoint or (dst, dport) == endpoint:
+                self.flows.pop(key, None)
+                self.analyzer.rtp_flows.pop(key, None)
+                self.counters.inc("rtp.flows_rebound")
+            else:
+                keep.append(key)
+        call.flow_keys = keep
 
     # -- orphans ----------------------------------------------------------------------------
 

@@ -122,6 +122,11 @@ class Call:
     # -- derived -------------------------------------------------------------------------
 
     @property
+    def ended(self) -> bool:
+        """A BYE, a CANCEL or a final error was seen (the call only lingers now)."""
+        return self.close_at is not None or self.bye_ts is not None or self.cancel_ts is not None
+
+    @property
     def uid(self) -> str:
         return call_uid(self.call_id, self.first_ts)
 

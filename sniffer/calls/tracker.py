@@ -18,7 +18,7 @@ Rules (docs/CDR.md has the user-facing version):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from sniffer.calls.call import MAX_TRANSACTION_KEYS, Call
 from sniffer.calls.media import CALLEE, CALLER, MediaTarget, PayloadMap, other_side
@@ -36,6 +36,10 @@ _DIALOG_METHODS = frozenset(
     {"INVITE", "ACK", "BYE", "CANCEL", "PRACK", "UPDATE", "INFO", "REFER", "NOTIFY"}
 )
 _TRANSPORTS = {17: "udp", 6: "tcp", 132: "sctp"}
+
+
+def _ignore(call: Call, endpoint: tuple[bytes, int]) -> None:
+    return None
 
 
 class CallTracker:
@@ -57,6 +61,9 @@ class CallTracker:
         self.media: dict[tuple[bytes, int], MediaTarget] = {}
         self.media_generation = 0
         """Bumped whenever an SDP adds endpoints: cached 'unbound' flows must look again."""
+        self.on_endpoint_taken: Callable[[Call, tuple[bytes, int]], None] = _ignore
+        """Called when a new call's SDP claims an endpoint of an ended call (set by the
+        analyzer, which owns the flows)."""
         self.clock_floor = float("-inf")
         """Set after a bogus jump of the capture clock: inactivity is counted from there."""
 
@@ -275,14 +282,16 @@ class CallTracker:
                 t.side == side and not t.rtcp for _k, t in call.media_targets
             ):
                 call.flags.add("media_changed")
-            target = MediaTarget(call, side, payloads)
-            self.media[key] = target
-            call.media_targets.append((key, target))
-            rtcp_port = m.rtcp_port or m.port + 1
-            rkey = (ip, rtcp_port)
-            rtarget = MediaTarget(call, side, payloads, rtcp=True)
-            self.media[rkey] = rtarget
-            call.media_targets.append((rkey, rtarget))
+            rkey = (ip, m.rtcp_port or m.port + 1)
+            for k, t in ((key, MediaTarget(call, side, payloads)),
+                         (rkey, MediaTarget(call, side, payloads, rtcp=True))):  # fmt: skip
+                prev = self.media.get(k)
+                if prev is not None and prev.call is not call and prev.call.ended:
+                    # a phone re-uses its RTP port for its next call, which may start while
+                    # the previous one lingers: its flows on that endpoint go to the new call
+                    self.on_endpoint_taken(prev.call, k)
+                self.media[k] = t
+                call.media_targets.append((k, t))
             self.media_generation += 1
 
     @staticmethod

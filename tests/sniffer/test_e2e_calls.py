@@ -325,3 +325,24 @@ def test_next_call_on_the_same_rtp_ports_while_the_previous_one_lingers() -> Non
         assert_call(run.call(truth.call_id), truth, scen)
     assert run.counters["rtp.flows_rebound"] == 4  # RTP and RTCP, both directions
     assert run.call("B@e2e").streams[0].rtcp is not None
+
+
+def test_next_call_on_the_same_ports_with_the_same_ssrc() -> None:
+    """Like the test above, with a phone that keeps its SSRC across calls (sipp replaying the
+    same pcap does): the SDP of call B hands A's flows over, whatever the SSRC."""
+    same = (MediaOpts(ssrc=0x1234), MediaOpts(ssrc=0x5678))
+    a = Call(call_id="A@e2e", caller_media=same[0], callee_media=same[1]).build()
+    b = Call(
+        call_id="B@e2e",
+        caller_media=same[0],
+        callee_media=same[1],
+        start=a.packets[-1].ts + 0.3,
+    ).build()
+    scen = merge(a, b)
+    run = analyze_scenario(scen)
+    for truth in scen.calls:
+        got = run.call(truth.call_id)
+        assert (got.final_code, got.state) == (truth.final_code, "completed")
+        want = sorted((s.ssrc, s.expected.packets, s.expected.lost) for s in truth.streams)
+        assert sorted((s.ssrc, s.packets, s.lost) for s in got.streams) == want
+    assert run.counters["rtp.flows_rebound"] >= 2

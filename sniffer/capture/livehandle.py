@@ -1,0 +1,184 @@
+"""Opening a live libpcap handle (pypcap) with one-line, user-facing errors, and reading its
+kernel drop counters across 32-bit wrap-around."""
+
+import os
+import re
+import socket
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import pcap
+
+from sniffer.capture.source import CaptureError
+
+ANY = "any"
+"""libpcap's pseudo-interface capturing on every interface (Linux cooked link layer)."""
+U32 = 1 << 32
+
+_LIBPCAP_MESSAGE = re.compile(r"""was b(['"])(.*)\1$""")
+_PERMISSION = ("not permitted", "permission", "cap_net_raw")
+
+
+def _text(exc: BaseException) -> str:
+    """libpcap's message out of a pypcap exception (pypcap passes bytes or wraps them)."""
+    arg = exc.args[0] if exc.args else exc
+    if isinstance(arg, bytes):
+        return arg.decode("utf-8", "replace")
+    text = str(arg)
+    m = _LIBPCAP_MESSAGE.search(text)
+    return m.group(2) if m else text
+
+
+def available_interfaces() -> list[str]:
+    """Capturable network interfaces in libpcap's order (up ones first), then ``any``."""
+    try:
+        devs = pcap.findalldevs()
+    except OSError:
+        devs = []
+    netdevs = {name for _, name in socket.if_nameindex()}
+    names = [d for d in devs if d in netdevs]
+    names += sorted(netdevs.difference(names))
+    return [*names, ANY]
+
+
+def _known(name: str) -> bool:
+    if name == ANY or name in {n for _, n in socket.if_nameindex()}:
+        return True
+    try:
+        return name in pcap.findalldevs()  # pseudo-devices such as nflog
+    except OSError:
+        return False
+
+
+def _not_found(name: str) -> CaptureError:
+    return CaptureError(
+        f"interface '{name}' does not exist (available: {', '.join(available_interfaces())})"
+    )
+
+
+def _ifindex(name: str) -> int:
+    """Kernel index of a network interface; 0 for ``any``, pseudo-devices and unknown names."""
+    if name == ANY:
+        return 0
+    try:
+        return socket.if_nametoindex(name)
+    except OSError:
+        return 0
+
+
+def u32_delta(new: int, old: int) -> int:
+    """Increase of a 32-bit libpcap counter from ``old`` to ``new``, across one wrap-around."""
+    return (new - old) % U32
+
+
+@dataclass(slots=True)
+class HandleOptions:
+    snaplen: int
+    buffer_bytes: int
+    promisc: bool
+    immediate: bool
+    timeout_ms: int
+    bpf: str
+
+
+class LiveHandle:
+    """An open, filtered, non-blocking pypcap handle on one interface.
+
+    Only the capture thread reads packets from :attr:`pcap`; :meth:`kernel_drops` and
+    :meth:`close` may run in any thread (pypcap never releases the GIL, the lock keeps a
+    closed handle from being used)."""
+
+    def __init__(self, name: str, opts: HandleOptions) -> None:
+        if not name:
+            raise CaptureError("empty interface name")
+        if not _known(name):
+            raise _not_found(name)
+        try:
+            p: Any = pcap.pcap(
+                name=name,
+                snaplen=opts.snaplen,
+                promisc=opts.promisc,
+                timeout_ms=opts.timeout_ms,
+                immediate=opts.immediate,
+                buffer_size=opts.buffer_bytes,
+            )
+        except OSError as exc:
+            raise self._open_error(name, _text(exc)) from None
+        try:
+            p.setfilter(opts.bpf)
+        except OSError as exc:
+            raise CaptureError(f"bad BPF filter '{opts.bpf}': {_text(exc)}") from None
+        try:
+            _, drop, ifdrop = p.stats()
+        except OSError as exc:
+            if os.path.isfile(name):
+                raise CaptureError(
+                    f"'{name}' is a capture file in the working directory, not an interface"
+                ) from None
+            raise CaptureError(
+                f"cannot read capture statistics of '{name}': {_text(exc)}"
+            ) from None
+        p.setnonblock(True)
+        self.name = name
+        self.pcap: Any = p
+        self.linktype = int(p.datalink())
+        self.fileno = int(p.fileno())
+        self.ifindex = _ifindex(name)
+        self._lock = threading.Lock()
+        self._last = (int(drop), int(ifdrop))
+        self.dropped = 0
+        """ps_drop: dropped by the kernel (socket buffer full), accumulated."""
+        self.if_dropped = 0
+        """ps_ifdrop: dropped by the interface or its driver, accumulated."""
+
+    @staticmethod
+    def _open_error(name: str, msg: str) -> CaptureError:
+        low = msg.lower()
+        if "no such device" in low:
+            return _not_found(name)
+        if any(p in low for p in _PERMISSION):
+            return CaptureError(f"capture on '{name}' needs root or CAP_NET_RAW")
+        if "not up" in low:
+            return CaptureError(f"interface '{name}' is down")
+        return CaptureError(f"cannot capture on '{name}': {msg}")
+
+    def geterr(self) -> str:
+        return _text(OSError(self.pcap.geterr()))
+
+    def socket_error(self) -> int:
+        """Read and clear the capture socket's pending error (an errno, 0 if none)."""
+        try:
+            with socket.fromfd(self.fileno, socket.AF_PACKET, socket.SOCK_RAW) as s:
+                return int(s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+        except OSError as exc:
+            return exc.errno or 0
+
+    def exists(self) -> bool:
+        """The interface captured on is still there (``any`` always is): a deleted one (even if
+        re-created under the same name) never delivers to this handle again."""
+        return self.ifindex == 0 or self.ifindex == _ifindex(self.name)
+
+    def kernel_drops(self) -> tuple[int, int]:
+        """Refresh and return ``(ps_drop, ps_ifdrop)`` totals; the last values once closed."""
+        with self._lock:
+            if self.pcap is not None:
+                try:
+                    _, drop, ifdrop = self.pcap.stats()
+                except OSError:
+                    pass
+                else:
+                    last_drop, last_ifdrop = self._last
+                    self.dropped += u32_delta(int(drop), last_drop)
+                    self.if_dropped += u32_delta(int(ifdrop), last_ifdrop)
+                    self._last = (int(drop), int(ifdrop))
+            return self.dropped, self.if_dropped
+
+    def close(self) -> None:
+        """Read the final counters and release the handle; idempotent. Never call it while
+        another thread is inside ``pcap.dispatch``."""
+        self.kernel_drops()
+        with self._lock:
+            p, self.pcap = self.pcap, None
+        if p is not None:
+            p.close()
