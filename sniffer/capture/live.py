@@ -17,7 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 
 from sniffer.capture.bpf import DEFAULT_BPF
@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 JOIN_TIMEOUT_S = 5.0
 """How long closing waits for the capture threads (they notice a stop within milliseconds)."""
 STATS_REFRESH_S = 1.0
-"""Kernel counters are read this often so their 32-bit wrap-around is never missed."""
+"""Each capture thread reads its kernel counters this often (32-bit, they must not wrap twice
+between reads) and checks that its interface still exists."""
 _POLL_ERROR = select.POLLERR | select.POLLHUP | select.POLLNVAL
 
 Packets = list[tuple[float, bytes]]
@@ -41,19 +42,26 @@ Batch = tuple[str, int, Packets]
 
 @dataclass(slots=True)
 class LiveOptions:
-    interfaces: list[str] = field(default_factory=list)
+    interfaces: list[str]
     """One or more interface names, or ``["any"]``."""
     bpf: str = DEFAULT_BPF
     snaplen: int = 65535
     buffer_bytes: int = 32 << 20
     """Kernel ring buffer per interface."""
     promisc: bool = True
-    immediate: bool = True
+    immediate: bool = False
+    """Deliver each packet at once instead of per kernel block (at most ``poll_timeout_ms``
+    late). Off by default: in immediate mode libpcap uses TPACKET_V2, whose ring has one fixed
+    slot per packet sized for the largest frame (65535 with GRO, or on lo), so 32 MiB hold only
+    256 packets and a short stall of the capture thread drops; TPACKET_V3 packs frames by their
+    real size (~100k RTP packets in 32 MiB)."""
     batch_max: int = 512
     """Packets per batch handed over."""
     queue_batches: int = 1024
     """Bound of the hand-over queue, in batches (shared by all interfaces)."""
     poll_timeout_ms: int = 100
+    """Kernel block timeout (delivery delay when not immediate) and the longest a capture
+    thread sleeps between looks at its counters."""
 
 
 class _Failed:
@@ -240,13 +248,13 @@ class LiveCapture:
             await ready.wait()
 
     def stats(self) -> CaptureStats:
-        """Counters per interface and in total (a snapshot; kernel counters are refreshed)."""
+        """Counters per interface and in total, a snapshot (kernel counters are at most
+        :data:`STATS_REFRESH_S` old)."""
         per: dict[str, InterfaceStats] = {}
         for h in self._handles:
-            s = self._stats[h.name]
-            s.kernel_dropped, s.if_dropped = h.kernel_drops()
-            s.kernel_dropped += s.if_dropped
-            per[h.name] = s.copy()
+            s = self._stats[h.name].copy()
+            s.kernel_dropped, s.if_dropped = h.dropped + h.if_dropped, h.if_dropped
+            per[h.name] = s
         return CaptureStats.total_of(per)
 
     # -- capture threads ----------------------------------------------------------------------
@@ -322,11 +330,11 @@ class LiveCapture:
                     if self._waiting:
                         self._waiting = False
                         self._notify()
-                if len(batch) < batch_max:
+                if len(batch) < batch_max or time.monotonic() >= refresh_at:
                     break
             now = time.monotonic()
             if now >= refresh_at:
-                h.kernel_drops()
+                h.refresh_drops()
                 if not h.exists():
                     raise CaptureError(f"capture on '{name}' failed: the interface disappeared")
                 refresh_at = now + STATS_REFRESH_S

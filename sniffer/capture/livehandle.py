@@ -4,12 +4,12 @@ kernel drop counters across 32-bit wrap-around."""
 import os
 import re
 import socket
-import threading
 from dataclasses import dataclass
 from typing import Any
 
 import pcap
 
+from sniffer.capture.bpf import DEFAULT_BPF
 from sniffer.capture.source import CaptureError
 
 ANY = "any"
@@ -85,9 +85,8 @@ class HandleOptions:
 class LiveHandle:
     """An open, filtered, non-blocking pypcap handle on one interface.
 
-    Only the capture thread reads packets from :attr:`pcap`; :meth:`kernel_drops` and
-    :meth:`close` may run in any thread (pypcap never releases the GIL, the lock keeps a
-    closed handle from being used)."""
+    Once a capture thread owns it, only that thread calls into :attr:`pcap`; other threads
+    read the drop counters it keeps up to date."""
 
     def __init__(self, name: str, opts: HandleOptions) -> None:
         if not name:
@@ -108,6 +107,11 @@ class LiveHandle:
         try:
             p.setfilter(opts.bpf)
         except OSError as exc:
+            if opts.bpf == DEFAULT_BPF:
+                raise CaptureError(
+                    f"the default BPF filter does not work on '{name}' (link type"
+                    f" {p.datalink()}): {_text(exc)}; give a filter for it"
+                ) from None
             raise CaptureError(f"bad BPF filter '{opts.bpf}': {_text(exc)}") from None
         try:
             _, drop, ifdrop = p.stats()
@@ -125,7 +129,6 @@ class LiveHandle:
         self.linktype = int(p.datalink())
         self.fileno = int(p.fileno())
         self.ifindex = _ifindex(name)
-        self._lock = threading.Lock()
         self._last = (int(drop), int(ifdrop))
         self.dropped = 0
         """ps_drop: dropped by the kernel (socket buffer full), accumulated."""
@@ -159,26 +162,25 @@ class LiveHandle:
         re-created under the same name) never delivers to this handle again."""
         return self.ifindex == 0 or self.ifindex == _ifindex(self.name)
 
-    def kernel_drops(self) -> tuple[int, int]:
-        """Refresh and return ``(ps_drop, ps_ifdrop)`` totals; the last values once closed."""
-        with self._lock:
-            if self.pcap is not None:
-                try:
-                    _, drop, ifdrop = self.pcap.stats()
-                except OSError:
-                    pass
-                else:
-                    last_drop, last_ifdrop = self._last
-                    self.dropped += u32_delta(int(drop), last_drop)
-                    self.if_dropped += u32_delta(int(ifdrop), last_ifdrop)
-                    self._last = (int(drop), int(ifdrop))
-            return self.dropped, self.if_dropped
+    def refresh_drops(self) -> None:
+        """Read libpcap's counters into :attr:`dropped` / :attr:`if_dropped`. Only the thread
+        that owns the handle calls it: pypcap calls must not interleave with ``dispatch``,
+        whose Python callback lets other threads run in the middle of it."""
+        if self.pcap is None:
+            return
+        try:
+            _, drop, ifdrop = self.pcap.stats()
+        except OSError:
+            return
+        last_drop, last_ifdrop = self._last
+        self.dropped += u32_delta(int(drop), last_drop)
+        self.if_dropped += u32_delta(int(ifdrop), last_ifdrop)
+        self._last = (int(drop), int(ifdrop))
 
     def close(self) -> None:
-        """Read the final counters and release the handle; idempotent. Never call it while
-        another thread is inside ``pcap.dispatch``."""
-        self.kernel_drops()
-        with self._lock:
-            p, self.pcap = self.pcap, None
+        """Read the final counters and release the handle; idempotent. Only the owning thread
+        calls it (never while another thread may be inside ``dispatch``)."""
+        self.refresh_drops()
+        p, self.pcap = self.pcap, None
         if p is not None:
             p.close()

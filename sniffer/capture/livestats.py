@@ -15,7 +15,9 @@ class InterfaceStats:
     """Received but dropped because the hand-over queue was full."""
     queue_dropped_batches: int = 0
     kernel_dropped: int = 0
-    """Dropped before libpcap saw them: ``ps_drop`` (socket buffer full) + ``ps_ifdrop``."""
+    """Dropped before libpcap saw them: ``ps_drop`` (ring buffer full) + ``ps_ifdrop``. On
+    ``lo`` the kernel also queues (then libpcap discards) the outgoing copy of every packet, so
+    there each lost packet counts twice."""
     if_dropped: int = 0
     """The ``ps_ifdrop`` part of :attr:`kernel_dropped` (interface/driver drops, all traffic)."""
     interface_down: int = 0

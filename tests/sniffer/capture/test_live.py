@@ -97,6 +97,13 @@ def test_bad_bpf_names_the_filter_and_libpcap_message() -> None:
     assert open_error(LiveOptions(["lo"], bpf="udp and")).startswith("bad BPF filter 'udp and': ")
 
 
+def test_default_bpf_on_a_link_type_without_ip_is_named_not_printed() -> None:
+    assert open_error(LiveOptions(["nflog"])) == (
+        "the default BPF filter does not work on 'nflog' (link type 239):"
+        " NFLOG link-layer type filtering not implemented; give a filter for it"
+    )
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
@@ -259,17 +266,26 @@ async def test_full_queue_drops_and_counts_without_blocking_capture(udp_port: in
     assert n + 10 == s.received + s.kernel_dropped
 
 
-async def test_kernel_drop_counters_are_read(udp_port: int) -> None:
-    cap = LiveCapture(LiveOptions(["lo", "any"], bpf=f"udp port {udp_port}", buffer_bytes=0))
+async def test_kernel_drops_are_counted(udp_port: int) -> None:
+    """immediate mode: TPACKET_V2 ring with one 128 KiB slot per packet (snaplen 65535 on lo),
+    256 slots in 32 MiB; nothing reads before the threads start, so the ring overflows."""
+    n = 2000
+    opts = LiveOptions(["lo", "any"], bpf=f"udp port {udp_port}", immediate=True)
+    cap = LiveCapture(opts)
+    cap.open()
+    send_udp(udp_port, n)
     async with cap:
-        send_udp(udp_port, 10)
-        await collect(cap, 10)
-        live = cap.stats()
+        await wait_until(lambda: cap.stats().interfaces["lo"].kernel_dropped > 0)  # running
+        await wait_until(lambda: all(s.received for s in cap.stats().interfaces.values()))
+        cap.stop()
+        async with asyncio.timeout(WAIT_S):
+            async for _ in cap.batches():
+                pass
     final = cap.stats()  # handles closed: the last values read
-    for s in (live, final):
-        for iface in (s, *s.interfaces.values()):
-            assert iface.kernel_dropped >= iface.if_dropped >= 0
-    assert final.received == 20 and final.kernel_dropped >= live.kernel_dropped
+    for s in (final, *final.interfaces.values()):
+        assert s.kernel_dropped >= s.if_dropped >= 0
+        assert 0 < s.received < n <= s.received + s.kernel_dropped  # lo counts drops twice
+    assert final.received == sum(s.received for s in final.interfaces.values())
 
 
 @given(st.integers(0, U32 - 1), st.integers(0, U32 - 1))
@@ -380,9 +396,19 @@ async def test_interface_down_is_survived_and_its_removal_is_an_error() -> None:
 # -- replayed captures ------------------------------------------------------------------------
 
 
+def matched_prefix(want: list[bytes], got: list[bytes]) -> int:
+    """How many of ``want`` appear, in order, as a subsequence of ``got`` (lo may also carry
+    other traffic, even another replay of the same file)."""
+    i = 0
+    for frame in got:
+        if i < len(want) and frame == want[i]:
+            i += 1
+    return i
+
+
 async def replay_and_capture(path: Path) -> tuple[list[bytes], list[bytes]]:
     """Replay a capture file onto lo with tcpreplay while capturing with the default filter;
-    returns the file's frames and the captured ones that belong to it (lo may carry others)."""
+    returns the file's frames and the captured ones that belong to it."""
     want = [bytes(frame) for _, frame in pcap.pcap(str(path))]
     wanted = set(want)
     cap = LiveCapture(LiveOptions(["lo"]))
@@ -402,7 +428,7 @@ async def replay_and_capture(path: Path) -> tuple[list[bytes], list[bytes]]:
         async with asyncio.timeout(WAIT_S), aclosing(cap.batches()) as it:
             async for _, _, batch in it:
                 got.extend(frame for _, frame in batch if frame in wanted)
-                if len(got) >= len(want):
+                if matched_prefix(want, got) == len(want):
                     break
     return want, got
 
@@ -410,7 +436,7 @@ async def replay_and_capture(path: Path) -> tuple[list[bytes], list[bytes]]:
 async def test_replayed_golden_call_is_captured_frame_for_frame() -> None:
     want, got = await replay_and_capture(GOLDEN / "sip_tcp_call_rtp_rtcp.pcap")
     assert len(want) == 84
-    assert got == want
+    assert matched_prefix(want, got) == len(want)
 
 
 async def test_replayed_qinq_matches_because_the_kernel_strips_the_outer_tag() -> None:
@@ -418,4 +444,4 @@ async def test_replayed_qinq_matches_because_the_kernel_strips_the_outer_tag() -
     want, got = await replay_and_capture(path)
     offline = pcap.bpf(DEFAULT_BPF.encode(), DLT_EN10MB)
     assert not any(offline.filter(frame) for frame in want)  # two in-band tags in the file
-    assert got == want  # libpcap re-inserts the stripped tag
+    assert matched_prefix(want, got) == len(want)  # libpcap re-inserts the stripped tag
