@@ -7,7 +7,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from sniffer.calls.call import Call, stream_record
-from sniffer.calls.media import CallStream, PayloadMap, other_side
+from sniffer.calls.media import CallStream, MediaTarget, PayloadMap, other_side
 from sniffer.decode.datagram import Datagram
 from sniffer.flows import RTCP, RTP, UNBOUND, Flow
 from sniffer.rtp.header import looks_like_rtp
@@ -29,6 +29,14 @@ def split_key(key: bytes) -> tuple[bytes, bytes, int, int]:
     n = (len(key) - 4) // 2
     sport, dport = _PORTS.unpack_from(key, 2 * n)
     return key[:n], key[n : 2 * n], sport, dport
+
+
+def _announced(call: Call, endpoint: tuple[bytes, int], rtcp: bool) -> MediaTarget | None:
+    """The latest target of ``call`` at ``endpoint`` (RTP or RTCP as asked), if any."""
+    for key, target in reversed(call.media_targets):
+        if key == endpoint and target.rtcp == rtcp:
+            return target
+    return None
 
 
 def rtp_header_len(data: bytes, off: int, end: int) -> int:
@@ -62,14 +70,20 @@ class MediaPath:
     def on_new_flow(self, key: bytes, d: Datagram, frame: bytes) -> None:
         """First packet of a UDP 4-tuple that is not SIP: bind it through SDP, or not."""
         media = self.tracker.media
-        target = media.get((d.dst, d.dport))
+        dst_ep, src_ep = (d.dst, d.dport), (d.src, d.sport)
+        target = media.get(dst_ep)
+        from_src = media.get(src_ep)
         sender: str | None = None
+        if target is not None and from_src is not None and from_src.call is not target.call:
+            # the receiver's ip:port is announced by several calls (a media server answering
+            # every call on one port): the call that announced the sender's ip:port too wins
+            alt = _announced(from_src.call, dst_ep, from_src.rtcp)
+            if alt is not None:
+                target = alt
         if target is not None:
             sender = other_side(target.side)
-        else:
-            target = media.get((d.src, d.sport))
-            if target is not None:
-                sender = target.side
+        elif from_src is not None:
+            target, sender = from_src, from_src.side
         payload = d.payload
         if target is None:
             if looks_like_rtp(payload) or looks_like_rtcp(payload):

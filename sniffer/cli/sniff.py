@@ -67,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         asyncio.run(_serve(sensor))
     except* (StorageError, OSError, ShutdownTimeoutError) as group:
-        for exc in group.exceptions:
-            print(f"callsift: {exc}", file=sys.stderr)
+        for err in group.exceptions:
+            print(f"callsift: {err}", file=sys.stderr)
         rc = 1
     return rc
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+_FAILURES: tuple[type[BaseException], ...] = (DbError, *DRIVER_ERRORS)
 MAX_ACTIVE_ROWS = 5000
 """The live view shows at most this many calls per sensor (the newest)."""
 
@@ -104,7 +105,7 @@ class Heartbeat:
             )
             await replace_active_calls(self._conn, s.sensor_id, self.active_calls())
             await self._conn.commit()
-        except (DbError, *DRIVER_ERRORS) as exc:
+        except _FAILURES as exc:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None

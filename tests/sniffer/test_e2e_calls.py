@@ -346,3 +346,25 @@ def test_next_call_on_the_same_ports_with_the_same_ssrc() -> None:
         want = sorted((s.ssrc, s.expected.packets, s.expected.lost) for s in truth.streams)
         assert sorted((s.ssrc, s.packets, s.lost) for s in got.streams) == want
     assert run.counters["rtp.flows_rebound"] >= 2
+
+
+def test_concurrent_calls_to_one_media_server_port() -> None:
+    """A media server (or sipp -rtp_echo) answers every call from the same ip:port: each
+    flow binds to the call that announced its other end, not to the latest SDP."""
+    server = Party("ivr", "10.0.9.9", rtp_port=6000)
+    calls = [
+        Call(
+            call_id=f"c{i}@e2e",
+            caller=Party(f"u{i}", f"10.0.1.{i + 1}", rtp_port=20000 + 2 * i),
+            callee=server,
+            start=1_700_000_000.0 + 0.2 * i,
+            talk_s=3.0,
+        ).build()
+        for i in range(3)
+    ]
+    scen = merge(*calls)
+    run = analyze_scenario(scen)
+    for truth in scen.calls:
+        got = run.call(truth.call_id)
+        want = sorted((s.src_port, s.dst_port, s.expected.packets) for s in truth.streams)
+        assert sorted((s.src_port, s.dst_port, s.packets) for s in got.streams) == want
