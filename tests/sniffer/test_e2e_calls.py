@@ -357,7 +357,7 @@ def test_concurrent_calls_to_one_media_server_port() -> None:
             call_id=f"c{i}@e2e",
             caller=Party(f"u{i}", f"10.0.1.{i + 1}", rtp_port=20000 + 2 * i),
             callee=server,
-            start=1_700_000_000.0 + 0.2 * i,
+            start=1_700_000_000.0 + 0.001 * i,
             talk_s=3.0,
         ).build()
         for i in range(3)
