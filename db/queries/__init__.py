@@ -12,12 +12,13 @@ from db.queries.sensors import (
     replace_active_calls,
     upsert_sensor,
 )
-from db.queries.stats import duplicate_call_uids, sensor_row_counts
+from db.queries.stats import call_uids, duplicate_call_uids, sensor_row_counts
 from db.queries.streams import insert_orphan_streams
 
 __all__ = [
     "ActiveCall",
     "LookupCache",
+    "call_uids",
     "duplicate_call_uids",
     "fetch_active_calls",
     "fetch_call",

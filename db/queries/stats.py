@@ -42,3 +42,12 @@ async def duplicate_call_uids(conn: CONNECTION, sensor_id: int) -> int:
         )
         row = await cur.fetchone()
     return int(row[0]) if row else 0
+
+
+async def call_uids(conn: CONNECTION, sensor_id: int) -> list[str]:
+    """The uids of a sensor's call records, oldest call first."""
+    async with conn.cursor() as cur:
+        await cur.execute(
+            "SELECT uid FROM cdr WHERE sensor_id = %s ORDER BY invite_ts, id", (sensor_id,)
+        )
+        return [str(r[0]) for r in await cur.fetchall()]

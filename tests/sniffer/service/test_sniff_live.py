@@ -1,0 +1,146 @@
+"""The live sensor against real traffic: sipp makes calls with RTP on loopback while
+``callsift sniff -i lo`` runs; the real MariaDB must end up with exactly those calls, also
+across a database outage and a sensor restart during it."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from db.connect import connect
+from db.queries import call_uids, duplicate_call_uids, fetch_call, sensor_row_counts
+from db.url import parse_db_url
+from sniffer.records import CallRecord
+from tests.db.mariadb import db_url, sensor_id  # noqa: F401  (fixtures)
+from tests.sniffer.service.live import (
+    G711A_PACKETS,
+    UAS_MEDIA_PORT,
+    Outage,
+    Sniffer,
+    Uas,
+    place_calls,
+    wait_for,
+)
+
+N_CALLS = 3
+
+
+@pytest.fixture
+def uas() -> Iterator[Uas]:
+    peer = Uas()
+    yield peer
+    peer.close()
+
+
+def _calls(url: str, sensor: int) -> list[CallRecord]:
+    async def go() -> list[CallRecord]:
+        conn = await connect(parse_db_url(url))
+        try:
+            out = []
+            for uid in await call_uids(conn, sensor):
+                rec = await fetch_call(conn, sensor, uid)
+                assert rec is not None
+                out.append(rec)
+            return out
+        finally:
+            conn.close()
+
+    return asyncio.run(go())
+
+
+def _counts(url: str, sensor: int) -> dict[str, int]:
+    async def go() -> dict[str, int]:
+        conn = await connect(parse_db_url(url))
+        try:
+            counts = await sensor_row_counts(conn, sensor)
+            counts["duplicates"] = await duplicate_call_uids(conn, sensor)
+            return counts
+        finally:
+            conn.close()
+
+    return asyncio.run(go())
+
+
+def _check_calls(calls: list[CallRecord], spool: Path) -> None:
+    assert len(calls) == N_CALLS
+    for c in calls:
+        assert (c.final_code, c.state, c.hangup_by) == (200, "completed", "caller")
+        assert 7.0 < c.duration_s < 10.0, c.duration_s
+        assert c.answer_ts is not None and c.connect_duration_s > 6.5
+        streams = sorted(c.streams, key=lambda s: s.dst_port == UAS_MEDIA_PORT)
+        assert len(streams) == 2, streams
+        for s in streams:
+            assert (s.codec, s.packets, s.lost) == ("PCMA", G711A_PACKETS, 0), s
+        assert {s.direction for s in streams} == {"caller", "callee"}
+        assert c.pcap is not None
+        pcap = spool / c.pcap
+        assert pcap.is_file(), pcap
+        out = subprocess.run(
+            ["tshark", "-r", str(pcap), "-Y", "sip || rtp", "-d", "udp.port==7000-7200,rtp"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        assert len(out.stdout.splitlines()) >= 2 * G711A_PACKETS
+
+
+def test_sipp_calls_become_cdrs(
+    uas: Uas,
+    db_url: str,  # noqa: F811
+    sensor_id: int,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    spool = tmp_path / "spool"
+    sniffer = Sniffer(db_url, sensor_id, spool)
+    try:
+        assert sniffer.health()["status"] == "ok"
+        place_calls(N_CALLS)
+        wait_for(lambda: _counts(db_url, sensor_id)["cdr"] >= N_CALLS, 30, "the CDRs in MariaDB")
+        metrics = sniffer.metrics()
+        assert "callsift_cdrs_written" in metrics and "callsift_active_calls" in metrics
+    finally:
+        rc, took, err = sniffer.stop()
+    assert rc == 0, err
+    assert took < 20
+    _check_calls(_calls(db_url, sensor_id), spool)
+    counts = _counts(db_url, sensor_id)
+    assert (counts["cdr"], counts["duplicates"]) == (N_CALLS, 0)
+
+
+def test_outage_and_restart_lose_nothing(
+    uas: Uas,
+    db_url: str,  # noqa: F811
+    sensor_id: int,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    spool = tmp_path / "spool"
+    outage = Outage()
+    cfg = parse_db_url(db_url)
+    via_proxy = f"mysql://{cfg.user}@127.0.0.1:{outage.port}/{cfg.database}"
+    try:
+        sniffer = Sniffer(via_proxy, sensor_id, spool)
+        outage.down()
+        place_calls(N_CALLS)
+        wait_for(
+            lambda: (h := sniffer.health())["journal_backlog"] > 0 and h["status"] == "degraded",
+            30,
+            "records in the journal, health degraded",
+        )
+        rc, _took, err = sniffer.stop()  # restart during the outage
+        assert rc == 0, err
+        journal = spool / ".journal"
+        assert any(journal.iterdir()), "the journal must survive the restart"
+        sniffer = Sniffer(via_proxy, sensor_id, spool)
+        assert _counts(db_url, sensor_id)["cdr"] == 0
+        outage.up()
+        wait_for(lambda: _counts(db_url, sensor_id)["cdr"] >= N_CALLS, 40, "the replay")
+        wait_for(lambda: sniffer.health()["journal_backlog"] == 0, 20, "an empty journal")
+        rc, _took, err = sniffer.stop()
+        assert rc == 0, err
+    finally:
+        outage.close()
+    _check_calls(_calls(db_url, sensor_id), spool)
+    counts = _counts(db_url, sensor_id)
+    assert (counts["cdr"], counts["duplicates"]) == (N_CALLS, 0)
