@@ -40,6 +40,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     # the service's modules load only when it runs (``callsift analyze`` starts faster)
+    from db.errors import DbError
     from sniffer.capture.source import CaptureError
     from sniffer.service.sensor import Sensor, ShutdownTimeoutError
     from sniffer.service.settings import SettingsError, load_settings
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     rc = 0
     try:
         asyncio.run(_serve(sensor))
-    except* (StorageError, OSError, ShutdownTimeoutError) as group:
+    except* (DbError, StorageError, OSError, ShutdownTimeoutError) as group:
         for err in group.exceptions:
             print(f"callsift: {err}", file=sys.stderr)
         rc = 1
@@ -78,4 +79,5 @@ async def _serve(sensor: Sensor) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    await sensor.check_database()
     await sensor.run(stop)

@@ -15,6 +15,10 @@ import time
 from contextlib import AsyncExitStack, suppress
 from pathlib import Path
 
+from db.connect import connect, is_transient
+from db.errors import DbError
+from db.migrate import check_schema
+from db.url import parse_db_url
 from sniffer.analyzer import Analyzer, AnalyzerConfig
 from sniffer.capture.live import LiveCapture, LiveOptions
 from sniffer.counters import Counters
@@ -74,6 +78,23 @@ class Sensor:
             self.analyzers[iface] = Analyzer(
                 linktype, self._sink, spool=spool, config=config, counters=self.counters
             )
+
+    async def check_database(self) -> None:
+        """At start: wrong credentials, an unknown database or a missing schema are the
+        user's mistakes and raise :class:`DbError`; an unreachable server is an outage: CDRs
+        are journalled until it answers."""
+        cfg = parse_db_url(self.settings.db_url)
+        try:
+            conn = await connect(cfg)
+        except DbError as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("%s: CDRs are journalled until the database answers", exc)
+            return
+        try:
+            await check_schema(conn)
+        finally:
+            conn.close()
 
     def _sink(self, rec: Record) -> None:
         assert self.writer is not None

@@ -16,6 +16,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from db.url import parse_db_url
 from sniffer.capture.live import DEFAULT_BPF
 from sniffer.spool.spool import SpoolMode
 
@@ -58,6 +59,12 @@ class SensorSettings(BaseSettings):
     heartbeat_s: float = Field(10.0, gt=0)
     shutdown_timeout_s: float = Field(20.0, gt=0)
 
+    @field_validator("db_url")
+    @classmethod
+    def _db_url(cls, v: str) -> str:
+        parse_db_url(v)  # ValueError with the precise problem
+        return v
+
     @field_validator("interfaces", mode="before")
     @classmethod
     def _interfaces(cls, v: Any) -> Any:
@@ -84,7 +91,7 @@ class SensorSettings(BaseSettings):
     @classmethod
     def _listen(cls, v: str) -> str:
         host, _, port = v.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if not host or not port.isdigit() or not 0 <= int(port) < 65536:
             raise ValueError(f"must be HOST:PORT, got {v!r}")
         return v
 
