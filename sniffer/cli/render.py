@@ -58,12 +58,13 @@ class TableRenderer:
             self.orphans.append(rec)
 
     def render(self, out: TextIO, stats: dict[str, Any] | None) -> None:
-        width = max(160, shutil.get_terminal_size((160, 40)).columns)
+        # a terminal wraps to its width; a file or pipe gets lines as long as the content
+        width = shutil.get_terminal_size((160, 40)).columns if out.isatty() else 250
         console = Console(file=out, width=width, highlight=False)
         self.calls.sort(key=lambda c: c.invite_ts)
         t = Table(title=f"Calls ({len(self.calls)})", show_lines=False)
         for col in ("start (UTC)", "caller", "called", "result", "state", "dur s", "codecs"):
-            t.add_column(col, no_wrap=col != "called")
+            t.add_column(col, no_wrap=col in ("start (UTC)", "result", "dur s"))
         t.add_column("RTP per direction (jitter mean/max ms)", no_wrap=True)
         for c in self.calls:
             code = f"{c.final_code} {c.final_reason or ''}".strip() if c.final_code else "-"
