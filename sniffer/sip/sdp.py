@@ -14,35 +14,8 @@ Error messages (:class:`SdpParseError`):
 
 from dataclasses import dataclass, field
 
+from sniffer.rtp.codecs import STATIC_PT
 from sniffer.sip.headers import ascii_int, show
-
-RFC3551_STATIC_PT: dict[int, tuple[str, int]] = {
-    0: ("PCMU", 8000),
-    3: ("GSM", 8000),
-    4: ("G723", 8000),
-    5: ("DVI4", 8000),
-    6: ("DVI4", 16000),
-    7: ("LPC", 8000),
-    8: ("PCMA", 8000),
-    9: ("G722", 8000),  # RTP clock is 8000 although the audio is sampled at 16 kHz
-    10: ("L16", 44100),
-    11: ("L16", 44100),
-    12: ("QCELP", 8000),
-    13: ("CN", 8000),
-    14: ("MPA", 90000),
-    15: ("G728", 8000),
-    16: ("DVI4", 11025),
-    17: ("DVI4", 22050),
-    18: ("G729", 8000),
-    25: ("CelB", 90000),
-    26: ("JPEG", 90000),
-    28: ("nv", 90000),
-    31: ("H261", 90000),
-    32: ("MPV", 90000),
-    33: ("MP2T", 90000),
-    34: ("H263", 90000),
-}
-"""RFC 3551 tables 4 and 5: static payload type -> (encoding name, RTP clock rate)."""
 
 DIRECTIONS = frozenset(("sendrecv", "sendonly", "recvonly", "inactive"))
 """RFC 8866 section 6.7 media direction attributes."""
@@ -92,7 +65,7 @@ class MediaDescription:
         m = self.rtpmap.get(pt)
         if m is not None:
             return m.encoding
-        static = RFC3551_STATIC_PT.get(pt)
+        static = STATIC_PT.get(pt)
         return static[0] if static else None
 
     def clock_rate(self, pt: int) -> int | None:
@@ -100,7 +73,7 @@ class MediaDescription:
         m = self.rtpmap.get(pt)
         if m is not None:
             return m.clock_rate
-        static = RFC3551_STATIC_PT.get(pt)
+        static = STATIC_PT.get(pt)
         return static[1] if static else None
 
 

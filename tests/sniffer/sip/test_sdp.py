@@ -79,7 +79,8 @@ def test_encoding_and_clock_rate_static_and_dynamic() -> None:
     assert audio.clock_rate(100) is None
     for pt, name in ((3, "GSM"), (4, "G723"), (13, "CN"), (18, "G729"), (34, "H263")):
         assert audio.encoding(pt) == name
-    assert audio.encoding(1) is None and audio.encoding(35) is None
+    assert audio.encoding(1) == "1016"  # reserved by RFC 3551, named after its past use
+    assert audio.encoding(35) is None
 
 
 def test_rtpmap_overrides_static_and_channels() -> None:
