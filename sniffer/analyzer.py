@@ -17,7 +17,7 @@ from sniffer.calls.tracker import CallTracker
 from sniffer.counters import Counters
 from sniffer.decode.datagram import Datagram
 from sniffer.decode.decoder import Decoder
-from sniffer.flows import Flow
+from sniffer.flows import Flow, flow_key
 from sniffer.media_path import MediaPath
 from sniffer.signalling import Signalling, Sink
 from sniffer.sip.framing import looks_like_sip
@@ -133,7 +133,7 @@ class Analyzer:
             else:
                 self.counters.inc("sip.stream_not_sip")
             return
-        key = d.src + d.dst + struct.pack("!HH", d.sport, d.dport)
+        key = flow_key(d.src, d.dst, d.sport, d.dport)
         flow = self.flows.get(key)
         frame = d.frames[-1][1]
         if flow is not None:

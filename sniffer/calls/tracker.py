@@ -32,9 +32,8 @@ CHALLENGE_WAIT_S = 90.0
 """After a 401/407 to the initial INVITE, how long to wait for the re-sent INVITE. Longer than
 64*T1: a softphone may ask its user for the password first (the aaa sample waits 32.4 s)."""
 
-_DIALOG_METHODS = frozenset(
-    {"INVITE", "ACK", "BYE", "CANCEL", "PRACK", "UPDATE", "INFO", "REFER", "NOTIFY"}
-)
+_CALL_METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "PRACK", "UPDATE", "INFO", "REFER"})
+"""Methods that only make sense inside an INVITE dialog (or start one)."""
 _TRANSPORTS = {17: "udp", 6: "tcp", 132: "sctp"}
 
 
@@ -70,8 +69,9 @@ class CallTracker:
     # -- SIP --------------------------------------------------------------------------------
 
     def wants(self, msg: SipMessage) -> bool:
-        """Is this message part of a call (existing, or an INVITE that starts one)?"""
-        return msg.call_id in self.calls or msg.method == "INVITE"
+        """Is this message about a call: of a known one, an INVITE that starts one, or an
+        in-dialog request (answer) of a call that began before the capture?"""
+        return msg.call_id in self.calls or msg.method in _CALL_METHODS
 
     def on_message(
         self,
@@ -89,8 +89,7 @@ class CallTracker:
         if call is None:
             if msg.method != "INVITE" or msg.status == 100:
                 # in-dialog traffic of a call that began before the capture, or a bare 100
-                if msg.method in _DIALOG_METHODS:
-                    self.counters.inc("sip.no_dialog")
+                self.counters.inc("sip.no_dialog")
                 return None
             if len(self.calls) >= self.max_calls:
                 self.counters.inc("calls.table_full")
