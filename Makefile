@@ -22,6 +22,8 @@ test: lint typecheck
 
 bench: install
 	$(BIN)/python bench/run_bench.py
+	$(BIN)/python bench/bench_writer.py
+	$(BIN)/python bench/bench_live.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

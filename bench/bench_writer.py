@@ -121,6 +121,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=500)
     ap.add_argument("--connections", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3, help="runs (each a new sensor id)")
+    ap.add_argument("--no-doc", action="store_true", help="do not update docs/BENCHMARKS.md")
     args = ap.parse_args()
     name = f"callsift_bench_{os.getpid()}"
     url = args.url or f"mysql://root@127.0.0.1:3306/{name}"
@@ -140,11 +141,39 @@ def main() -> None:
     rates = sorted(args.calls / s for s in asyncio.run(go()))
     best, median = rates[-1], rates[len(rates) // 2]
     verdict = "OK" if median >= 5000 else "BELOW TARGET"
-    print(
+    line = (
         f"CdrWriter: {args.calls} CDRs x 2 streams, {len(rates)} runs: median {median:,.0f} "
         f"CDRs/s, best {best:,.0f} (batch {args.batch_size}, {args.connections} connections; "
         f"target >= 5,000: {verdict})"
     )
+    print(line)
+    if not args.no_doc:
+        write_doc(line)
+
+
+BEGIN, END = "<!-- writer-bench:begin -->", "<!-- writer-bench:end -->"
+DOC = Path(__file__).resolve().parent.parent / "docs" / "BENCHMARKS.md"
+
+
+def write_doc(line: str) -> None:
+    """Replace this benchmark's block in docs/BENCHMARKS.md."""
+    block = "\n".join(
+        [
+            BEGIN,
+            f"Last run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+            "`python bench/bench_writer.py` into the local MariaDB 10.11:",
+            "",
+            line,
+            END,
+        ]
+    )
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    if BEGIN in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + block + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n## CDR writer into MariaDB\n\n" + block + "\n"
+    DOC.write_text(text)
 
 
 if __name__ == "__main__":
