@@ -34,14 +34,26 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from docblock import stamp, write_block  # noqa: E402
+from live_procs import (  # noqa: E402
+    CLK_TCK,
+    DB_URL,
+    SAMPLE_S,
+    Link,
+    Sampler,
+    Sensor,
+    backlog_drops,
+    cpu_ticks,
+    free_port,
+)
 
 from db.connect import connect  # noqa: E402
 from db.migrate import drop_database, migrate  # noqa: E402
@@ -51,36 +63,9 @@ from db.url import parse_db_url  # noqa: E402
 log = logging.getLogger("bench_live")
 
 OUT = ROOT / "bench" / "out"
-DOC = ROOT / "docs" / "BENCHMARKS.md"
-BEGIN, END = "<!-- live-bench:begin -->", "<!-- live-bench:end -->"
-DB_URL = "mysql://root@127.0.0.1:3306/callsift_bench_live"
-BPF = "udp and net 10.1.0.0/16 and net 10.2.0.0/16"
-"""gen_load.py puts callers in 10.1/16 and callees in 10.2/16."""
-VETH_TX, VETH_RX = "cbA", "cbB"
-DEFAULT_RATES = (
-    25_000,
-    50_000,
-    75_000,
-    100_000,
-    125_000,
-    150_000,
-    175_000,
-    200_000,
-    225_000,
-    250_000,
-)
-HEALTH_TIMEOUT_S = 30.0
+DEFAULT_RATES = tuple(range(25_000, 250_001, 25_000))
 DRAIN_TIMEOUT_S = 300.0
-STABLE_S = 1.5
-"""callsift_packets unchanged this long (and at the file's count) ends a step; longer than
-the capture threads' kernel-counter refresh (1 s), so the drop counters are current."""
-IDLE_S = 6.0
-"""callsift_packets unchanged this long ends a step even short of the file's count."""
-STOP_TIMEOUT_S = 60.0
 KEEP_UP_S = 0.5
-SAMPLE_S = 0.25
-SCRAPE_TIMEOUT_S = 30.0
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 TCPREPLAY_ACTUAL = re.compile(r"Actual: (\d+) packets \((\d+) bytes\) sent in ([\d.]+) seconds")
 
 
@@ -113,10 +98,12 @@ def summary(final_code: int | None, state: str, streams: list[Any]) -> Summary:
     return final_code, state, tuple(sorted(rows))
 
 
-def offline(cap: Path) -> tuple[dict[str, Summary], int]:
-    """``callsift analyze --json`` of the file: calls by call-id, and unbound streams."""
+def offline(cap: Path) -> tuple[dict[str, Summary], int, float]:
+    """``callsift analyze --json`` of the file: calls by call-id, unbound streams, seconds."""
     cmd = [sys.executable, "-m", "sniffer.cli.main", "analyze", "--json", "--no-progress", str(cap)]
+    t0 = time.perf_counter()
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT, timeout=900)
+    wall = time.perf_counter() - t0
     calls: dict[str, Summary] = {}
     orphans = 0
     for line in out.stdout.splitlines():
@@ -124,180 +111,7 @@ def offline(cap: Path) -> tuple[dict[str, Summary], int]:
         if rec["type"] == "call":
             calls[rec["call_id"]] = summary(rec["final_code"], rec["state"], rec["streams"])
         orphans += rec["type"] == "stream"
-    return calls, orphans
-
-
-# -- the interface --------------------------------------------------------------------------
-
-
-class Link:
-    """Where tcpreplay sends (``tx``) and the sensor captures (``rx``); a veth pair is created
-    here and deleted on exit."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self.tx, self.rx = ("lo", "lo") if kind == "lo" else (VETH_TX, VETH_RX)
-        self.created = False
-
-    def __enter__(self) -> Link:
-        if self.kind == "veth":
-            if Path(f"/sys/class/net/{VETH_TX}").exists():
-                raise SystemExit(f"interface {VETH_TX} exists already; delete it or use --iface lo")
-            ip = ["ip", "link"]
-            subprocess.run(
-                [*ip, "add", VETH_TX, "type", "veth", "peer", "name", VETH_RX], check=True
-            )
-            self.created = True
-            for name in (VETH_TX, VETH_RX):
-                subprocess.run([*ip, "set", name, "up"], check=True)
-            deadline = time.monotonic() + 10
-            while Path(f"/sys/class/net/{VETH_RX}/operstate").read_text().strip() != "up":
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"{VETH_RX} did not come up")
-                time.sleep(0.1)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.created:
-            subprocess.run(["ip", "link", "del", VETH_TX], check=False)
-            self.created = False
-
-
-def backlog_drops() -> int:
-    """Packets the kernel dropped before any capture saw them (per-CPU input backlog full),
-    summed over CPUs from /proc/net/softnet_stat."""
-    lines = Path("/proc/net/softnet_stat").read_text().splitlines()
-    return sum(int(line.split()[1], 16) for line in lines)
-
-
-def cpu_ticks(pid: int) -> int:
-    """utime + stime of a process, in clock ticks (0 once it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])
-
-
-# -- the sensor -----------------------------------------------------------------------------
-
-
-class Sensor:
-    """One ``callsift sniff`` process, stderr into a log file."""
-
-    def __init__(self, iface: str, sensor_id: int, spool: Path, port: int, env: dict[str, str]):
-        self.port = port
-        self.log_path = spool.parent / f"sensor-{sensor_id}.log"
-        self.log_file = self.log_path.open("wb")
-        cmd = [sys.executable, "-m", "sniffer.cli.main", "sniff", "-i", iface, "--bpf", BPF,
-               "--db", DB_URL, "--sensor-id", str(sensor_id), "--sensor-name",
-               f"bench-live-{sensor_id}", "--spool", str(spool),
-               "--metrics-listen", f"127.0.0.1:{port}"]  # fmt: skip
-        self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, stdout=self.log_file, stderr=subprocess.STDOUT, env={**os.environ, **env}
-        )
-
-    def _get(self, path: str) -> str:
-        url = f"http://127.0.0.1:{self.port}{path}"
-        try:
-            with urllib.request.urlopen(url, timeout=SCRAPE_TIMEOUT_S) as r:
-                return str(r.read().decode())
-        except urllib.error.HTTPError as e:
-            return str(e.read().decode())
-
-    def wait_healthy(self) -> None:
-        deadline = time.monotonic() + HEALTH_TIMEOUT_S
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"callsift sniff exited {self.proc.returncode}: {self.tail()}")
-            try:
-                if json.loads(self._get("/health"))["status"] == "ok":
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"no healthy /health within {HEALTH_TIMEOUT_S:.0f} s")
-            time.sleep(0.2)
-
-    def metrics(self) -> dict[str, float]:
-        """Unlabelled samples of /metrics by name (``_total`` suffix removed)."""
-        out: dict[str, float] = {}
-        for line in self._get("/metrics").splitlines():
-            if line.startswith("#") or "{" in line or " " not in line:
-                continue
-            name, value = line.rsplit(" ", 1)
-            out[name.removesuffix("_total")] = float(value)
-        return out
-
-    def stop(self) -> tuple[int, float]:
-        """SIGTERM; (exit code, seconds to exit). Killed after STOP_TIMEOUT_S."""
-        t0 = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        return rc, time.monotonic() - t0
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.log_file.close()
-
-    def tail(self, n: int = 800) -> str:
-        return self.log_path.read_text(errors="replace")[-n:]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-# -- one step -------------------------------------------------------------------------------
-
-
-class Sampler(threading.Thread):
-    """Scrapes ``callsift_packets`` every SAMPLE_S in the background: a busy sensor may answer
-    /metrics late (its event loop serves it between batches), the clock must not wait."""
-
-    def __init__(self, sensor: Sensor) -> None:
-        super().__init__(daemon=True)
-        self.sensor = sensor
-        self.samples: list[tuple[float, int]] = []  # (answer time, packets analysed)
-        self.max_latency = 0.0
-        self.failed = 0
-        self.halt = threading.Event()
-
-    def run(self) -> None:
-        while not self.halt.is_set():
-            t0 = time.monotonic()
-            try:
-                packets = int(self.sensor.metrics()["callsift_packets"])
-            except (OSError, KeyError, ValueError):
-                self.failed += 1
-            else:
-                t1 = time.monotonic()
-                self.samples.append((t1, packets))
-                self.max_latency = max(self.max_latency, t1 - t0)
-            self.halt.wait(SAMPLE_S)
-
-    def settled(self, n: int) -> tuple[float, int] | None:
-        """(time the count last changed, count) once it reached ``n`` and held STABLE_S, or
-        held IDLE_S short of it; else None."""
-        s = list(self.samples)
-        if not s:
-            return None
-        last_t, last = s[-1]
-        changed = next((t for t, p in reversed(s) if p != last), None)
-        since = next(t for t, p in s if p == last and (changed is None or t > changed))
-        held = last_t - since
-        return (since, last) if (last >= n and held >= STABLE_S) or held >= IDLE_S else None
+    return calls, orphans, wall
 
 
 def replay(tx: str, rate: int, cap: Path, n: int, sensor: Sensor) -> dict[str, Any]:
@@ -364,7 +178,7 @@ async def db_check(
         dups = await duplicate_call_uids(conn, sensor_id)
     finally:
         conn.close()
-    problems = []
+    problems: list[str] = []
     bad = 0
     for cid in sorted(expected.keys() | found.keys()):
         want, got = expected.get(cid), found.get(cid)
@@ -423,7 +237,8 @@ def step(
 
 HEADER = (
     "| pps requested | pps achieved | captured | kernel drops | queue drops | backlog drops "
-    "| CDRs found/expected | mismatches | pcaps | analysed pps | lag s | sensor CPU % | clean |"
+    "| CDRs found/expected | mismatches | pcaps | analysed pps | lag s | sensor CPU % "
+    "| slowest /metrics s | clean |"
 )
 
 
@@ -471,10 +286,11 @@ def verdicts(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def write_doc(rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
-    block = "\n".join(
+    write_block(
+        "live-bench",
+        "Live sensor under tcpreplay",
         [
-            BEGIN,
-            f"Last run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+            f"Last run: {stamp()}, "
             "`python bench/bench_live.py`, "
             f"{os.cpu_count()} CPUs. Capture `{meta['capture']}`: {meta['packets']:,} packets, "
             f"{meta['calls']} concurrent G.711 calls, replayed with `tcpreplay --pps=RATE "
@@ -485,25 +301,22 @@ def write_doc(rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
             "",
             *verdicts(rows),
             "",
+            f"For scale: `callsift analyze --json` (no pcaps, no database) of the same file ran at "
+            f"{meta['offline_pps']:,.0f} packets/s in this run.",
+            "",
             "Captured: packets the sensor analysed (`callsift_packets`). Backlog drops: the "
             "kernel's per-CPU input backlog overflowed before any capture saw the packet "
             "(/proc/net/softnet_stat). Mismatches: calls whose final code, state or per-stream "
             "packets/lost differ from `callsift analyze --json` of the same file. Analysed pps: "
             "packets over the time from the first to the last one analysed; lag: how long "
-            "analysis went on after tcpreplay ended (the hand-over queue holds up to 1024 x 512 "
-            "packets, so a clean step with a long lag means the sensor did not keep up and a "
+            "analysis went on after tcpreplay ended (the hand-over queue holds up to 1024 batches "
+            "of at most 512 packets, so a clean step with a long lag means the sensor did not keep up and a "
             "longer replay would drop). CPU: the sensor process over the same span (all its "
-            "threads; 100 % = one core).",
-            END,
-        ]
+            "threads; 100 % = one core). Slowest /metrics: the longest one `GET /metrics` took "
+            "during the step (one every 0.25 s). tcpreplay itself busy-waits on one of the "
+            "two cores.",
+        ],
     )
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n## Live sensor (`callsift sniff`)\n\n" + block + "\n"
-    DOC.write_text(text)
 
 
 # -- main -----------------------------------------------------------------------------------
@@ -538,8 +351,8 @@ def main() -> int:
         raise SystemExit("needs root (capture, tcpreplay, veth)")
     cap, n = load_capture(args.calls, args.packets)
     log.info("capture %s: %d packets; offline analysis...", cap.name, n)
-    expected, orphans = offline(cap)
-    log.info("offline: %d calls, %d unbound streams", len(expected), orphans)
+    expected, orphans, wall = offline(cap)
+    log.info("offline: %d calls, %d unbound streams, %.1f s", len(expected), orphans, wall)
     asyncio.run(drop_database(DB_URL))
     asyncio.run(migrate(DB_URL))
     env = {"CALLSIFT_SPOOL_MAX_GB": "0", "CALLSIFT_SPOOL_MAX_AGE_DAYS": "0"}
@@ -560,7 +373,8 @@ def main() -> int:
                 log.info("%s", json.dumps(row))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    meta = {"capture": cap.name, "packets": n, "calls": args.calls, "iface": args.iface}
+    meta = {"capture": cap.name, "packets": n, "calls": args.calls, "iface": args.iface,
+            "offline_pps": n / wall}  # fmt: skip
     report = "\n".join([*table(rows, n), "", *verdicts(rows)])
     sys.stdout.write(report + "\n")
     if not args.no_doc:

@@ -23,6 +23,9 @@ from db.url import parse_db_url
 from sniffer.records import CallRecord, RtcpSummary, StreamRecord
 from sniffer.storage.writer import CdrWriter
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from docblock import stamp, write_block
+
 T0 = 1_790_000_000.0
 
 
@@ -151,30 +154,10 @@ def main() -> None:
         write_doc(line)
 
 
-BEGIN, END = "<!-- writer-bench:begin -->", "<!-- writer-bench:end -->"
-DOC = Path(__file__).resolve().parent.parent / "docs" / "BENCHMARKS.md"
-
-
 def write_doc(line: str) -> None:
-    """Replace this benchmark's block in docs/BENCHMARKS.md."""
-    block = "\n".join(
-        [
-            BEGIN,
-            f"Last run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-            "`python bench/bench_writer.py` into the local MariaDB 10.11:",
-            "",
-            line,
-            END,
-        ]
-    )
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if BEGIN in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n## CDR writer into MariaDB\n\n" + block + "\n"
-    DOC.write_text(text)
-
-
-if __name__ == "__main__":
-    main()
+    lines = [
+        f"Last run: {stamp()}, `python bench/bench_writer.py` into the local MariaDB 10.11:",
+        "",
+        line,
+    ]
+    write_block("writer-bench", "CDR writer into MariaDB", lines)

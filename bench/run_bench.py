@@ -23,10 +23,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from docblock import stamp, write_block
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-DOC = ROOT / "docs" / "BENCHMARKS.md"
-BEGIN, END = "<!-- analyze-bench:begin -->", "<!-- analyze-bench:end -->"
 
 
 def peak_rss_kib(cmd: list[str], stdout: Any = subprocess.DEVNULL) -> tuple[float, int]:
@@ -136,8 +137,7 @@ def write_doc(r: dict[str, Any]) -> None:
     t, a, s = r["tshark"], r["analyze"], r["analyze_spool"]
     c = r["correctness"]
     lines = [
-        BEGIN,
-        f"Last run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, `make bench` "
+        f"Last run: {stamp()}, `make bench` "
         f"(`python bench/run_bench.py`), capture `{r['capture']}`: {r['packets']:,} packets, "
         f"{r['calls']} concurrent G.711 calls.",
         "",
@@ -151,16 +151,8 @@ def write_doc(r: dict[str, Any]) -> None:
         f"{c['calls_expected']}, {c['mismatches']} mismatches (final code, per-stream packets and lost).",
         f"Memory: {r['kib_per_call']:.1f} KiB per concurrent call (peak RSS minus a baseline run, "
         f"divided by the concurrent calls).",
-        END,
     ]
-    block = "\n".join(lines)
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\n"
-    if BEGIN in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n## callsift analyze vs tshark\n\n" + block + "\n"
-    DOC.write_text(text)
+    write_block("analyze-bench", "callsift analyze vs tshark", lines)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 import sys
 from typing import TYPE_CHECKING
@@ -39,6 +40,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    root = logging.getLogger()
+    root.setLevel(min(root.level, logging.INFO))  # a service says when it starts and stops
     # the service's modules load only when it runs (``callsift analyze`` starts faster)
     from db.errors import DbError
     from sniffer.capture.source import CaptureError

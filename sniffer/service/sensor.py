@@ -149,6 +149,7 @@ class Sensor:
         try:
             async for iface, _linktype, batch in self.capture.batches():
                 self.analyzers[iface].feed(batch)
+                await asyncio.sleep(0)  # the writer, heartbeat and /health run between batches
         finally:
             for analyzer in self.analyzers.values():
                 analyzer.finish("shutdown")
