@@ -29,7 +29,9 @@ TICK_S = 1.0
 MAX_CLOCK_JUMP_S = 3600.0
 """A capture clock step forward larger than this is a bogus timestamp, not an idle hour."""
 
-_RTP_FAST = struct.Struct("!HII")
+_FAST_PATH = struct.Struct("!HB5xHxB18xBBHII")
+"""From offset 12 of an Ethernet frame: ethertype, IPv4 version/IHL, flags/fragment offset,
+protocol, then at offset 42 the RTP header's first two bytes, sequence, timestamp, SSRC."""
 _NO_FLOWS: dict[bytes, Flow] = {}
 
 
@@ -82,7 +84,7 @@ class Analyzer:
     def feed(self, packets: Iterable[tuple[float, bytes]]) -> None:
         """Analyse frames in capture order (an open pypcap handle, or a batch list)."""
         rtp_get = self.rtp_flows.get
-        unpack = _RTP_FAST.unpack_from
+        fast = _FAST_PATH.unpack_from
         slow = self._slow
         rtp_rare = self.media.rtp_rare
         caplen = self.media.rtp_caplen
@@ -94,29 +96,22 @@ class Analyzer:
             n += 1
             if ts >= next_tick:
                 next_tick = self._tick(ts)
-            # Ethernet/IPv4 without options, UDP, not a fragment, RTP v2 without CSRC/extension:
-            # bytes 26..37 (addresses and ports) name a known RTP flow
+            # Ethernet/IPv4 without options, UDP, not a fragment, RTP v2 without CSRC/extension,
+            # whose bytes 26..37 (addresses and ports) name a known RTP flow
             flow = rtp_get(buf[26:38])
-            if (
-                flow is not None
-                and buf[23] == 17
-                and buf[14] == 0x45
-                and buf[12] == 8
-                and not (buf[20] & 0x3F or buf[21])
-                and len(buf) >= 54
-                and buf[42] == 0x80
-            ):
-                seq, rts, ssrc = unpack(buf, 44)
-                b1 = buf[43]
-                pt = b1 & 0x7F
-                if ssrc == flow.ssrc and pt == flow.pt:
-                    flow.add(seq, rts, ts, pt, b1 > 127)
-                    pcap = flow.pcap
-                    if pcap is not None:
-                        pcap.write(ts, buf, caplen)
+            if flow is not None and len(buf) >= 54:
+                etype, ihl, frag, proto, b0, b1, seq, rts, ssrc = fast(buf, 12)
+                if etype == 0x800 and ihl == 0x45 and proto == 17 and not frag & 0x3FFF:
+                    pt = b1 & 0x7F
+                    if b0 == 0x80 and ssrc == flow.ssrc and pt == flow.pt:
+                        flow.add(seq, rts, ts, pt, b1 > 127)
+                        pcap = flow.pcap
+                        if pcap is not None:
+                            pcap.write(ts, buf, caplen)
+                        continue
+                    end = min(len(buf), 14 + ((buf[16] << 8) | buf[17]))  # no Ethernet padding
+                    rtp_rare(flow, ts, buf, 42, end, buf, 42)
                     continue
-                rtp_rare(flow, ts, buf, 42, len(buf), buf, 42)
-                continue
             slow(ts, buf)
         self._next_tick = next_tick
         self.packets += n

@@ -40,8 +40,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    root = logging.getLogger()
-    root.setLevel(min(root.level, logging.INFO))  # a service says when it starts and stops
     # the service's modules load only when it runs (``callsift analyze`` starts faster)
     from db.errors import DbError
     from sniffer.capture.source import CaptureError
@@ -67,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     except (SettingsError, CaptureError, SpoolError) as exc:
         print(f"callsift: {exc}", file=sys.stderr)
         return 1
+    root = logging.getLogger()
+    root.setLevel(min(root.level, logging.INFO))  # a running service says what it does
     rc = 0
     try:
         asyncio.run(_serve(sensor))
