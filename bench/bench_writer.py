@@ -161,3 +161,7 @@ def write_doc(line: str) -> None:
         line,
     ]
     write_block("writer-bench", "CDR writer into MariaDB", lines)
+
+
+if __name__ == "__main__":
+    main()
