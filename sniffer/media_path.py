@@ -92,10 +92,9 @@ class MediaPath:
                 self.counters.inc("udp.not_voip")
             return
         call = target.call
-        peer = self.tracker.media.get((d.src, d.sport))
         payloads = target.payloads
-        if peer is not None and peer.call is call and peer is not target:
-            payloads = payloads.merged_with(peer.payloads)
+        if from_src is not None and from_src.call is call and from_src is not target:
+            payloads = payloads.merged_with(from_src.payloads)  # what the sender said it sends
         flow = Flow(key, RTCP if target.rtcp else RTP, call, payloads, sender)
         flow.pcap = call.pcap if self.spool_rtp else None
         self.flows[key] = flow

@@ -87,8 +87,10 @@ class CallTracker:
         """Apply one SIP message; return the call it belongs to (None if it starts none)."""
         call = self.calls.get(msg.call_id)
         if call is None:
-            if msg.method != "INVITE" or msg.status == 100 or (
-                msg.is_request and msg.to.tag is not None
+            if (
+                msg.method != "INVITE"
+                or msg.status == 100
+                or (msg.is_request and msg.to.tag is not None)
             ):
                 # in-dialog traffic (a re-INVITE too) of a call that began before the capture,
                 # or a bare 100
