@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from db.connect import CONNECTION, DRIVER_ERRORS, connect, translate
 from db.errors import DbError, SchemaError
@@ -132,51 +133,48 @@ async def migrate(url: str, *, days_ahead: int = DEFAULT_DAYS_AHEAD) -> list[int
         conn.close()
 
 
-async def create_database(url: str) -> bool:
-    """Create the URL's database (utf8mb4) unless it exists; True when created."""
+async def _database_exists(cur: Any, name: str) -> bool:
+    await cur.execute(
+        "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (name,)
+    )
+    row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+async def _server_ddl(url: str, want_exists: bool, ddl: str, failure: str) -> bool:
+    """Run ``ddl`` (naming the URL's database as ``{db}``) when the database's existence is
+    ``want_exists``; True when it ran. The name is validated by parse_db_url (identifier
+    characters only), so it can be quoted into the statement."""
     cfg = parse_db_url(url)
     conn = await connect(cfg, with_database=False)
     try:
         async with conn.cursor() as cur:
-            await cur.execute(
-                "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
-                (cfg.database,),
-            )
-            row = await cur.fetchone()
-            if row and row[0]:
+            if await _database_exists(cur, cfg.database) != want_exists:
                 return False
-            # The name is validated by parse_db_url (identifier characters only).
-            await cur.execute(
-                f"CREATE DATABASE IF NOT EXISTS `{cfg.database}` "
-                "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-            )
-            log.info("created database %s", cfg.database)
+            await cur.execute(ddl.format(db=f"`{cfg.database}`"))
             return True
     except DRIVER_ERRORS as exc:
-        raise translate(exc, f"cannot create database {cfg.database}") from exc
+        raise translate(exc, f"{failure} {cfg.database}") from exc
     finally:
         conn.close()
+
+
+async def create_database(url: str) -> bool:
+    """Create the URL's database (utf8mb4) unless it exists; True when created."""
+    created = await _server_ddl(
+        url,
+        False,
+        "CREATE DATABASE IF NOT EXISTS {db} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
+        "cannot create database",
+    )
+    if created:
+        log.info("created database %s", parse_db_url(url).database)
+    return created
 
 
 async def drop_database(url: str) -> bool:
     """Drop the URL's database with all its data (tests, benchmarks); True when it existed."""
-    cfg = parse_db_url(url)
-    conn = await connect(cfg, with_database=False)
-    try:
-        async with conn.cursor() as cur:
-            await cur.execute(
-                "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
-                (cfg.database,),
-            )
-            row = await cur.fetchone()
-            if not row or not row[0]:
-                return False
-            await cur.execute(f"DROP DATABASE `{cfg.database}`")
-            return True
-    except DRIVER_ERRORS as exc:
-        raise translate(exc, f"cannot drop database {cfg.database}") from exc
-    finally:
-        conn.close()
+    return await _server_ddl(url, True, "DROP DATABASE {db}", "cannot drop database")
 
 
 async def _migrate_locked(conn: CONNECTION, cfg: DbConfig, days_ahead: int) -> list[int]:
