@@ -37,6 +37,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     t.add_argument("--days-ahead", type=_days, default=7, metavar="N", help="default 7")
     t.set_defaults(run=run_maintain)
+    g = dbsub.add_parser(
+        "grant-sensor",
+        help="create (or re-password) a least-privilege sensor user",
+        description="Creates USER with only what a sensor needs on the database (docs/SCHEMA.md). "
+        "The password comes from the environment variable CALLSIFT_SENSOR_PASSWORD, never "
+        "from the command line. Needs an admin URL with the GRANT OPTION.",
+    )
+    g.add_argument("--db", metavar="URL", help=DB_HELP)
+    g.add_argument("--user", required=True, help="the sensor's MySQL user name")
+    g.add_argument("--host", default="%", help="the host the sensor connects from (default %%)")
+    g.set_defaults(run=run_grant_sensor)
 
 
 def _days(text: str) -> int:
@@ -90,4 +101,44 @@ def run_maintain(args: argparse.Namespace) -> int:
         print(f"{table}: created {len(parts)} partitions")
     for table, parts in sorted(res.dropped.items()):
         print(f"{table}: dropped {len(parts)} partitions ({parts[0]}..{parts[-1]})")
+    return 0
+
+
+def run_grant_sensor(args: argparse.Namespace) -> int:
+    import os
+
+    from db.connect import connect
+    from db.grants import create_sensor_user
+
+    url = _url(args)
+    if url is None:
+        return 1
+    password = os.environ.get("CALLSIFT_SENSOR_PASSWORD", "")
+    if not password:
+        print(
+            "callsift: set CALLSIFT_SENSOR_PASSWORD to the sensor user's password", file=sys.stderr
+        )
+        return 1
+
+    async def go() -> None:
+        cfg = parse_db_url(url)
+        conn = await connect(cfg)
+        try:
+            await create_sensor_user(conn, args.user, password, cfg.database, host=args.host)
+        finally:
+            conn.close()
+
+    try:
+        asyncio.run(go())
+    except (DbError, ValueError) as exc:
+        print(f"callsift: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a driver error: translated into one line
+        from db.connect import DRIVER_ERRORS, translate
+
+        if not isinstance(exc, DRIVER_ERRORS):
+            raise
+        print(f"callsift: {translate(exc, 'cannot create the sensor user')}", file=sys.stderr)
+        return 1
+    print(f"sensor user {args.user!r}@{args.host!r} can now write to {parse_db_url(url).database}")
     return 0

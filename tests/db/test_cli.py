@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from db.connect import connect
+from db.grants import drop_sensor_user
+from db.url import parse_db_url
 from tests.db.mariadb import ensure_server, url_of
 from tests.sniffer.cli.test_analyze import callsift
 
@@ -39,3 +44,37 @@ def test_errors_are_one_line(url: str, message: str) -> None:
     assert r.returncode == 1
     assert r.stderr.startswith(message), r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_grant_sensor_creates_a_user_that_can_only_write(
+    fresh_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = url_of(fresh_db)
+    assert callsift("db", "migrate", "--db", url).returncode == 0
+    user = f"s_{fresh_db[-12:]}"
+    r = callsift("db", "grant-sensor", "--db", url, "--user", user)
+    assert (r.returncode, r.stderr.strip()) == (
+        1,
+        "callsift: set CALLSIFT_SENSOR_PASSWORD to the sensor user's password",
+    )
+    monkeypatch.setenv("CALLSIFT_SENSOR_PASSWORD", "s3cret")
+    r = callsift("db", "grant-sensor", "--db", url, "--user", user, "--host", "127.0.0.1")
+    assert r.returncode == 0, r.stderr
+    sensor_url = url_of(fresh_db, user=user, password="s3cret")
+    # the sensor user writes CDRs but cannot change the schema
+    analyzed = callsift(
+        "analyze", "--json", "--db", sensor_url, "--journal", f"/tmp/{user}-journal",
+        "tests/data/golden/sip_tcp_call_rtp_rtcp.pcap",
+    )  # fmt: skip
+    assert analyzed.returncode == 0, analyzed.stderr
+    denied = callsift("db", "maintain", "--db", sensor_url, "--days-ahead", "30")
+    assert denied.returncode == 1 and "command denied" in denied.stderr
+    asyncio.run(drop_sensor_user_sql(user))
+
+
+async def drop_sensor_user_sql(user: str) -> None:
+    conn = await connect(parse_db_url(url_of("mysql")))
+    try:
+        await drop_sensor_user(conn, user, host="127.0.0.1")
+    finally:
+        conn.close()
