@@ -96,7 +96,17 @@ class Sniffer:
             stderr=subprocess.PIPE,
             env=env,
         )  # fmt: skip
-        wait_for(self._ready, 20, "the sensor's health endpoint")
+        try:
+            wait_for(self._ready, 20, "the sensor's health endpoint")
+        except BaseException:
+            self.kill()
+            raise
+
+    def kill(self) -> None:
+        """Whatever state it is in (test teardown)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
 
     def _ready(self) -> bool:
         if self.proc.poll() is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,21 @@ from tests.sniffer.service.live import (
 )
 
 N_CALLS = 3
+
+
+@pytest.fixture
+def sniffers() -> Iterator[Callable[[str, int, Path], Sniffer]]:
+    """Starts sensors; any still running when the test ends (a failed assert) is killed."""
+    started: list[Sniffer] = []
+
+    def start(url: str, sensor: int, spool: Path) -> Sniffer:
+        s = Sniffer(url, sensor, spool)
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        s.kill()
 
 
 @pytest.fixture
@@ -88,12 +103,13 @@ def _check_calls(calls: list[CallRecord], spool: Path) -> None:
 
 def test_sipp_calls_become_cdrs(
     uas: Uas,
+    sniffers: Callable[[str, int, Path], Sniffer],
     db_url: str,  # noqa: F811
     sensor_id: int,  # noqa: F811
     tmp_path: Path,
 ) -> None:
     spool = tmp_path / "spool"
-    sniffer = Sniffer(db_url, sensor_id, spool)
+    sniffer = sniffers(db_url, sensor_id, spool)
     try:
         assert sniffer.health()["status"] == "ok"
         place_calls(N_CALLS)
@@ -111,6 +127,7 @@ def test_sipp_calls_become_cdrs(
 
 def test_outage_and_restart_lose_nothing(
     uas: Uas,
+    sniffers: Callable[[str, int, Path], Sniffer],
     db_url: str,  # noqa: F811
     sensor_id: int,  # noqa: F811
     tmp_path: Path,
@@ -120,7 +137,7 @@ def test_outage_and_restart_lose_nothing(
     cfg = parse_db_url(db_url)
     via_proxy = f"mysql://{cfg.user}@127.0.0.1:{outage.port}/{cfg.database}"
     try:
-        sniffer = Sniffer(via_proxy, sensor_id, spool)
+        sniffer = sniffers(via_proxy, sensor_id, spool)
         outage.down()
         place_calls(N_CALLS)
         wait_for(
@@ -132,7 +149,7 @@ def test_outage_and_restart_lose_nothing(
         assert rc == 0, err
         journal = spool / ".journal"
         assert any(journal.iterdir()), "the journal must survive the restart"
-        sniffer = Sniffer(via_proxy, sensor_id, spool)
+        sniffer = sniffers(via_proxy, sensor_id, spool)
         assert _counts(db_url, sensor_id)["cdr"] == 0
         outage.up()
         wait_for(lambda: _counts(db_url, sensor_id)["cdr"] >= N_CALLS, 40, "the replay")
