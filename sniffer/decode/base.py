@@ -5,12 +5,19 @@ Every layer method works on ``data[off:end]`` without slicing and returns the da
 frame itself (``self._frame`` at ``self._ts``), else the frames an IP or TCP reassembly used.
 """
 
+from collections.abc import Callable
+
 from .datagram import Datagram
 
 NONE: list[Datagram] = []
 """Shared "nothing to deliver" result: callers must not mutate it."""
 
 Frames = list[tuple[float, bytes]]
+Vlan = int | None
+Layer = Callable[[bytes, int, int, Vlan, str, int, Frames | None], list[Datagram]]
+"""(data, off, end, vlan, encap, depth, frames) -> datagrams: a layer below IP."""
+IpLayer = Callable[[bytes, int, int, bytes, bytes, Vlan, str, int, Frames | None], list[Datagram]]
+"""(data, off, end, src, dst, vlan, encap, depth, frames) -> datagrams: a layer above IP."""
 Pieces = list[tuple[int, Frames]]
 """(capture order, frames) of the segments behind a reassembled message."""
 
@@ -47,144 +54,20 @@ class DecoderBase:
         c[reason] = c.get(reason, 0) + 1
         return NONE
 
-    def _ethernet(
-        self,
-        data: bytes,
-        off: int,
-        end: int,
-        vlan: int | None,
-        encap: str,
-        depth: int,
-        frames: Frames | None,
-    ) -> list[Datagram]:
-        raise NotImplementedError
-
-    def _ethertype(
-        self,
-        etype: int,
-        data: bytes,
-        off: int,
-        end: int,
-        vlan: int | None,
-        encap: str,
-        depth: int,
-        frames: Frames | None,
-    ) -> list[Datagram]:
-        raise NotImplementedError
-
-    def _ppp(
-        self,
-        data: bytes,
-        off: int,
-        end: int,
-        vlan: int | None,
-        encap: str,
-        depth: int,
-        frames: Frames | None,
-    ) -> list[Datagram]:
-        raise NotImplementedError
-
-    def _ip_any(
-        self,
-        data: bytes,
-        off: int,
-        end: int,
-        vlan: int | None,
-        encap: str,
-        depth: int,
-        frames: Frames | None,
-    ) -> list[Datagram]:
-        raise NotImplementedError
-
-    def _ipv4(
-        self,
-        data: bytes,
-        off: int,
-        end: int,
-        vlan: int | None,
-        encap: str,
-        depth: int,
-        frames: Frames | None,
-    ) -> list[Datagram]:
-        raise NotImplementedError
-
-    def _ipv6(
-        self,
-        data: bytes,
-        off: int,
-        end: int,
-        vlan: int | None,
-        encap: str,
-        depth: int,
-        frames: Frames | None,
-    ) -> list[Datagram]:
-        raise NotImplementedError
-
-    def _gre(
-        self,
-        data: bytes,
-        off: int,
-        end: int,
-        vlan: int | None,
-        encap: str,
-        depth: int,
-        frames: Frames | None,
-    ) -> list[Datagram]:
-        raise NotImplementedError
-
-    def _udp(
-        self,
-        data: bytes,
-        off: int,
-        end: int,
-        src: bytes,
-        dst: bytes,
-        vlan: int | None,
-        encap: str,
-        depth: int,
-        frames: Frames | None,
-    ) -> list[Datagram]:
-        raise NotImplementedError
-
-    def _sctp(
-        self,
-        data: bytes,
-        off: int,
-        end: int,
-        src: bytes,
-        dst: bytes,
-        vlan: int | None,
-        encap: str,
-        frames: Frames | None,
-    ) -> list[Datagram]:
-        raise NotImplementedError
-
-    def _udp_tunnel(
-        self,
-        data: bytes,
-        off: int,
-        end: int,
-        src: bytes,
-        sport: int,
-        dst: bytes,
-        dport: int,
-        vlan: int | None,
-        encap: str,
-        depth: int,
-        frames: Frames | None,
-    ) -> list[Datagram] | None:
-        """Decapsulate a UDP payload on a tunnel port; None when it is not a tunnel after all."""
-        raise NotImplementedError
-
-    def _tcp(
-        self,
-        data: bytes,
-        off: int,
-        end: int,
-        src: bytes,
-        dst: bytes,
-        vlan: int | None,
-        encap: str,
-        frames: Frames | None,
-    ) -> list[Datagram]:
-        raise NotImplementedError
+    # The layers' entry points, implemented by the mixins of Decoder (l2, ip, transport,
+    # sctp, tunnels) and called across them; declared here with their exact signatures.
+    _ethernet: Layer
+    _ppp: Layer
+    _ipv4: Layer
+    _ipv6: Layer
+    _gre: Layer
+    _ethertype: Callable[[int, bytes, int, int, Vlan, str, int, Frames | None], list[Datagram]]
+    _ip_any: Layer
+    _udp: IpLayer
+    _sctp: Callable[[bytes, int, int, bytes, bytes, Vlan, str, Frames | None], list[Datagram]]
+    _tcp: Callable[[bytes, int, int, bytes, bytes, Vlan, str, Frames | None], list[Datagram]]
+    _udp_tunnel: Callable[
+        [bytes, int, int, bytes, int, bytes, int, Vlan, str, int, Frames | None],
+        list[Datagram] | None,
+    ]
+    """Decapsulate a UDP payload on a tunnel port; None when it is not a tunnel after all."""
