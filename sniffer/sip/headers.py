@@ -56,13 +56,13 @@ def ascii_int(text: str) -> int | None:
     return None
 
 
-def split_params(text: str) -> list[str]:
-    """Split on ``;`` outside double quotes (backslash escapes honoured inside quotes)."""
-    if '"' not in text:
-        return text.split(";")
+def _split_outside(text: str, sep: str, angles: bool) -> list[str]:
+    """Split on ``sep`` outside double quotes (backslash escapes honoured inside them) and,
+    when ``angles``, outside ``<...>``."""
     out: list[str] = []
     start = 0
     quoted = False
+    angle = False
     i = 0
     n = len(text)
     while i < n:
@@ -74,12 +74,24 @@ def split_params(text: str) -> list[str]:
                 quoted = False
         elif ch == '"':
             quoted = True
-        elif ch == ";":
+        elif angle:
+            if ch == ">":
+                angle = False
+        elif ch == "<" and angles:
+            angle = True
+        elif ch == sep:
             out.append(text[start:i])
             start = i + 1
         i += 1
     out.append(text[start:])
     return out
+
+
+def split_params(text: str) -> list[str]:
+    """Split on ``;`` outside double quotes (backslash escapes honoured inside quotes)."""
+    if '"' not in text:
+        return text.split(";")
+    return _split_outside(text, ";", angles=False)
 
 
 def parse_params(text: str) -> dict[str, str]:
@@ -121,36 +133,7 @@ def split_header_list(value: str) -> list[str]:
     if "," not in value:
         v = value.strip()
         return [v] if v else []
-    out: list[str] = []
-    start = 0
-    quoted = False
-    angle = False
-    i = 0
-    n = len(value)
-    while i < n:
-        ch = value[i]
-        if quoted:
-            if ch == "\\":
-                i += 1
-            elif ch == '"':
-                quoted = False
-        elif ch == '"':
-            quoted = True
-        elif angle:
-            if ch == ">":
-                angle = False
-        elif ch == "<":
-            angle = True
-        elif ch == ",":
-            item = value[start:i].strip()
-            if item:
-                out.append(item)
-            start = i + 1
-        i += 1
-    item = value[start:].strip()
-    if item:
-        out.append(item)
-    return out
+    return [item for part in _split_outside(value, ",", angles=True) if (item := part.strip())]
 
 
 def via_summary(vias: list[str]) -> tuple[str | None, int]:
