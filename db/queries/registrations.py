@@ -33,17 +33,7 @@ _EVENT_COLUMNS = (
 _INSERT_HISTORY = insert_once("registration_history", _EVENT_COLUMNS, "sensor_id")
 _INSERT_FAILURE = insert_once("registration_failure", _EVENT_COLUMNS, "sensor_id")
 
-_LATEST = (
-    "contact_ip",
-    "src_ip",
-    "src_port",
-    "user_agent_id",
-    "call_id",
-    "result_code",
-    "expires",
-    "challenged",
-    "attempts",
-)
+_LATEST = _EVENT_COLUMNS[_EVENT_COLUMNS.index("contact_ip") :]
 """Facts of the latest REGISTER transaction, replaced when a newer one arrives."""
 _STATE_COLUMNS = (
     "sensor_id",
