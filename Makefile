@@ -4,7 +4,9 @@ BIN := $(VENV)/bin
 
 .PHONY: install lint typecheck test bench clean
 
+# A missing, dangling (stale symlink) or broken venv is recreated from scratch.
 $(BIN)/python:
+	rm -rf $(VENV)
 	$(PY) -m venv $(VENV)
 
 install: $(BIN)/python
