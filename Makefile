@@ -2,7 +2,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install lint typecheck test bench clean
+.PHONY: install lint typecheck test bench clean config-doc
 
 # A missing, dangling (stale symlink) or broken venv is recreated from scratch.
 $(BIN)/python:
@@ -29,3 +29,6 @@ bench: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+config-doc: install
+	$(BIN)/python -m db.settings.doc > docs/CONFIG.md

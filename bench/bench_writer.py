@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from db.connect import connect
 from db.migrate import drop_database, migrate
 from db.queries import sensor_row_counts
+from db.records import CallRecord, RtcpSummary, StreamRecord
 from db.url import parse_db_url
-from sniffer.records import CallRecord, RtcpSummary, StreamRecord
 from sniffer.storage.writer import CdrWriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -1,53 +1,86 @@
-"""``callsift db ...``: schema migrations and partition maintenance."""
+"""``callsift db ...``: schema migrations, partition maintenance, the sensor user.
+
+Settings come from the tree (db/settings.py): ``--db`` > ``CALLSIFT_DB_URL`` > ``--config``.
+Errors are raised (:class:`~db.errors.CallsiftError`); the ``callsift`` entry point prints them.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
+import os
+from typing import Any
 
-from db.errors import DbError
-from db.url import db_url_from, parse_db_url
+from db.errors import ConfigError
+from db.settings import Settings, flag_help, load_settings
+from db.url import URL_FORM, parse_db_url
 
-DB_HELP = "mysql://USER:PASSWORD@HOST:PORT/DATABASE (default: env CALLSIFT_DB_URL)"
+PASSWORD_ENV = "CALLSIFT_SENSOR_PASSWORD"
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("db", help="database schema and maintenance")
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], *, epilog: str) -> None:
+    p = sub.add_parser("db", help="database schema and maintenance", epilog=epilog)
+    p.set_defaults(cmd_parser=p)
     dbsub = p.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
     m = dbsub.add_parser(
         "migrate",
         help="create or upgrade the schema (idempotent)",
-        description="Create the database if missing and apply pending migrations.",
+        description="Create the database if missing, apply pending migrations, create the "
+        "daily partitions ahead.",
+        epilog=epilog,
     )
-    m.add_argument("--db", metavar="URL", help=DB_HELP)
-    m.set_defaults(run=run_migrate)
+    _common(m)
+    m.add_argument(
+        "--days-ahead", type=_days, metavar="N",
+        help=flag_help("storage.partitions_ahead_days", "daily partitions created ahead"),
+    )  # fmt: skip
+    m.set_defaults(run=run_migrate, cmd_parser=m)
     t = dbsub.add_parser(
         "maintain",
         help="create future daily partitions, drop those past the retention",
         description="Partition maintenance; needs ALTER rights (the admin URL). Run daily.",
+        epilog=epilog,
     )
-    t.add_argument("--db", metavar="URL", help=DB_HELP)
+    _common(t)
     t.add_argument(
-        "--retention-days",
-        type=_days,
-        default=90,
-        metavar="N",
-        help="drop CDR partitions older than N days (0: keep everything; default 90)",
-    )
-    t.add_argument("--days-ahead", type=_days, default=7, metavar="N", help="default 7")
-    t.set_defaults(run=run_maintain)
+        "--retention-days", type=_days, metavar="N",
+        help=flag_help("storage.retention_days", "drop CDR partitions older than N days, "
+                       "0: keep everything"),
+    )  # fmt: skip
+    t.add_argument(
+        "--days-ahead", type=_days, metavar="N",
+        help=flag_help("storage.partitions_ahead_days", "daily partitions created ahead"),
+    )  # fmt: skip
+    t.set_defaults(run=run_maintain, cmd_parser=t)
     g = dbsub.add_parser(
         "grant-sensor",
         help="create (or re-password) a least-privilege sensor user",
         description="Creates USER with only what a sensor needs on the database (docs/SCHEMA.md). "
-        "The password comes from the environment variable CALLSIFT_SENSOR_PASSWORD, never "
+        f"The password comes from the environment variable {PASSWORD_ENV}, never "
         "from the command line. Needs an admin URL with the GRANT OPTION.",
+        epilog=epilog,
     )
-    g.add_argument("--db", metavar="URL", help=DB_HELP)
+    _common(g)
     g.add_argument("--user", required=True, help="the sensor's MySQL user name")
     g.add_argument("--host", default="%", help="the host the sensor connects from (default %%)")
-    g.set_defaults(run=run_grant_sensor)
+    g.set_defaults(run=run_grant_sensor, cmd_parser=g)
+
+
+def db_url_arg(text: str) -> str:
+    """``--db`` takes a URL: anything else (``--db capture.pcap``) is refused at once, so a
+    file name is never taken for one. The URL itself is checked by the settings."""
+    if "://" not in text:
+        raise argparse.ArgumentTypeError(f"expected a database URL {URL_FORM}, got {text!r}")
+    return text
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--db", type=db_url_arg, metavar="URL", help=flag_help("storage.db_url", URL_FORM)
+    )
+    p.add_argument(
+        "--config", metavar="FILE", help="TOML settings file (default: env CALLSIFT_CONFIG)"
+    )
 
 
 def _days(text: str) -> int:
@@ -56,29 +89,21 @@ def _days(text: str) -> int:
     return int(text)
 
 
-def _url(args: argparse.Namespace) -> str | None:
-    try:
-        url = db_url_from(args.db)
-        parse_db_url(url)
-    except ValueError as exc:
-        print(f"callsift: {exc}", file=sys.stderr)
-        return None
-    return url
+def _settings(args: argparse.Namespace, **flags: Any) -> tuple[Settings, str]:
+    """The settings with the flags on top, and the database URL (required)."""
+    settings = load_settings(args.config, {"storage.db_url": args.db, **flags})
+    return settings, settings.storage.require_db_url()
 
 
 def run_migrate(args: argparse.Namespace) -> int:
-    from db.migrate import migrate  # the driver loads only when a db command runs
+    from db.migrate import load_migrations, migrate  # the driver loads only when it runs
 
-    url = _url(args)
-    if url is None:
-        return 1
-    try:
-        applied = asyncio.run(migrate(url))
-    except DbError as exc:
-        print(f"callsift: {exc}", file=sys.stderr)
-        return 1
+    settings, url = _settings(args, **{"storage.partitions_ahead_days": args.days_ahead})
+    applied = asyncio.run(migrate(url, days_ahead=settings.storage.partitions_ahead_days))
     if applied:
-        print(f"applied migrations {', '.join(str(v) for v in applied)}")
+        names = {m.version: f"{m.version:04d}_{m.name}" for m in load_migrations()}
+        word = "migration" if len(applied) == 1 else "migrations"
+        print(f"applied {word} {', '.join(names[v] for v in applied)}")
     else:
         print("schema is up to date")
     return 0
@@ -87,16 +112,20 @@ def run_migrate(args: argparse.Namespace) -> int:
 def run_maintain(args: argparse.Namespace) -> int:
     from db.maintain import maintain
 
-    url = _url(args)
-    if url is None:
-        return 1
-    try:
-        res = asyncio.run(
-            maintain(url, retention_days=args.retention_days, days_ahead=args.days_ahead)
+    settings, url = _settings(
+        args,
+        **{
+            "storage.retention_days": args.retention_days,
+            "storage.partitions_ahead_days": args.days_ahead,
+        },
+    )
+    res = asyncio.run(
+        maintain(
+            url,
+            retention_days=settings.storage.retention_days,
+            days_ahead=settings.storage.partitions_ahead_days,
         )
-    except DbError as exc:
-        print(f"callsift: {exc}", file=sys.stderr)
-        return 1
+    )
     for table, parts in sorted(res.created.items()):
         print(f"{table}: created {len(parts)} partitions")
     for table, parts in sorted(res.dropped.items()):
@@ -105,40 +134,22 @@ def run_maintain(args: argparse.Namespace) -> int:
 
 
 def run_grant_sensor(args: argparse.Namespace) -> int:
-    import os
-
     from db.connect import connect
     from db.grants import create_sensor_user
 
-    url = _url(args)
-    if url is None:
-        return 1
-    password = os.environ.get("CALLSIFT_SENSOR_PASSWORD", "")
+    _, url = _settings(args)
+    password = os.environ.get(PASSWORD_ENV, "")
     if not password:
-        print(
-            "callsift: set CALLSIFT_SENSOR_PASSWORD to the sensor user's password", file=sys.stderr
-        )
-        return 1
+        raise ConfigError(f"set {PASSWORD_ENV} to the sensor user's password")
+    cfg = parse_db_url(url)
 
     async def go() -> None:
-        cfg = parse_db_url(url)
         conn = await connect(cfg)
         try:
             await create_sensor_user(conn, args.user, password, cfg.database, host=args.host)
         finally:
             conn.close()
 
-    try:
-        asyncio.run(go())
-    except (DbError, ValueError) as exc:
-        print(f"callsift: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:  # a driver error: translated into one line
-        from db.connect import DRIVER_ERRORS, translate
-
-        if not isinstance(exc, DRIVER_ERRORS):
-            raise
-        print(f"callsift: {translate(exc, 'cannot create the sensor user')}", file=sys.stderr)
-        return 1
-    print(f"sensor user {args.user!r}@{args.host!r} can now write to {parse_db_url(url).database}")
+    asyncio.run(go())
+    print(f"sensor user {args.user!r}@{args.host!r} can now write to {cfg.database}")
     return 0

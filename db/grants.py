@@ -2,6 +2,8 @@
 it back, and nothing else (no DELETE except its live snapshot, no DDL, no DROP)."""
 
 from db.connect import CONNECTION
+from db.driver import driver_errors
+from db.errors import ConfigError
 from db.url import DB_NAME
 
 READ_WRITE = ("SELECT", "INSERT", "UPDATE")
@@ -41,7 +43,12 @@ async def create_sensor_user(
     ``database``. ``conn`` must belong to an admin with the GRANT OPTION; commits nothing
     (account statements are not transactional)."""
     if not user:
-        raise ValueError("sensor user name is empty")
+        raise ConfigError("sensor user name is empty")
+    with driver_errors("cannot create the sensor user"):
+        await _create(conn, user, password, database, host)
+
+
+async def _create(conn: CONNECTION, user: str, password: str, database: str, host: str) -> None:
     async with conn.cursor() as cur:
         await cur.execute(
             "SELECT COUNT(*) FROM mysql.user WHERE User = %s AND Host = %s", (user, host)
@@ -55,6 +62,11 @@ async def create_sensor_user(
 
 async def drop_sensor_user(conn: CONNECTION, user: str, *, host: str = "%") -> bool:
     """Remove ``user@host`` if it exists; True when it did."""
+    with driver_errors("cannot drop the sensor user"):
+        return await _drop(conn, user, host)
+
+
+async def _drop(conn: CONNECTION, user: str, host: str) -> bool:
     async with conn.cursor() as cur:
         await cur.execute(
             "SELECT COUNT(*) FROM mysql.user WHERE User = %s AND Host = %s", (user, host)

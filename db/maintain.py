@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from db.connect import DRIVER_ERRORS, connect, translate
+from db.connect import connect
+from db.driver import driver_errors
 from db.retention import DEFAULT_DAYS_AHEAD, drop_partitions_older_than, ensure_partitions
 from db.url import parse_db_url
 
@@ -30,11 +31,12 @@ async def maintain(
     cfg = parse_db_url(url)
     conn = await connect(cfg)
     try:
-        created = await ensure_partitions(conn, days_ahead)
-        dropped = await drop_partitions_older_than(conn, retention_days) if retention_days else {}
-        await conn.commit()
-    except DRIVER_ERRORS as exc:
-        raise translate(exc, "partition maintenance") from exc
+        with driver_errors("partition maintenance"):
+            created = await ensure_partitions(conn, days_ahead)
+            dropped = (
+                await drop_partitions_older_than(conn, retention_days) if retention_days else {}
+            )
+            await conn.commit()
     finally:
         conn.close()
     return MaintenanceResult(created, dropped)

@@ -1,6 +1,7 @@
 """Versioned schema migrations: ``db/migrations/NNNN_name.sql`` applied in order, recorded in
 ``schema_version``. Safe to run again and from several hosts at once (a named lock serialises)."""
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -9,8 +10,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from db.connect import CONNECTION, DRIVER_ERRORS, connect, translate
-from db.errors import DbError, SchemaError
+from db.connect import CONNECTION, connect
+from db.driver import driver_errors
+from db.errors import DbUnavailable, SchemaError
 from db.retention import DEFAULT_DAYS_AHEAD, ensure_partitions
 from db.url import DbConfig, parse_db_url
 
@@ -109,7 +111,8 @@ async def _has_version_table(conn: CONNECTION) -> bool:
 
 async def check_schema(conn: CONNECTION) -> int:
     """The database's schema version; :class:`SchemaError` when older than this code needs."""
-    have = await schema_version(conn)
+    with driver_errors("cannot read the schema version"):
+        have = await schema_version(conn)
     need = latest_version()
     if have < need:
         raise SchemaError(
@@ -119,6 +122,21 @@ async def check_schema(conn: CONNECTION) -> int:
     return have
 
 
+async def connect_checked(cfg: DbConfig, *, timeout_s: float) -> CONNECTION:
+    """A connection to a database whose schema this callsift can write, within ``timeout_s``:
+    :class:`~db.errors.DbUnavailable`, :class:`~db.errors.DbRejected` or
+    :class:`SchemaError` otherwise."""
+    with driver_errors(f"cannot check the schema of {cfg.database}", timeout_s=timeout_s):
+        async with asyncio.timeout(timeout_s):
+            conn = await connect(cfg, timeout_s=timeout_s)
+            try:
+                await check_schema(conn)
+            except BaseException:
+                conn.close()
+                raise
+    return conn
+
+
 async def migrate(url: str, *, days_ahead: int = DEFAULT_DAYS_AHEAD) -> list[int]:
     """Create the database if missing, apply pending migrations in order, make sure the daily
     partitions for the next ``days_ahead`` days exist. Returns the versions applied now."""
@@ -126,9 +144,8 @@ async def migrate(url: str, *, days_ahead: int = DEFAULT_DAYS_AHEAD) -> list[int
     await create_database(url)
     conn = await connect(cfg)
     try:
-        return await _migrate_locked(conn, cfg, days_ahead)
-    except DRIVER_ERRORS as exc:
-        raise translate(exc, f"migration of {cfg.database} failed") from exc
+        with driver_errors(f"migration of {cfg.database} failed"):
+            return await _migrate_locked(conn, cfg, days_ahead)
     finally:
         conn.close()
 
@@ -148,13 +165,12 @@ async def _server_ddl(url: str, want_exists: bool, ddl: str, failure: str) -> bo
     cfg = parse_db_url(url)
     conn = await connect(cfg, with_database=False)
     try:
-        async with conn.cursor() as cur:
-            if await _database_exists(cur, cfg.database) != want_exists:
-                return False
-            await cur.execute(ddl.format(db=f"`{cfg.database}`"))
-            return True
-    except DRIVER_ERRORS as exc:
-        raise translate(exc, f"{failure} {cfg.database}") from exc
+        with driver_errors(f"{failure} {cfg.database}"):
+            async with conn.cursor() as cur:
+                if await _database_exists(cur, cfg.database) != want_exists:
+                    return False
+                await cur.execute(ddl.format(db=f"`{cfg.database}`"))
+                return True
     finally:
         conn.close()
 
@@ -183,7 +199,7 @@ async def _migrate_locked(conn: CONNECTION, cfg: DbConfig, days_ahead: int) -> l
         await cur.execute("SELECT GET_LOCK(%s, %s)", (lock, LOCK_TIMEOUT_S))
         row = await cur.fetchone()
         if not row or row[0] != 1:
-            raise DbError(f"another migration of {cfg.database} holds the lock {lock!r}")
+            raise DbUnavailable(f"another migration of {cfg.database} holds the lock {lock!r}")
         try:
             applied = await _apply_pending(conn)
             await ensure_partitions(conn, days_ahead=days_ahead)

@@ -10,6 +10,8 @@ import logging
 import re
 
 from db.connect import CONNECTION
+from db.driver import translated
+from db.settings import StorageSettings
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +27,8 @@ PARTITIONED_TABLES: tuple[str, ...] = (
 """Tables partitioned by day on their time column, all with the same partition names."""
 
 FUTURE = "p_future"
-DEFAULT_DAYS_AHEAD = 7
+DEFAULT_DAYS_AHEAD: int = StorageSettings.model_fields["partitions_ahead_days"].default
+"""Daily partitions created ahead of today (the ``storage.partitions_ahead_days`` default)."""
 _DAILY = re.compile(r"p(\d{8})")
 
 
@@ -48,6 +51,7 @@ def _utc_today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
+@translated("cannot list partitions")
 async def list_partitions(conn: CONNECTION, table: str) -> list[str]:
     """Partition names of ``table`` in the current database, in order."""
     async with conn.cursor() as cur:
@@ -60,6 +64,7 @@ async def list_partitions(conn: CONNECTION, table: str) -> list[str]:
         return [str(r[0]) for r in await cur.fetchall()]
 
 
+@translated("cannot create partitions")
 async def ensure_partitions(
     conn: CONNECTION, days_ahead: int = DEFAULT_DAYS_AHEAD, *, today: dt.date | None = None
 ) -> dict[str, list[str]]:
@@ -94,6 +99,7 @@ async def ensure_partitions(
     return created
 
 
+@translated("cannot drop partitions")
 async def drop_partitions_older_than(
     conn: CONNECTION, days: int, *, today: dt.date | None = None
 ) -> dict[str, list[str]]:

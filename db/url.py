@@ -1,11 +1,9 @@
 """Database URLs: ``mysql://USER:PASSWORD@HOST:PORT/DATABASE`` (``mariadb://`` is a synonym)."""
 
-import os
 import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-ENV_VAR = "CALLSIFT_DB_URL"
 DEFAULT_PORT = 3306
 SCHEMES = ("mysql://", "mariadb://")
 URL_FORM = "mysql://USER:PASSWORD@HOST:PORT/DATABASE"
@@ -91,13 +89,3 @@ def _split_host_port(hostport: str) -> tuple[str, int]:
     if not 1 <= port <= 65535:
         raise ValueError(f"database URL port must be 1..65535, got {port}")
     return host, port
-
-
-def db_url_from(cli_value: str | None) -> str:
-    """The ``--db`` value if given, else ``$CALLSIFT_DB_URL``; ``ValueError`` when neither is set."""
-    if cli_value:
-        return cli_value
-    env = os.environ.get(ENV_VAR, "").strip()
-    if env:
-        return env
-    raise ValueError(f"no database: pass --db {URL_FORM} or set {ENV_VAR}")

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Self
 
+from db.settings import AnalysisSettings, DecoderSettings, Settings
 from sniffer.calls.call import Call
 from sniffer.calls.tracker import CallTracker
 from sniffer.counters import Counters
@@ -35,16 +37,36 @@ protocol, then at offset 42 the RTP header's first two bytes, sequence, timestam
 _NO_FLOWS: dict[bytes, Flow] = {}
 
 
+_A = AnalysisSettings()
+"""Defaults of the ``analysis`` settings (db/settings.py): defined there only."""
+
+
 @dataclass(slots=True)
 class AnalyzerConfig:
-    linger_s: float = 5.0
+    """What the analyzer reads of the settings tree (``analysis`` and ``decoder``)."""
+
+    linger_s: float = _A.linger_s
     """How long a finished call stays open for late RTP, retransmissions and the BYE answer."""
-    call_timeout_s: float = 300.0
+    call_timeout_s: float = _A.call_timeout_s
     """A call with no SIP or RTP for this long is closed and flagged ``timeout``."""
-    orphan_min_packets: int = 5
+    orphan_min_packets: int = _A.orphan_min_packets
     """An RTP-looking flow bound to no call is reported as a stream from this many packets on."""
-    max_orphan_flows: int = 20_000
-    sip_tcp_ports: frozenset[int] = frozenset({5060, 5061, 5080})
+    max_orphan_flows: int = _A.max_orphan_flows
+    sip_tcp_ports: frozenset[int] = frozenset(_A.sip_tcp_ports)
+    decoder: DecoderSettings = field(default_factory=DecoderSettings)
+    """Ports and limits of the packet decoder."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        a = settings.analysis
+        return cls(
+            linger_s=a.linger_s,
+            call_timeout_s=a.call_timeout_s,
+            orphan_min_packets=a.orphan_min_packets,
+            max_orphan_flows=a.max_orphan_flows,
+            sip_tcp_ports=frozenset(a.sip_tcp_ports),
+            decoder=settings.decoder,
+        )
 
 
 class Analyzer:
@@ -63,7 +85,7 @@ class Analyzer:
         self.sink = sink
         self.config = cfg = config or AnalyzerConfig()
         self.counters = counters if counters is not None else Counters()
-        self.decoder = Decoder(self.counters, sip_tcp_ports=cfg.sip_tcp_ports)
+        self.decoder = Decoder(self.counters, cfg.decoder, sip_tcp_ports=cfg.sip_tcp_ports)
         self.tracker = CallTracker(
             self.counters, linger_s=cfg.linger_s, call_timeout_s=cfg.call_timeout_s
         )

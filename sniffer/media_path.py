@@ -6,13 +6,14 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
+from db.settings import SpoolMode
 from sniffer.calls.call import Call, stream_record
 from sniffer.calls.media import CallStream, MediaTarget, PayloadMap, other_side
 from sniffer.decode.datagram import Datagram
 from sniffer.flows import RTCP, RTP, UNBOUND, Flow
 from sniffer.rtp.header import looks_like_rtp
 from sniffer.rtp.rtcp import RtcpParseError, looks_like_rtcp, parse_compound
-from sniffer.spool.spool import CallPcapSpool, SpoolMode
+from sniffer.spool.spool import CallPcapSpool
 
 if TYPE_CHECKING:
     from sniffer.analyzer import Analyzer

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from db.records import Record
 from sniffer.calls.call import Call
 from sniffer.calls.messages import MessageTracker
 from sniffer.calls.peers import PeerCounters
 from sniffer.calls.registrations import RegistrationTracker
 from sniffer.calls.tracker import CallTracker
 from sniffer.counters import Counters
-from sniffer.records import Record
 from sniffer.sip.message import SipMessage, SipParseError
 
 Sink = Callable[[Record], None]

@@ -1,15 +1,17 @@
 """Every parameterised statement the sensor runs, by table group. None of them commits."""
 
-from db.queries.batch import resolve_lookups, write_records
+from db.queries.batch import resolve_lookups, store_batch, write_records
 from db.queries.calls import fetch_call, insert_calls
 from db.queries.lookups import LookupCache
 from db.queries.messages import insert_messages
 from db.queries.registrations import fetch_registration_state, upsert_registrations
 from db.queries.sensors import (
     ActiveCall,
+    SensorStatus,
     fetch_active_calls,
     fetch_sensor,
     replace_active_calls,
+    store_heartbeat,
     upsert_sensor,
 )
 from db.queries.stats import call_uids, duplicate_call_uids, sensor_row_counts
@@ -18,6 +20,7 @@ from db.queries.streams import insert_orphan_streams
 __all__ = [
     "ActiveCall",
     "LookupCache",
+    "SensorStatus",
     "call_uids",
     "duplicate_call_uids",
     "fetch_active_calls",
@@ -30,6 +33,8 @@ __all__ = [
     "replace_active_calls",
     "resolve_lookups",
     "sensor_row_counts",
+    "store_batch",
+    "store_heartbeat",
     "upsert_registrations",
     "upsert_sensor",
     "write_records",

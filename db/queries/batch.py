@@ -1,16 +1,20 @@
-"""One batch of mixed sensor records -> the tables, inside the caller's transaction."""
+"""One batch of mixed sensor records -> the tables: :func:`store_batch` is the writer's one
+call (its own transactions, a time limit, every failure a :class:`~db.errors.DbError`)."""
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Iterable, Sequence
 
 from db.connect import CONNECTION
+from db.driver import driver_errors, record_errors, translated
 from db.queries.calls import insert_calls
 from db.queries.lookups import LookupCache, resolve
 from db.queries.messages import insert_messages
 from db.queries.registrations import upsert_registrations
 from db.queries.streams import insert_orphan_streams
-from sniffer.records import CallRecord, MessageRecord, Record, RegistrationRecord, StreamRecord
+from db.records import CallRecord, MessageRecord, Record, RegistrationRecord, StreamRecord
 
 
+@translated("cannot write records")
 async def write_records(
     conn: CONNECTION, sensor_id: int, records: Iterable[Record], lookups: LookupCache
 ) -> int:
@@ -36,6 +40,7 @@ async def write_records(
     return new
 
 
+@translated("cannot resolve lookup ids")
 async def resolve_lookups(
     conn: CONNECTION, records: Iterable[Record], lookups: LookupCache
 ) -> None:
@@ -58,3 +63,24 @@ async def resolve_lookups(
         lookups.discard()
         raise
     lookups.confirm()
+
+
+async def store_batch(
+    conn: CONNECTION,
+    sensor_id: int,
+    records: Sequence[Record],
+    lookups: LookupCache,
+    *,
+    timeout_s: float,
+) -> int:
+    """Store ``records`` in one committed transaction (lookups in one of their own first),
+    within ``timeout_s``. Raises :class:`~db.errors.DbUnavailable` (retry later; the
+    connection is then unusable), :class:`~db.errors.DbRejected`, or
+    :class:`~db.errors.DbDataError` when a record's content is refused (isolate it)."""
+    with driver_errors("cannot write records", timeout_s=timeout_s):
+        async with asyncio.timeout(timeout_s):
+            with record_errors("a record cannot be stored"):
+                await resolve_lookups(conn, records, lookups)
+                new = await write_records(conn, sensor_id, records, lookups)
+            await conn.commit()
+    return new

@@ -11,11 +11,12 @@ from itertools import chain
 from typing import Any
 
 from db.connect import CONNECTION
+from db.driver import translated
 from db.queries import values as v
 from db.queries.lookups import LookupCache, lookup_key, resolve
 from db.queries.sql import insert_once
 from db.queries.streams import STREAM_COLUMNS, stream_from_row, stream_values
-from sniffer.records import CallRecord
+from db.records import CallRecord
 
 MAX_DTMF_DIGITS = 1000
 """Digits stored per call in ``cdr_dtmf`` (``cdr.dtmf`` keeps the first 255)."""
@@ -119,6 +120,7 @@ def _cdr_row(
     )
 
 
+@translated("cannot write calls")
 async def insert_calls(
     conn: CONNECTION,
     sensor_id: int,
@@ -194,6 +196,7 @@ async def _consecutive_ids(
     return dict(zip(keys, ids, strict=True))
 
 
+@translated("cannot read call ids")
 async def cdr_ids(
     conn: CONNECTION, sensor_id: int, keys: Sequence[tuple[str, dt.datetime]]
 ) -> dict[tuple[str, dt.datetime], int]:
@@ -230,6 +233,7 @@ _SELECT_RTP = (
 )
 
 
+@translated("cannot read a call")
 async def fetch_call(conn: CONNECTION, sensor_id: int, uid: str) -> CallRecord | None:
     """Read one stored call record back (streams included), or None."""
     async with conn.cursor() as cur:

@@ -7,6 +7,7 @@ rolled-back insert leaves no row behind, so its id must not be reused)."""
 from collections.abc import Iterable
 
 from db.connect import CONNECTION
+from db.driver import translated
 from db.queries import values as v
 from db.queries.sql import insert_once
 
@@ -53,6 +54,7 @@ class LookupCache:
         return sum(len(k) for k in self._known.values())
 
 
+@translated("cannot resolve lookup ids")
 async def resolve(
     conn: CONNECTION, table: str, texts: Iterable[str | None], cache: LookupCache
 ) -> dict[str, int]:

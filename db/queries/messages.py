@@ -3,9 +3,10 @@
 from collections.abc import Sequence
 
 from db.connect import CONNECTION
+from db.driver import translated
 from db.queries import values as v
 from db.queries.sql import insert_once
-from sniffer.records import MessageRecord
+from db.records import MessageRecord
 
 BODY_CHARS = 4 * 1024 * 1024
 """``MEDIUMTEXT`` holds 16 MiB of bytes; 4 Mi characters always fit in utf8mb4."""
@@ -26,6 +27,7 @@ _COLUMNS = (
 _INSERT = insert_once("sip_message", _COLUMNS, "sensor_id")
 
 
+@translated("cannot write MESSAGE records")
 async def insert_messages(
     conn: CONNECTION, sensor_id: int, messages: Sequence[MessageRecord]
 ) -> int:

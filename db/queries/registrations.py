@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from db.connect import CONNECTION
+from db.driver import translated
 from db.queries import values as v
 from db.queries.lookups import LookupCache, lookup_key, resolve
 from db.queries.sql import insert_once
-from sniffer.records import RegistrationRecord
+from db.records import RegistrationRecord
 
 _EVENT_COLUMNS = (
     "sensor_id",
@@ -92,6 +93,7 @@ def _registered_until(rec: RegistrationRecord, at: dt.datetime) -> dt.datetime |
     return at + dt.timedelta(seconds=min(max(rec.expires, 0), 10 * 365 * 86400))
 
 
+@translated("cannot write registrations")
 async def upsert_registrations(
     conn: CONNECTION,
     sensor_id: int,
@@ -137,6 +139,7 @@ async def upsert_registrations(
     return inserted
 
 
+@translated("cannot read a registration")
 async def fetch_registration_state(
     conn: CONNECTION, sensor_id: int, user: str, domain: str
 ) -> dict[str, Any] | None:

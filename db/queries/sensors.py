@@ -1,13 +1,15 @@
 """Sensor heartbeats (``sensors``) and the per-sensor snapshot of calls in progress
-(``active_calls``). The functions never commit."""
+(``active_calls``). Only :func:`store_heartbeat` commits."""
 
+import asyncio
 import json
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from db.connect import CONNECTION
+from db.driver import driver_errors, translated
 from db.queries import values as v
 from db.queries.sql import insert_once
 
@@ -46,6 +48,40 @@ class ActiveCall:
     state: str
 
 
+@dataclass(slots=True)
+class SensorStatus:
+    """What a heartbeat says about the sensor (the ``sensors`` row)."""
+
+    name: str
+    host: str = ""
+    version: str = ""
+    packets_per_s: float = 0.0
+    kernel_drops: int = 0
+    queue_drops: int = 0
+    active_calls: int = 0
+    parse_errors: int = 0
+    journal_backlog: int = 0
+    counters: Mapping[str, int] | None = field(default=None)
+
+
+async def store_heartbeat(
+    conn: CONNECTION,
+    sensor_id: int,
+    status: SensorStatus,
+    active: Sequence[ActiveCall],
+    *,
+    timeout_s: float,
+) -> None:
+    """Refresh the sensor's row and replace its active-calls snapshot in one committed
+    transaction, within ``timeout_s``; every failure is a :class:`~db.errors.DbError`."""
+    with driver_errors("heartbeat", timeout_s=timeout_s):
+        async with asyncio.timeout(timeout_s):
+            await upsert_sensor(conn, sensor_id, **asdict(status))
+            await replace_active_calls(conn, sensor_id, active)
+            await conn.commit()
+
+
+@translated("cannot write the sensor row")
 async def upsert_sensor(
     conn: CONNECTION,
     sensor_id: int,
@@ -83,6 +119,7 @@ async def upsert_sensor(
         await cur.execute(_UPSERT_SENSOR, row)
 
 
+@translated("cannot write the active calls")
 async def replace_active_calls(
     conn: CONNECTION, sensor_id: int, rows: Sequence[ActiveCall], *, now: float | None = None
 ) -> None:
@@ -106,6 +143,7 @@ async def replace_active_calls(
             await cur.executemany(_INSERT_ACTIVE, values)
 
 
+@translated("cannot read the sensor row")
 async def fetch_sensor(conn: CONNECTION, sensor_id: int) -> dict[str, Any] | None:
     """The sensor's row (column -> value; ``counters`` decoded), or None."""
     async with conn.cursor() as cur:
@@ -121,6 +159,7 @@ async def fetch_sensor(conn: CONNECTION, sensor_id: int) -> dict[str, Any] | Non
     return out
 
 
+@translated("cannot read the active calls")
 async def fetch_active_calls(conn: CONNECTION, sensor_id: int) -> list[ActiveCall]:
     """The sensor's current snapshot, oldest call first."""
     async with conn.cursor() as cur:

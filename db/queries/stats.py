@@ -1,6 +1,7 @@
 """Row counts per sensor (status pages, tests)."""
 
 from db.connect import CONNECTION
+from db.driver import translated
 
 _COUNTS: dict[str, str] = {
     "cdr": "SELECT COUNT(*) FROM cdr WHERE sensor_id = %s",
@@ -21,6 +22,7 @@ _COUNTS: dict[str, str] = {
 }
 
 
+@translated("cannot count rows")
 async def sensor_row_counts(conn: CONNECTION, sensor_id: int) -> dict[str, int]:
     """Rows each table holds for ``sensor_id`` (children counted through their ``cdr`` row)."""
     out: dict[str, int] = {}
@@ -32,6 +34,7 @@ async def sensor_row_counts(conn: CONNECTION, sensor_id: int) -> dict[str, int]:
     return out
 
 
+@translated("cannot count duplicate calls")
 async def duplicate_call_uids(conn: CONNECTION, sensor_id: int) -> int:
     """Call uids stored more than once for ``sensor_id`` (0 when delivery is exactly-once)."""
     async with conn.cursor() as cur:
@@ -44,6 +47,7 @@ async def duplicate_call_uids(conn: CONNECTION, sensor_id: int) -> int:
     return int(row[0]) if row else 0
 
 
+@translated("cannot read call uids")
 async def call_uids(conn: CONNECTION, sensor_id: int) -> list[str]:
     """The uids of a sensor's call records, oldest call first."""
     async with conn.cursor() as cur:

@@ -4,9 +4,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from db.connect import CONNECTION
+from db.driver import translated
 from db.queries import values as v
 from db.queries.sql import insert_once
-from sniffer.records import RtcpSummary, StreamRecord
+from db.records import RtcpSummary, StreamRecord
 
 STREAM_COLUMNS: tuple[str, ...] = (
     "src_ip",
@@ -137,6 +138,7 @@ def stream_from_row(row: Sequence[Any]) -> StreamRecord:
     )
 
 
+@translated("cannot write RTP streams")
 async def insert_orphan_streams(
     conn: CONNECTION, sensor_id: int, streams: Sequence[StreamRecord]
 ) -> int:

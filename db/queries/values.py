@@ -6,9 +6,9 @@ import datetime as dt
 import hashlib
 import json
 import math
+import socket
 
-from sniffer.netaddr import ip_to_text, text_to_ip
-from sniffer.records import Record, record_to_dict
+from db.records import Record, record_to_dict
 
 U16 = 0xFFFF
 U32 = 0xFFFF_FFFF
@@ -101,17 +101,24 @@ def from_ts(value: dt.datetime) -> float:
 
 
 def ip(value: str | None) -> bytes | None:
-    """IP text -> packed 4/16 bytes (``INET6_ATON`` layout); None when not an address."""
-    return text_to_ip(value) if value else None
+    """IP text (IPv6 in brackets too) -> packed 4/16 bytes (``INET6_ATON`` layout); None when
+    not an address."""
+    if not value:
+        return None
+    t = value.strip()
+    if t.startswith("[") and t.endswith("]"):
+        t = t[1:-1]
+    try:
+        return socket.inet_pton(socket.AF_INET6 if ":" in t else socket.AF_INET, t)
+    except (OSError, ValueError):  # ValueError: an embedded NUL
+        return None
 
 
 def ip_text(value: bytes | None) -> str:
-    if not value:
+    """Packed 4/16 bytes -> text (``INET6_NTOA``); "" for anything else."""
+    if not value or len(value) not in (4, 16):
         return ""
-    try:
-        return ip_to_text(bytes(value))
-    except ValueError:
-        return ""
+    return socket.inet_ntop(socket.AF_INET if len(value) == 4 else socket.AF_INET6, bytes(value))
 
 
 def joined(items: list[str], size: int, *, ascii_only: bool = True) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
+from db.records import CallRecord, StreamRecord
 from sniffer.calls.media import CALLEE, CALLER, CallStream, MediaTarget
 from sniffer.netaddr import ip_to_text
-from sniffer.records import CallRecord, StreamRecord
 from sniffer.rtp.codecs import STATIC_PT
 from sniffer.rtp.rtcp_tracker import RtcpTracker
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from db.records import MessageRecord
 from sniffer.counters import Counters
 from sniffer.netaddr import ip_to_text
-from sniffer.records import MessageRecord
 from sniffer.sip.message import SipMessage
 
 MESSAGE_TIMEOUT_S = 32.0

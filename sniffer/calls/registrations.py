@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from db.records import RegistrationRecord
 from sniffer.counters import Counters
 from sniffer.netaddr import ip_to_text, text_to_ip
-from sniffer.records import RegistrationRecord
 from sniffer.sip.message import SipMessage
 
 REGISTER_TIMEOUT_S = 32.0

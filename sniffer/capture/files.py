@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, BinaryIO, Protocol, Self
 
+from db.errors import CaptureError
 from sniffer.capture.pcapreader import FILE_MAGICS, PcapStreamReader, format_warning
-from sniffer.capture.source import CaptureError, PacketSource
+from sniffer.capture.source import PacketSource
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
 
+from db.errors import CaptureError
 from sniffer.capture.bpf import DEFAULT_BPF
 from sniffer.capture.livehandle import HandleOptions, LiveHandle
 from sniffer.capture.livestats import CaptureStats, InterfaceStats
-from sniffer.capture.source import CaptureError
 
 __all__ = ["DEFAULT_BPF", "CaptureStats", "InterfaceStats", "LiveCapture", "LiveOptions"]
 

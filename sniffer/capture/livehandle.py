@@ -9,8 +9,8 @@ from typing import Any
 
 import pcap
 
+from db.errors import CaptureError
 from sniffer.capture.bpf import DEFAULT_BPF
-from sniffer.capture.source import CaptureError
 
 ANY = "any"
 """libpcap's pseudo-interface capturing on every interface (Linux cooked link layer)."""

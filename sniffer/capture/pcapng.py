@@ -8,8 +8,8 @@ skipped. Limits and error wording follow libpcap's ``sf-pcapng.c``.
 import struct
 from collections.abc import Iterator
 
+from db.errors import CaptureError
 from sniffer.capture.linktype import linktype_to_dlt
-from sniffer.capture.source import CaptureError
 from sniffer.capture.streambuf import StopRead, StreamBuffer
 
 BT_SHB = 0x0A0D0D0A

@@ -9,9 +9,9 @@ wording). Interfaces of different link types in one pcapng file raise :class:`Ca
 import struct
 from collections.abc import Callable, Iterator
 
+from db.errors import CaptureError
 from sniffer.capture.linktype import LINKTYPE_MASK, linktype_to_dlt
 from sniffer.capture.pcapng import MAX_SNAPLEN, SHB_MAGIC, PcapngParser, adjust_snapshot
-from sniffer.capture.source import CaptureError
 from sniffer.capture.streambuf import Readable, StopRead, StreamBuffer
 
 PCAP_MAGIC_US = 0xA1B2C3D4

@@ -9,10 +9,6 @@ from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
 
-class CaptureError(Exception):
-    """A user-facing error: the message names the problem (file, interface, permission, filter)."""
-
-
 @runtime_checkable
 class PacketSource(Protocol):
     """A source of captured frames, all of one link-layer header type."""

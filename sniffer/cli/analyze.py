@@ -14,22 +14,24 @@ import os
 import sys
 from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from db.cli import db_url_arg
+from db.errors import StorageError
+from db.records import Record
+from db.settings import SIP_TCP_PORTS, Settings, SpoolMode, flag_help, load_settings
+from db.url import URL_FORM
 from sniffer.analyzer import Analyzer, AnalyzerConfig
 from sniffer.capture.files import open_capture
-from sniffer.capture.source import CaptureError, PacketSource
+from sniffer.capture.source import PacketSource
+from sniffer.cli.errors import ANALYZE_EXIT_HELP, EXIT_OK, EXIT_TRUNCATED, EXIT_USAGE
+from sniffer.cli.output import SORT_ORDERS, Output, RecordFilter
 from sniffer.counters import Counters
-from sniffer.records import Record, record_to_dict
-from sniffer.spool.spool import CallPcapSpool, SpoolError, SpoolMode
+from sniffer.spool.spool import CallPcapSpool
 
 if TYPE_CHECKING:
-    from sniffer.cli.render import TableRenderer
+    pass
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_TRUNCATED = 3
 PROGRESS_MIN_BYTES = 20 << 20
 """Files larger than this get a progress bar when stderr is a terminal."""
 CHUNK = 65536
@@ -40,48 +42,70 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "analyze",
         help="analyse capture files offline (pcap, pcapng, gzip)",
         description="Analyse pcap/pcapng files (optionally gzip-compressed): calls, RTP "
-        "quality, registrations. Prints a table, or JSON lines with --json.",
+        "quality, registrations. Prints a table, or JSON lines with --json. Settings not "
+        "given as flags come from CALLSIFT_* variables and the --config file (docs/CONFIG.md).",
+        epilog=ANALYZE_EXIT_HELP,
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="capture files, in time order")
+    p.add_argument(
+        "--config", metavar="FILE", help="TOML settings file (default: env CALLSIFT_CONFIG)"
+    )
     p.add_argument("--json", action="store_true", help="JSON lines, one record per line")
+    p.add_argument(
+        "--sort", choices=SORT_ORDERS, default="completion",
+        help="order of the JSON lines: as calls complete, or by start time (default: "
+        "completion; the tables are always by time)",
+    )  # fmt: skip
+    p.add_argument(
+        "--call-id", action="append", default=[], metavar="ID",
+        help="print only the records of this Call-ID (repeatable)",
+    )  # fmt: skip
+    p.add_argument(
+        "--number", action="append", default=[], metavar="N",
+        help="print only calls whose caller or called number starts with N (registrations: "
+        "the user; MESSAGEs: sender or recipient); repeatable. Filters what is printed: "
+        "--db and --spool keep every record",
+    )  # fmt: skip
     p.add_argument("--stats", action="store_true", help="also print the decoder/parser counters")
+    p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     p.add_argument("--spool", metavar="DIR", help="write one pcap per call under DIR")
     p.add_argument(
-        "--spool-mode",
-        choices=[m.value for m in SpoolMode],
-        default=SpoolMode.SIP_RTP.value,
-        help="what per-call pcaps hold (default: sip+rtp)",
-    )
-    p.add_argument("--spool-gzip", action="store_true", help="gzip the per-call pcaps")
+        "--spool-mode", choices=[m.value for m in SpoolMode],
+        help=flag_help("spool.mode", "with --spool: what a call's pcap holds"),
+    )  # fmt: skip
     p.add_argument(
-        "--call-timeout",
-        type=_positive_float,
-        default=300.0,
-        metavar="SECONDS",
-        help="close a call after this much SIP and RTP silence (default 300)",
-    )
+        "--spool-gzip", action="store_true", default=None,
+        help=flag_help("spool.gzip", "with --spool: gzip the per-call pcaps"),
+    )  # fmt: skip
     p.add_argument(
-        "--sip-port",
-        type=_port,
-        action="append",
-        default=[],
-        metavar="PORT",
-        help="extra TCP port carrying SIP (5060, 5061, 5080 always are)",
-    )
-    p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+        "--call-timeout", type=_positive_float, metavar="SECONDS",
+        help=flag_help("analysis.call_timeout_s", "close a call after this much SIP and RTP "
+                       "silence"),
+    )  # fmt: skip
     p.add_argument(
-        "--db",
-        nargs="?",
-        const="",
-        metavar="URL",
-        help="also write the records to MySQL: mysql://USER:PASSWORD@HOST:PORT/DATABASE "
-        "(--db alone: env CALLSIFT_DB_URL)",
-    )
-    p.add_argument("--sensor-id", type=int, default=1, metavar="N", help="with --db (default 1)")
+        "--sip-port", type=_port, action="append", default=[], metavar="PORT",
+        help="extra TCP port carrying SIP, repeatable (analysis.sip_tcp_ports always are: "
+        f"{','.join(map(str, SIP_TCP_PORTS))} by default)",
+    )  # fmt: skip
     p.add_argument(
-        "--journal", metavar="DIR", help="with --db: where records wait while MySQL is down"
-    )
-    p.set_defaults(run=run)
+        "--db", type=db_url_arg, metavar="URL",
+        help=f"also write the records to MySQL: {URL_FORM}",
+    )  # fmt: skip
+    p.add_argument(
+        "--write-db", action="store_true",
+        help="also write the records to the configured database (env CALLSIFT_DB_URL or "
+        "[storage] db_url): keeps the password off the command line",
+    )  # fmt: skip
+    p.add_argument(
+        "--sensor-id", type=int, metavar="N",
+        help=flag_help("sensor.id", "with --db: the sensor id the records are stored under"),
+    )  # fmt: skip
+    p.add_argument(
+        "--journal", metavar="DIR",
+        help=flag_help("storage.journal_dir", "with --db: where records wait while MySQL is "
+                       "down; none: ~/.cache/callsift/journal-<sensor id>"),
+    )  # fmt: skip
+    p.set_defaults(run=run, cmd_parser=p)
 
 
 def _positive_float(text: str) -> float:
@@ -100,80 +124,90 @@ def _port(text: str) -> int:
     return int(text)
 
 
-class _Output:
-    """Where records go: JSON lines on stdout, or collected for the table."""
+def _refused(args: argparse.Namespace) -> str | None:
+    """Options that mean nothing without another one."""
+    to_db = args.db is not None or args.write_db
+    for flag, value, needs, given in (
+        ("--journal", args.journal, "--db URL (or --write-db)", to_db),
+        ("--sensor-id", args.sensor_id, "--db URL (or --write-db)", to_db),
+        ("--spool-gzip", args.spool_gzip, "--spool DIR", args.spool),
+        ("--spool-mode", args.spool_mode, "--spool DIR", args.spool),
+        ("--sort time", args.sort == "time" or None, "--json (the tables are by time)", args.json),
+    ):
+        if value is not None and not given:
+            return f"{flag} needs {needs}"
+    return None
 
-    def __init__(self, as_json: bool) -> None:
-        self.as_json = as_json
-        self.table: TableRenderer | None = None
-        if not as_json:
-            from sniffer.cli.render import TableRenderer
 
-            self.table = TableRenderer()
-        self.out = sys.stdout
-
-    def __call__(self, rec: Record) -> None:
-        if self.as_json:
-            self.out.write(json.dumps(record_to_dict(rec), ensure_ascii=False) + "\n")
-        elif self.table is not None:
-            self.table.add(rec)
+def settings_of(args: argparse.Namespace) -> Settings:
+    """The settings tree with this command's flags on top (``--sip-port`` adds ports)."""
+    flags: dict[str, Any] = {
+        "analysis.call_timeout_s": args.call_timeout,
+        "spool.mode": args.spool_mode,
+        "spool.gzip": args.spool_gzip,
+        "storage.db_url": args.db,
+        "sensor.id": args.sensor_id,
+        "storage.journal_dir": args.journal,
+    }
+    settings = load_settings(args.config, flags)
+    if args.sip_port:
+        ports = sorted({*settings.analysis.sip_tcp_ports, *args.sip_port})
+        settings = load_settings(args.config, {**flags, "analysis.sip_tcp_ports": ports})
+    return settings
 
 
 def run(args: argparse.Namespace) -> int:
-    out = _Output(args.json)
-    if args.db is None:
-        steps = _analyze(args, out, out, chunked=False)
+    refused = _refused(args)
+    if refused is not None:
+        print(f"callsift analyze: {refused}", file=sys.stderr)
+        return EXIT_USAGE
+    settings = settings_of(args)
+    out = Output(args.json, sort=args.sort, only=RecordFilter(args.call_id, args.number))
+    if args.db is None and not args.write_db:
+        rc = _drive(_analyze(args, settings, out, out, chunked=False))
+    else:
+        import asyncio  # the database path only: keeps `analyze` quick to start
+
+        rc = asyncio.run(_run_with_db(args, settings, out))
+    return rc
+
+
+def _drive(steps: Generator[None, None, int]) -> int:
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return int(stop.value)
+
+
+async def _run_with_db(args: argparse.Namespace, settings: Settings, out: Output) -> int:
+    """The same analysis, every record also written through the sensor's CDR writer."""
+    import asyncio
+    from pathlib import Path
+
+    from sniffer.storage.writer import CdrWriter
+
+    sensor_id = settings.sensor.id
+    journal = settings.storage.journal_dir or Path(_default_journal(sensor_id))
+    async with CdrWriter.from_settings(settings.storage, sensor_id, journal) as writer:
+
+        def both(rec: Record) -> None:
+            out(rec)
+            writer.submit(rec)
+
+        steps = _analyze(args, settings, out, both, chunked=True)
         while True:
             try:
                 next(steps)
             except StopIteration as stop:
-                return int(stop.value)
-    import asyncio  # the database path only: keeps `analyze` quick to start
-
-    from db.url import db_url_from, parse_db_url
-
-    try:
-        url = db_url_from(args.db or None)
-        parse_db_url(url)
-    except ValueError as exc:
-        print(f"callsift: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    return asyncio.run(_run_with_db(args, url, out))
-
-
-async def _run_with_db(args: argparse.Namespace, url: str, out: _Output) -> int:
-    """The same analysis, every record also written through the sensor's CDR writer."""
-    import asyncio
-
-    from sniffer.storage.errors import StorageError
-    from sniffer.storage.writer import CdrWriter
-
-    journal = Path(args.journal or _default_journal(args.sensor_id))
-    try:
-        async with CdrWriter(url, args.sensor_id, journal) as writer:
-
-            def both(rec: Record) -> None:
-                out(rec)
-                writer.submit(rec)
-
-            steps = _analyze(args, out, both, chunked=True)
-            while True:
-                try:
-                    next(steps)
-                except StopIteration as stop:
-                    rc = int(stop.value)
-                    break
-                await asyncio.sleep(0)  # let the writer flush between chunks
-    except StorageError as exc:
-        print(f"callsift: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+                rc = int(stop.value)
+                break
+            await asyncio.sleep(0)  # let the writer flush between chunks
     if writer.backlog_records:
-        print(
-            f"callsift: the database did not take {writer.backlog_records} records: they "
-            f"wait in the journal {journal} and are written on the next run",
-            file=sys.stderr,
+        raise StorageError(
+            f"the database did not take {writer.backlog_records} records: they wait in the "
+            f"journal {journal} and are written on the next run"
         )
-        return EXIT_ERROR
     return rc
 
 
@@ -183,38 +217,30 @@ def _default_journal(sensor_id: int) -> str:
 
 
 def _analyze(
-    args: argparse.Namespace, out: _Output, sink: Callable[[Record], None], *, chunked: bool
+    args: argparse.Namespace,
+    settings: Settings,
+    out: Output,
+    sink: Callable[[Record], None],
+    *,
+    chunked: bool,
 ) -> Generator[None, None, int]:
-    """The analysis; yields between chunks of packets when ``chunked``; returns the exit code."""
-    for path in args.files:  # every file is checked before any is analysed
-        try:
-            open_capture(path).close()
-        except CaptureError as exc:
-            print(f"callsift: {exc}", file=sys.stderr)
-            return EXIT_ERROR
-    config = AnalyzerConfig(
-        call_timeout_s=args.call_timeout,
-        sip_tcp_ports=frozenset({5060, 5061, 5080, *args.sip_port}),
-    )
+    """The analysis; yields between chunks of packets when ``chunked``; returns the exit code.
+    Raises :class:`~db.errors.CaptureError` (a file that cannot be read: every file is
+    checked before any is analysed) and :class:`~db.errors.SpoolError`."""
+    for path in args.files:
+        open_capture(path).close()
+    config = AnalyzerConfig.from_settings(settings)
     counters = Counters()
     rc = EXIT_OK
     analyzer: Analyzer | None = None
     totals: dict[str, Any] = {"files": 0, "packets": 0}
     with ExitStack() as stack:
         for path in args.files:
-            try:
-                src = stack.enter_context(open_capture(path))
-            except CaptureError as exc:
-                print(f"callsift: {exc}", file=sys.stderr)
-                return EXIT_ERROR
+            src = stack.enter_context(open_capture(path))
             if analyzer is None or analyzer.linktype != src.linktype:
                 if analyzer is not None:
                     analyzer.finish()
-                try:
-                    spool = _open_spool(args, src.linktype, stack)
-                except SpoolError as exc:
-                    print(f"callsift: {exc}", file=sys.stderr)
-                    return EXIT_ERROR
+                spool = _open_spool(args, settings, src.linktype, stack)
                 analyzer = Analyzer(
                     src.linktype, sink, spool=spool, config=config, counters=counters
                 )
@@ -233,6 +259,7 @@ def _analyze(
         assert analyzer is not None
         analyzer.finish()
         stats = {**analyzer.stats(), **totals}
+    out.finish()
     if args.json:
         if args.stats:
             sys.stdout.write(json.dumps({"type": "stats", **stats}) + "\n")
@@ -241,12 +268,12 @@ def _analyze(
     return rc
 
 
-def _open_spool(args: argparse.Namespace, linktype: int, stack: ExitStack) -> CallPcapSpool | None:
+def _open_spool(
+    args: argparse.Namespace, settings: Settings, linktype: int, stack: ExitStack
+) -> CallPcapSpool | None:
     if not args.spool:
         return None
-    spool = CallPcapSpool(
-        args.spool, linktype, mode=SpoolMode(args.spool_mode), gzip=args.spool_gzip
-    )
+    spool = CallPcapSpool(args.spool, linktype, mode=settings.spool.mode, gzip=settings.spool.gzip)
     stack.enter_context(spool)
     return spool
 

@@ -8,17 +8,17 @@ import sys
 from collections.abc import Sequence
 
 from sniffer.cli import analyze, sniff
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
+from sniffer.cli.errors import EXIT_HELP, EXIT_INTERRUPTED, EXIT_OK, errors_in, report
+from sniffer.version import callsift_version
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="callsift",
         description="Passive VoIP monitoring: SIP calls, RTP quality, per-call pcaps.",
+        epilog=EXIT_HELP,
     )
+    parser.add_argument("--version", action="version", version=f"callsift {callsift_version()}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     analyze.add_parser(sub)
@@ -31,12 +31,22 @@ def _add_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     """Subcommands of the other services."""
     from db.cli import add_parser as add_db_parser
 
-    add_db_parser(sub)
+    add_db_parser(sub, epilog=EXIT_HELP)
+
+
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse; an unknown option is reported with the usage of the (sub)command it was given
+    to, not the top-level one."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        owner: argparse.ArgumentParser = getattr(args, "cmd_parser", parser)
+        owner.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -46,9 +56,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         rc: int = args.run(args)
     except KeyboardInterrupt:
         print("callsift: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
+    except BaseException as exc:  # the one place errors become lines and exit codes
+        errors = errors_in(exc)
+        if errors is None:
+            raise
+        return report(errors)
     return rc
 
 

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.table import Table
 
-from sniffer.records import CallRecord, MessageRecord, Record, RegistrationRecord, StreamRecord
+from db.records import CallRecord, MessageRecord, Record, RegistrationRecord, StreamRecord
 
 
 def _time(ts: float | None) -> str:

@@ -14,6 +14,9 @@ framing_error|buffer_overflow|stream_evicted|stream_expired|incomplete_message``
 """
 
 import logging
+from collections.abc import Iterable
+
+from db.settings import SIP_TCP_PORTS, DecoderSettings
 
 from ..counters import Counters
 from .base import NONE
@@ -33,44 +36,37 @@ class Decoder(L2Layer, IpLayer, TransportLayer, SctpLayer, TunnelLayer):
     """Stateful decoder (fragment sets and TCP streams persist between calls).
 
     ``decode`` never raises: each frame that yields nothing is counted in ``counters`` under a
-    ``decode.*`` reason. Time is the capture time; call :meth:`expire` periodically.
+    ``decode.*`` reason. Time is the capture time; call :meth:`expire` periodically. Ports and
+    limits come from the ``decoder`` section of the settings (db/settings.py).
     """
 
     def __init__(
         self,
         counters: Counters,
+        limits: DecoderSettings | None = None,
         *,
-        sip_tcp_ports: frozenset[int] = frozenset({5060, 5061, 5080}),
-        hep_ports: frozenset[int] = frozenset({9060}),
-        vxlan_ports: frozenset[int] = frozenset({4789}),
-        tzsp_ports: frozenset[int] = frozenset({37008}),
-        frag_max_bytes: int = 16 << 20,
-        frag_timeout_s: float = 30.0,
-        tcp_max_streams: int = 20000,
-        tcp_max_buffer: int = 256 * 1024,
-        tcp_max_ooo_segments: int = 64,
-        tcp_idle_timeout_s: float = 300.0,
-        max_tunnel_depth: int = 8,
+        sip_tcp_ports: Iterable[int] = SIP_TCP_PORTS,
     ) -> None:
+        lim = limits if limits is not None else DecoderSettings()
         self.counters = counters
         self._cnt = counters.data
-        self._hep_ports = hep_ports
-        self._vxlan_ports = vxlan_ports
-        self._tzsp_ports = tzsp_ports
-        self._tunnel_ports = hep_ports | vxlan_ports | tzsp_ports
-        self._max_depth = max_tunnel_depth
-        self._frags = FragmentTable(self._cnt, frag_max_bytes, frag_timeout_s)
+        self._hep_ports = frozenset(lim.hep_ports)
+        self._vxlan_ports = frozenset(lim.vxlan_ports)
+        self._tzsp_ports = frozenset(lim.tzsp_ports)
+        self._tunnel_ports = self._hep_ports | self._vxlan_ports | self._tzsp_ports
+        self._max_depth = lim.max_tunnel_depth
+        self._frags = FragmentTable(self._cnt, lim.frag_max_bytes, lim.frag_timeout_s)
         self._streams = TcpStreams(
             self._cnt,
-            sip_tcp_ports,
-            tcp_max_streams,
-            tcp_max_buffer,
-            tcp_max_ooo_segments,
-            tcp_idle_timeout_s,
+            frozenset(sip_tcp_ports),
+            lim.tcp_max_streams,
+            lim.tcp_max_buffer_bytes,
+            lim.tcp_max_ooo_segments,
+            lim.tcp_idle_timeout_s,
         )
         self._sctp_partials = {}
-        self._sctp_max_message = tcp_max_buffer
-        self._frag_timeout = frag_timeout_s
+        self._sctp_max_message = lim.tcp_max_buffer_bytes
+        self._frag_timeout = lim.frag_timeout_s
         self._ts = 0.0
         self._frame = b""
         self._logged_error = False

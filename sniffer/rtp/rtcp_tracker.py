@@ -10,7 +10,7 @@ receiver plus the time the report took back to the sniffer (RFC 3550 section 6.4
 
 from dataclasses import dataclass
 
-from sniffer.records import RtcpSummary
+from db.records import RtcpSummary
 from sniffer.rtp.rtcp import ReceiverReport, Report, ReportBlock, SenderReport, XrVoipMetrics
 
 SR_MEMORY = 32

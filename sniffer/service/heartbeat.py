@@ -11,9 +11,9 @@ import time
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
-from db.connect import CONNECTION, DRIVER_ERRORS, connect
+from db.connect import CONNECTION, connect
 from db.errors import DbError
-from db.queries import ActiveCall, replace_active_calls, upsert_sensor
+from db.queries import ActiveCall, SensorStatus, store_heartbeat
 from db.url import parse_db_url
 from sniffer.version import callsift_version
 
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_FAILURES: tuple[type[BaseException], ...] = (DbError, *DRIVER_ERRORS)
 MAX_ACTIVE_ROWS = 5000
 """The live view shows at most this many calls per sensor (the newest)."""
 
@@ -52,7 +51,7 @@ class Heartbeat:
             while not done.is_set():
                 await self.beat()
                 with suppress(TimeoutError):
-                    async with asyncio.timeout(self.settings.heartbeat_s):
+                    async with asyncio.timeout(self.settings.sensor.heartbeat_s):
                         await done.wait()
             await self.beat()  # the final state: no active calls
         finally:
@@ -86,26 +85,32 @@ class Heartbeat:
         rate = self._rate(snap.packets)
         parse_errors = sum(n for k, n in snap.counters.items() if "parse_error" in k)
         s = self.settings
+        status = SensorStatus(
+            name=s.sensor.name,
+            host=socket.gethostname(),
+            version=callsift_version(),
+            packets_per_s=rate,
+            kernel_drops=snap.kernel_dropped,
+            queue_drops=snap.queue_dropped,
+            active_calls=snap.active_calls,
+            parse_errors=parse_errors,
+            journal_backlog=snap.journal_backlog,
+            counters=snap.counters,
+        )
         try:
             if self._conn is None:
-                self._conn = await connect(parse_db_url(s.db_url))
-            await upsert_sensor(
+                self._conn = await connect(
+                    parse_db_url(s.storage.require_db_url()),
+                    timeout_s=s.storage.connect_timeout_s,
+                )
+            await store_heartbeat(
                 self._conn,
-                s.sensor_id,
-                name=s.sensor_name,
-                host=socket.gethostname(),
-                version=callsift_version(),
-                packets_per_s=rate,
-                kernel_drops=snap.kernel_dropped,
-                queue_drops=snap.queue_dropped,
-                active_calls=snap.active_calls,
-                parse_errors=parse_errors,
-                journal_backlog=snap.journal_backlog,
-                counters=snap.counters,
+                s.sensor.id,
+                status,
+                self.active_calls(),
+                timeout_s=s.storage.timeout_s,
             )
-            await replace_active_calls(self._conn, s.sensor_id, self.active_calls())
-            await self._conn.commit()
-        except _FAILURES as exc:
+        except DbError as exc:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None

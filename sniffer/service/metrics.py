@@ -17,6 +17,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from db.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 8192
@@ -115,8 +117,9 @@ class MetricsServer:
         try:
             self._server = await asyncio.start_server(self._handle, self.host, self.port)
         except OSError as exc:
-            raise OSError(
-                f"metrics listener {self.host}:{self.port}: {exc.strerror or exc}"
+            raise ConfigError(
+                f"metrics.listen (CALLSIFT_METRICS_LISTEN): cannot listen on "
+                f"{self.host}:{self.port}: {exc.strerror or exc}"
             ) from exc
         return self
 

@@ -15,18 +15,18 @@ import time
 from contextlib import AsyncExitStack, suppress
 from pathlib import Path
 
-from db.connect import connect, is_transient
-from db.errors import DbError
-from db.migrate import check_schema
+from db.errors import DbUnavailable, ShutdownTimeout
+from db.migrate import connect_checked
+from db.records import Record
+from db.settings import Settings
 from db.url import parse_db_url
 from sniffer.analyzer import Analyzer, AnalyzerConfig
+from sniffer.capture.bpf import build_default_bpf
 from sniffer.capture.live import LiveCapture, LiveOptions
 from sniffer.counters import Counters
-from sniffer.records import Record
 from sniffer.service.heartbeat import Heartbeat
 from sniffer.service.metrics import MetricsServer, SensorSnapshot
 from sniffer.service.retention import SpoolCleaner
-from sniffer.service.settings import SensorSettings
 from sniffer.spool.spool import CallPcapSpool
 from sniffer.storage.writer import CdrWriter
 
@@ -37,24 +37,22 @@ RETENTION_S = 60.0
 JOURNAL_DIR = ".journal"
 
 
-class ShutdownTimeoutError(Exception):
-    """The sensor did not finish its shutdown in time."""
-
-
 class Sensor:
     """The live sensor: build with settings, ``open()`` to check the capture and spool now
     (errors surface before anything runs), then ``await run(stop)``."""
 
-    def __init__(self, settings: SensorSettings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.db_url = settings.storage.require_db_url()
         self.counters = Counters()
+        cap = settings.capture
         self.capture = LiveCapture(
             LiveOptions(
-                interfaces=list(settings.interfaces),
-                bpf=settings.bpf,
-                snaplen=settings.snaplen,
-                buffer_bytes=settings.buffer_mb << 20,
-                promisc=settings.promisc,
+                interfaces=list(cap.interfaces),
+                bpf=cap.bpf or build_default_bpf(settings.analysis.sip_tcp_ports),
+                snaplen=cap.snaplen,
+                buffer_bytes=cap.buffer_mb << 20,
+                promisc=cap.promisc,
             )
         )
         self.analyzers: dict[str, Analyzer] = {}
@@ -66,14 +64,12 @@ class Sensor:
         """Open the capture handles and the spool; raises CaptureError / SpoolError."""
         s = self.settings
         self.capture.open()
-        config = AnalyzerConfig(
-            call_timeout_s=s.call_timeout_s, sip_tcp_ports=frozenset(s.sip_tcp_ports)
-        )
+        config = AnalyzerConfig.from_settings(s)
         for iface, linktype in self.capture.linktypes.items():
             spool = self.spools.get(linktype)
             if spool is None:
                 spool = self.spools[linktype] = CallPcapSpool(
-                    s.spool_dir, linktype, mode=s.spool_mode, gzip=s.spool_gzip
+                    s.spool.dir, linktype, mode=s.spool.mode, gzip=s.spool.gzip
                 )
             self.analyzers[iface] = Analyzer(
                 linktype, self._sink, spool=spool, config=config, counters=self.counters
@@ -81,20 +77,15 @@ class Sensor:
 
     async def check_database(self) -> None:
         """At start: wrong credentials, an unknown database or a missing schema are the
-        user's mistakes and raise :class:`DbError`; an unreachable server is an outage: CDRs
-        are journalled until it answers."""
-        cfg = parse_db_url(self.settings.db_url)
+        user's mistakes and raise :class:`~db.errors.DbRejected`; an unreachable server is an
+        outage (:class:`~db.errors.DbUnavailable`): CDRs are journalled until it answers."""
+        cfg = parse_db_url(self.db_url)
         try:
-            conn = await connect(cfg)
-        except DbError as exc:
-            if not is_transient(exc):
-                raise
+            conn = await connect_checked(cfg, timeout_s=self.settings.storage.connect_timeout_s)
+        except DbUnavailable as exc:
             log.warning("%s: CDRs are journalled until the database answers", exc)
             return
-        try:
-            await check_schema(conn)
-        finally:
-            conn.close()
+        conn.close()
 
     def _sink(self, rec: Record) -> None:
         assert self.writer is not None
@@ -104,11 +95,9 @@ class Sensor:
 
     async def run(self, stop: asyncio.Event) -> None:
         s = self.settings
-        journal = Path(s.spool_dir) / JOURNAL_DIR
-        self.writer = CdrWriter(
-            s.db_url, s.sensor_id, journal, journal_max_bytes=s.journal_max_mb << 20
-        )
-        host, port = s.metrics_host_port
+        journal = s.storage.journal_dir or Path(s.spool.dir) / JOURNAL_DIR
+        self.writer = CdrWriter.from_settings(s.storage, s.sensor.id, journal)
+        host, port = s.metrics.host_port
         async with AsyncExitStack() as stack:
             for spool in self.spools.values():
                 stack.push_async_exit(spool)
@@ -118,7 +107,7 @@ class Sensor:
             self.capture_running = True
             log.info(
                 "sensor %d (%s) capturing on %s",
-                s.sensor_id, s.sensor_name, ", ".join(s.interfaces),
+                s.sensor.id, s.sensor.name, ", ".join(s.capture.interfaces),
             )  # fmt: skip
             done = asyncio.Event()
             async with asyncio.TaskGroup() as tg:
@@ -136,13 +125,12 @@ class Sensor:
         if not done.is_set():
             log.info("stopping: capture off, flushing calls, CDRs and pcaps")
         self.capture.stop()
+        limit = self.settings.sensor.shutdown_timeout_s
         try:
-            async with asyncio.timeout(self.settings.shutdown_timeout_s):
+            async with asyncio.timeout(limit):
                 await done.wait()
         except TimeoutError:
-            raise ShutdownTimeoutError(
-                f"shutdown took longer than {self.settings.shutdown_timeout_s:.0f} s"
-            ) from None
+            raise ShutdownTimeout(f"shutdown took longer than {limit:.0f} s") from None
 
     async def _pump(self, stop: asyncio.Event, done: asyncio.Event) -> None:
         """Analyse batches as they come; at the end close every open call (``shutdown``)."""
@@ -174,16 +162,16 @@ class Sensor:
             analyzer.idle(now)
 
     async def _retention(self) -> None:
-        s = self.settings
-        if not s.spool_max_gb and not s.spool_max_age_days:
+        s = self.settings.spool
+        if not s.max_gb and not s.max_age_days:
             return
         opened: frozenset[str] = frozenset().union(
             *(sp.open_relpaths() for sp in self.spools.values())
         )
         cleaner = SpoolCleaner(
-            s.spool_dir,
-            max_bytes=int(s.spool_max_gb * (1 << 30)),
-            max_age_s=s.spool_max_age_days * 86400.0,
+            s.dir,
+            max_bytes=int(s.max_gb * (1 << 30)),
+            max_age_s=s.max_age_days * 86400.0,
             open_files=lambda: opened,
         )
         await asyncio.to_thread(cleaner.sweep, time.time())

@@ -16,12 +16,13 @@ import struct
 import tempfile
 import zlib
 from collections import OrderedDict
-from enum import StrEnum
 from io import FileIO
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from db.errors import SpoolError
+from db.settings import SpoolMode
 from sniffer.counters import Counters
 from sniffer.spool.naming import call_pcap_relpath
 from sniffer.spool.pcapfile import RECORD_HEADER, USEC_PER_SEC, file_header, record_header
@@ -29,19 +30,6 @@ from sniffer.spool.pcapfile import RECORD_HEADER, USEC_PER_SEC, file_header, rec
 log = logging.getLogger(__name__)
 
 _pack_record = RECORD_HEADER.pack
-
-
-class SpoolMode(StrEnum):
-    SIP_RTP = "sip+rtp"
-    """SIP and RTP/RTCP frames, whole."""
-    SIP = "sip"
-    """SIP only: the caller does not write RTP."""
-    RTP_HEADERS = "rtp-headers"
-    """SIP whole, RTP/RTCP cut after the RTP header: the caller passes ``caplen``."""
-
-
-class SpoolError(Exception):
-    """A user-facing spool problem (unwritable directory, bad setting)."""
 
 
 class CallPcap:

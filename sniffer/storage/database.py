@@ -7,22 +7,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from db.connect import CONNECTION, DRIVER_ERRORS, connect, describe, is_transient
-from db.errors import DbError
-from db.migrate import check_schema
-from db.queries import LookupCache, resolve_lookups, write_records
+from db.connect import CONNECTION
+from db.errors import DbDataError, DbError, DbUnavailable
+from db.migrate import connect_checked
+from db.queries import LookupCache, store_batch
+from db.records import Record, RecordError
 from db.url import DbConfig
 from sniffer.counters import Counters
-from sniffer.records import Record
 from sniffer.storage.codec import encode
-from sniffer.storage.errors import CodecError
 
 log = logging.getLogger(__name__)
-
-_DATA_ERROR_CODES = frozenset({1048, 1264, 1265, 1292, 1366, 1367, 1406})
-"""MySQL errors about a value (NULL in NOT NULL, out of range, bad string/date, too long)."""
-_RECORD_ERRORS = (TypeError, AttributeError, ValueError, KeyError, OverflowError, UnicodeError)
-"""Raised while turning one malformed record into column values."""
 
 
 @dataclass(slots=True)
@@ -87,9 +81,9 @@ class Database:
         is isolated (halving the batch) and set aside in the rejected file."""
         try:
             await self._write_once(lane, records)
-        except Exception as exc:  # every failure is either isolated or journaled and retried
-            if _is_record_error(exc):
-                return await self._isolate(lane, records, exc)
+        except DbDataError as exc:
+            return await self._isolate(lane, records, exc)
+        except Exception as exc:  # every other failure is journaled and retried
             return self._failed(exc)
         self.counters.inc("written", len(records))
         if self.backoff:
@@ -101,38 +95,23 @@ class Database:
 
     async def _write_once(self, lane: Lane, records: list[Record]) -> None:
         try:
-            async with asyncio.timeout(self.db_timeout_s):
-                if lane.conn is None:
-                    lane.conn = await self._connect()
-                await resolve_lookups(lane.conn, records, lane.lookups)
-                await write_records(lane.conn, self.sensor_id, records, lane.lookups)
-                await lane.conn.commit()
+            if lane.conn is None:
+                lane.conn = await connect_checked(self.cfg, timeout_s=self.connect_timeout_s)
+            await store_batch(
+                lane.conn, self.sensor_id, records, lane.lookups, timeout_s=self.db_timeout_s
+            )
         except BaseException:
             lane.drop_conn()  # in an unknown state: the transaction dies with it
             raise
 
-    async def _connect(self) -> CONNECTION:
-        conn = await connect(self.cfg, timeout_s=self.connect_timeout_s)
-        try:
-            await check_schema(conn)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
     def _failed(self, exc: BaseException) -> bool:
         self.counters.inc("failures")
         self.back_off()
-        expected = isinstance(exc, (DbError, *DRIVER_ERRORS))
-        if isinstance(exc, TimeoutError):
-            reason = f"no answer within {self.db_timeout_s:g} s"
-        elif isinstance(exc, DbError):
-            reason = str(exc)
-        else:
-            reason = describe(exc, self.cfg.host) if expected else repr(exc)
+        expected = isinstance(exc, DbError)
+        reason = str(exc) if expected else repr(exc)
         if reason != self.last_error:
             log.log(
-                logging.WARNING if is_transient(exc) else logging.ERROR,
+                logging.WARNING if isinstance(exc, DbUnavailable) else logging.ERROR,
                 "database write failed, journaling (retry in %.1f s): %s",
                 self.backoff,
                 reason,
@@ -153,19 +132,11 @@ class Database:
 
     def _reject(self, rec: Record, exc: BaseException) -> None:
         self.counters.inc("rejected")
-        log.error("database refused a record (%s): kept in %s", describe(exc), self.rejected_path)
+        log.error("database refused a record (%s): kept in %s", exc, self.rejected_path)
         try:
             line = encode(rec)
             with open(self.rejected_path, "ab") as f:
                 f.write(line)
-        except (OSError, CodecError) as err:
+        except (OSError, RecordError) as err:
             self.counters.inc("rejected_lost")
             log.error("cannot write %s: %s", self.rejected_path, err)
-
-
-def _is_record_error(exc: BaseException) -> bool:
-    """A failure caused by a record's content (retrying cannot help)."""
-    if isinstance(exc, _RECORD_ERRORS):
-        return True
-    args: tuple[object, ...] = getattr(exc, "args", ())
-    return bool(args) and isinstance(args[0], int) and args[0] in _DATA_ERROR_CODES

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from db.errors import JournalError
 from sniffer.counters import Counters
-from sniffer.storage.errors import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -74,19 +74,19 @@ class Journal:
             directory.mkdir(parents=True, exist_ok=True)
             self._lock_fd = os.open(directory / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise StorageError(f"cannot use journal directory {directory}: {exc}") from exc
+            raise JournalError(f"cannot use journal directory {directory}: {exc}") from exc
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             os.close(self._lock_fd)
-            raise StorageError(
+            raise JournalError(
                 f"journal directory {directory} is in use by another writer"
             ) from exc
         try:
             self._scan()
         except OSError as exc:
             self.close()
-            raise StorageError(f"cannot read journal directory {directory}: {exc}") from exc
+            raise JournalError(f"cannot read journal directory {directory}: {exc}") from exc
         self._next = self._segments[-1].number + 1 if self._segments else 1
 
     def _scan(self) -> None:
@@ -161,7 +161,7 @@ class Journal:
             self._active.write(data)
             self._active.flush()
         except OSError as exc:
-            raise StorageError(f"cannot write journal segment {active.path}: {exc}") from exc
+            raise JournalError(f"cannot write journal segment {active.path}: {exc}") from exc
         active.size += len(data)
         active.records += records
         self._bytes += len(data)
@@ -179,7 +179,7 @@ class Journal:
             finally:
                 os.close(dir_fd)
         except OSError as exc:
-            raise StorageError(f"cannot create journal segment {path}: {exc}") from exc
+            raise JournalError(f"cannot create journal segment {path}: {exc}") from exc
         seg = _Segment(self._next, path, 0, 0)
         self._next += 1
         self._segments.append(seg)
@@ -216,7 +216,7 @@ class Journal:
             try:
                 os.fsync(self._active.fileno())
             except OSError as exc:
-                raise StorageError(f"cannot fsync journal: {exc}") from exc
+                raise JournalError(f"cannot fsync journal: {exc}") from exc
             self._dirty = False
 
     def _close_active(self) -> None:
@@ -249,7 +249,7 @@ class Journal:
                             lines.append(line)
                         offset = f.tell()
                 except OSError as exc:
-                    raise StorageError(f"cannot read journal segment {seg.path}: {exc}") from exc
+                    raise JournalError(f"cannot read journal segment {seg.path}: {exc}") from exc
                 if not lines:  # shorter than recorded: treat as consumed
                     self._read_offset = seg.size
                     continue
@@ -277,7 +277,7 @@ class Journal:
         except FileNotFoundError:
             pass
         except OSError as exc:
-            raise StorageError(f"cannot delete journal segment {seg.path}: {exc}") from exc
+            raise JournalError(f"cannot delete journal segment {seg.path}: {exc}") from exc
         self._watch_level(0)
 
     def close(self) -> None:

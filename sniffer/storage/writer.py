@@ -24,17 +24,20 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from db.errors import JournalError, StorageError
+from db.records import Record, RecordError
+from db.settings import StorageSettings
 from db.url import parse_db_url
 from sniffer.counters import Counters
-from sniffer.records import Record
 from sniffer.storage.codec import decode, encode
 from sniffer.storage.database import Database, Lane
-from sniffer.storage.errors import CodecError, StorageError
 from sniffer.storage.journal import Journal
 
 log = logging.getLogger(__name__)
 
 REJECTED_FILE = "rejected.jsonl"
+_D = StorageSettings()
+"""The defaults of the settings tree (db/settings.py): defined there only."""
 
 
 class CdrWriter:
@@ -46,16 +49,16 @@ class CdrWriter:
         sensor_id: int,
         journal_dir: Path,
         *,
-        batch_size: int = 500,
-        flush_interval_s: float = 1.0,
-        queue_size: int = 10_000,
-        journal_max_bytes: int = 1 << 30,
-        segment_bytes: int = 16 << 20,
-        connections: int = 2,
-        retry_min_s: float = 0.5,
-        retry_max_s: float = 30.0,
-        db_timeout_s: float = 30.0,
-        connect_timeout_s: float = 5.0,
+        batch_size: int = _D.batch_size,
+        flush_interval_s: float = _D.flush_interval_s,
+        queue_size: int = _D.queue_size,
+        journal_max_bytes: int = _D.journal_max_mb << 20,
+        segment_bytes: int = _D.journal_segment_mb << 20,
+        connections: int = _D.connections,
+        retry_min_s: float = _D.retry_min_s,
+        retry_max_s: float = _D.retry_max_s,
+        db_timeout_s: float = _D.timeout_s,
+        connect_timeout_s: float = _D.connect_timeout_s,
     ) -> None:
         if batch_size < 1 or queue_size < 1 or connections < 1:
             raise ValueError("batch_size, queue_size and connections must be at least 1")
@@ -88,6 +91,25 @@ class CdrWriter:
         """A collected batch not yet handed to a lane or the journal."""
         self._closing = False
         self._closed = False
+
+    @classmethod
+    def from_settings(cls, storage: StorageSettings, sensor_id: int, journal_dir: Path) -> Self:
+        """The writer the settings tree describes (``storage.db_url`` required)."""
+        return cls(
+            storage.require_db_url(),
+            sensor_id,
+            journal_dir,
+            batch_size=storage.batch_size,
+            flush_interval_s=storage.flush_interval_s,
+            queue_size=storage.queue_size,
+            journal_max_bytes=storage.journal_max_mb << 20,
+            segment_bytes=storage.journal_segment_mb << 20,
+            connections=storage.connections,
+            retry_min_s=storage.retry_min_s,
+            retry_max_s=storage.retry_max_s,
+            db_timeout_s=storage.timeout_s,
+            connect_timeout_s=storage.connect_timeout_s,
+        )
 
     # -- public state ---------------------------------------------------------------------
 
@@ -277,7 +299,7 @@ class CdrWriter:
             if not records or await self.db.write(lane, records):
                 self.journal.consume(token)
                 self.counters.inc("replayed", len(records))
-        except StorageError as exc:
+        except JournalError as exc:
             self.counters.inc("journal_errors")
             log.error("journal replay failed: %s", exc)
             self.db.back_off()
@@ -287,7 +309,7 @@ class CdrWriter:
         for line in lines:
             try:
                 records.append(decode(line))
-            except CodecError as exc:
+            except RecordError as exc:
                 self.counters.inc("journal_corrupt_lines")
                 log.warning("journal: skipping unreadable line (%s)", exc)
         return records
@@ -298,7 +320,7 @@ class CdrWriter:
         for rec in records:
             try:
                 lines.append(encode(rec))
-            except CodecError as exc:
+            except RecordError as exc:
                 self.counters.inc("unserialisable_dropped")
                 log.error("record DROPPED: %s", exc)
         return lines
@@ -307,7 +329,7 @@ class CdrWriter:
         lines = self._encode(batch)
         try:
             kept = await asyncio.to_thread(self.journal.append, lines)
-        except StorageError as exc:
+        except JournalError as exc:
             self.counters.inc("journal_errors_dropped", len(batch))
             log.error("%s: %d records LOST", exc, len(batch))
             return
@@ -319,6 +341,6 @@ class CdrWriter:
         if lines:
             try:
                 self.counters.inc("journaled", self.journal.append(lines))
-            except StorageError as exc:
+            except JournalError as exc:
                 self.counters.inc("journal_errors_dropped", len(lines))
                 log.error("%s: %d records LOST", exc, len(lines))

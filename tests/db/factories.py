@@ -1,6 +1,6 @@
 """Synthetic sensor records for database and writer tests."""
 
-from sniffer.records import (
+from db.records import (
     CallRecord,
     MessageRecord,
     RegistrationRecord,

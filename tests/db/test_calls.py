@@ -14,7 +14,7 @@ from db.queries import (
     sensor_row_counts,
 )
 from db.queries.values import ts
-from sniffer.records import CallRecord
+from db.records import CallRecord
 from tests.db.factories import make_call
 
 

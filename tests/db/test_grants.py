@@ -8,8 +8,8 @@ from db.connect import connect
 from db.grants import SENSOR_PRIVILEGES, create_sensor_user, drop_sensor_user
 from db.migrate import check_schema
 from db.queries import LookupCache, replace_active_calls, sensor_row_counts, write_records
+from db.records import Record
 from db.url import parse_db_url
-from sniffer.records import Record
 from tests.db.factories import make_call, make_registration
 from tests.db.mariadb import url_of
 

@@ -17,7 +17,7 @@ from db.queries import (
     write_records,
 )
 from db.queries.values import ts
-from sniffer.records import Record
+from db.records import Record
 from tests.db.factories import T0, make_call, make_message, make_registration, make_stream
 
 

@@ -2,7 +2,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from db.url import DbConfig, db_url_from, parse_db_url
+from db.errors import ConfigError
+from db.settings import load_settings
+from db.url import DbConfig, parse_db_url
 
 
 def test_full_url() -> None:
@@ -93,20 +95,23 @@ def test_arbitrary_text_raises_only_value_error(text: str) -> None:
     assert 1 <= cfg.port <= 65535 and cfg.database and cfg.user and cfg.host
 
 
-def test_db_url_from_flag_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_db_url_flag_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CALLSIFT_DB_URL", "mysql://env@h/db")
-    assert db_url_from("mysql://flag@h/db") == "mysql://flag@h/db"
+    s = load_settings(None, {"storage.db_url": "mysql://flag@h/db"})
+    assert s.storage.require_db_url() == "mysql://flag@h/db"
 
 
 def test_db_url_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CALLSIFT_DB_URL", "mysql://env@h/db")
-    assert db_url_from(None) == "mysql://env@h/db"
+    assert load_settings(None, {"storage.db_url": None}).storage.require_db_url() == (
+        "mysql://env@h/db"
+    )
 
 
 def test_db_url_from_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CALLSIFT_DB_URL", raising=False)
-    with pytest.raises(ValueError) as info:
-        db_url_from(None)
+    with pytest.raises(ConfigError) as info:
+        load_settings(None).storage.require_db_url()
     assert str(info.value) == (
         "no database: pass --db mysql://USER:PASSWORD@HOST:PORT/DATABASE or set CALLSIFT_DB_URL"
     )

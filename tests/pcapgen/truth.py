@@ -1,6 +1,6 @@
 """IP-level packets of a scenario and the ground truth that comes with them.
 
-Truth field names follow ``sniffer.records`` (``CallRecord``, ``RegistrationRecord``,
+Truth field names follow ``db.records`` (``CallRecord``, ``RegistrationRecord``,
 ``MessageRecord``, ``StreamRecord``) where the meaning is the same, so tests can compare them
 directly. Times are capture timestamps (float epoch seconds).
 """

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from db.records import CallRecord, MessageRecord, Record, RegistrationRecord, StreamRecord
 from sniffer.analyzer import Analyzer, AnalyzerConfig
 from sniffer.capture.files import open_capture
 from sniffer.counters import Counters
-from sniffer.records import CallRecord, MessageRecord, Record, RegistrationRecord, StreamRecord
 from sniffer.rtp.codecs import STATIC_PT
 from sniffer.seq import seq_diff
 from sniffer.spool.spool import CallPcapSpool

@@ -7,10 +7,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from db.records import Record
 from sniffer.analyzer import Analyzer, AnalyzerConfig
 from sniffer.capture.files import open_capture
 from sniffer.counters import Counters
-from sniffer.records import Record
 
 GOLDEN = Path(__file__).resolve().parent.parent / "data" / "golden"
 

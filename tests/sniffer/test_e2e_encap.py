@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from db.records import CallRecord, Record, record_to_dict
 from sniffer.analyzer import Analyzer
 from sniffer.netaddr import text_to_ip
-from sniffer.records import CallRecord, Record, record_to_dict
 from tests.pcapgen import (
     ENCAPSULATIONS,
     ETH_P_IP,

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from sniffer.records import CallRecord, StreamRecord
+from db.records import CallRecord, StreamRecord
 from tests.pcapgen import (
     Call,
     DtmfEvent,

@@ -17,9 +17,10 @@ from pathlib import Path
 import dpkt
 import pytest
 
+from db.records import CallRecord
+from db.settings import SpoolMode
 from sniffer.analyzer import TICK_S, AnalyzerConfig
-from sniffer.records import CallRecord
-from sniffer.spool.spool import CallPcapSpool, SpoolMode
+from sniffer.spool.spool import CallPcapSpool
 from tests.pcapgen import (
     ETH_P_IP,
     IPPROTO_UDP,

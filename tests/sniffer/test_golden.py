@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sniffer.records import CallRecord, RegistrationRecord, StreamRecord
+from db.records import CallRecord, RegistrationRecord, StreamRecord
 from tests.sniffer.golden import GOLDEN, analyze, golden_files, tshark_sip, tshark_streams
 
 JITTER_ABS_MS = 0.05

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from db.errors import CaptureError
 from sniffer.capture.files import LibpcapFileSource, StreamSource, open_capture
-from sniffer.capture.source import CaptureError, PacketSource
+from sniffer.capture.source import PacketSource
 from tests.sniffer.capture.test_pcapreader import (
     FRAME_A,
     FRAME_B,

@@ -19,11 +19,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from db.errors import CaptureError
 from sniffer.capture import livehandle
 from sniffer.capture.bpf import DEFAULT_BPF
 from sniffer.capture.live import LiveCapture, LiveOptions
 from sniffer.capture.livehandle import U32, available_interfaces, u32_delta
-from sniffer.capture.source import CaptureError
 
 REPO = Path(__file__).resolve().parents[3]
 GOLDEN = REPO / "tests" / "data" / "golden"
@@ -122,7 +122,7 @@ def test_bad_options(options: LiveOptions, message: str) -> None:
 def test_without_cap_net_raw_the_message_says_so() -> None:
     code = (
         "from sniffer.capture.live import LiveCapture, LiveOptions\n"
-        "from sniffer.capture.source import CaptureError\n"
+        "from db.errors import CaptureError\n"
         "try:\n"
         "    LiveCapture(LiveOptions(['lo'])).open()\n"
         "except CaptureError as exc:\n"

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from db.errors import CaptureError
 from sniffer.capture.pcapreader import PcapStreamReader
-from sniffer.capture.source import CaptureError
 
 GOLDEN = Path(__file__).resolve().parents[2] / "data" / "golden"
 GOLDEN_FILES = sorted(p for p in GOLDEN.iterdir() if p.suffix in (".pcap", ".pcapng"))

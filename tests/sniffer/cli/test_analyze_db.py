@@ -13,8 +13,8 @@ import pytest
 
 from db.connect import connect
 from db.queries import fetch_call, sensor_row_counts
+from db.records import record_to_dict
 from db.url import parse_db_url
-from sniffer.records import record_to_dict
 from tests.db.mariadb import db_url, sensor_id  # noqa: F401  (fixtures)
 from tests.sniffer.cli.test_analyze import callsift
 from tests.sniffer.golden import GOLDEN

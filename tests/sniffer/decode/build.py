@@ -1,7 +1,9 @@
 """Packet builders for the decoder tests (struct only, no checksums: the decoder ignores them)."""
 
 from struct import pack
+from typing import Any
 
+from db.settings import DecoderSettings
 from sniffer.counters import Counters
 from sniffer.decode.decoder import Decoder
 
@@ -105,9 +107,10 @@ def udp_sip_frame(body: bytes | None = None, sport: int = 5060, dport: int = 506
     return eth(ipv4(udp(sip() if body is None else body, sport, dport)))
 
 
-def new_decoder(**kw: object) -> tuple[Decoder, Counters]:
+def new_decoder(**limits: Any) -> tuple[Decoder, Counters]:
+    """A decoder with default ports and these ``decoder`` settings (db/settings.py)."""
     c = Counters()
-    return Decoder(c, **kw), c  # type: ignore[arg-type]
+    return Decoder(c, DecoderSettings(**limits)), c
 
 
 def errors(c: Counters) -> dict[str, int]:

@@ -85,7 +85,7 @@ segment = st.tuples(
 @settings(max_examples=300)
 @given(st.lists(segment, max_size=25))
 def test_random_tcp_segment_sequences(segments: list[tuple[int, int, bytes, int, int]]) -> None:
-    dec, c = new_decoder(tcp_max_ooo_segments=4, tcp_max_buffer=2000)
+    dec, c = new_decoder(tcp_max_ooo_segments=4, tcp_max_buffer_bytes=2000)
     for i, (seq, flags, payload, cut, rev) in enumerate(segments):
         data = payload[cut % (len(payload) + 1) :]
         sport, dport = (5060, 40000) if rev else (40000, 5060)

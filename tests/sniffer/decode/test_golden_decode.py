@@ -8,6 +8,7 @@ from pathlib import Path
 import pcap
 import pytest
 
+from db.settings import SIP_TCP_PORTS
 from sniffer.counters import Counters
 from sniffer.decode.datagram import Datagram
 from sniffer.decode.decoder import Decoder
@@ -20,9 +21,11 @@ EXPECTED_NONVOIP = frozenset({"decode.non_ip", "decode.icmp", "decode.tcp_not_si
 """The only counters allowed on the nonvoip_* tunnel captures (ARP/CDP/STP, ICMP, HTTP)."""
 
 
-def run(name: str, **kw: object) -> tuple[list[Datagram], Counters, Decoder]:
+def run(
+    name: str, sip_tcp_ports: frozenset[int] = frozenset(SIP_TCP_PORTS)
+) -> tuple[list[Datagram], Counters, Decoder]:
     c = Counters()
-    dec = Decoder(c, **kw)  # type: ignore[arg-type]
+    dec = Decoder(c, sip_tcp_ports=sip_tcp_ports)
     p = pcap.pcap(str(GOLDEN / name))
     lt = p.datalink()
     out: list[Datagram] = []

@@ -233,7 +233,7 @@ def test_stream_table_bound_and_expiry() -> None:
 
 
 def test_buffer_overflow_resets_and_resyncs() -> None:
-    dec, c = new_decoder(tcp_max_buffer=1000)
+    dec, c = new_decoder(tcp_max_buffer_bytes=1000)
     cl, _sv = pair()
     huge = b"INVITE sip:x SIP/2.0\r\nX: " + b"y" * 1200
     out = feed(dec, [cl.frame(huge[:700]), cl.frame(huge[700:]), cl.frame(b"\r\n\r\n" + MSG2)])
@@ -276,7 +276,7 @@ def test_default_sip_ports(port: int) -> None:
 
 
 def test_out_of_order_bytes_bound_skips_the_gap() -> None:
-    dec, c = new_decoder(tcp_max_buffer=500)
+    dec, c = new_decoder(tcp_max_buffer_bytes=500)
     cl, _sv = pair()
     dec.decode(1, 0.0, cl.frame(flags=SYN))
     cl.frame(b"x" * 10)  # lost

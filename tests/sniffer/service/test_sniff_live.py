@@ -13,8 +13,8 @@ import pytest
 
 from db.connect import connect
 from db.queries import call_uids, duplicate_call_uids, fetch_call, sensor_row_counts
+from db.records import CallRecord
 from db.url import parse_db_url
-from sniffer.records import CallRecord
 from tests.db.mariadb import db_url, sensor_id  # noqa: F401  (fixtures)
 from tests.sniffer.service.live import (
     G711A_PACKETS,

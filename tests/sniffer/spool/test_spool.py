@@ -10,7 +10,9 @@ import dpkt
 import pcap
 import pytest
 
-from sniffer.spool.spool import CallPcap, CallPcapSpool, SpoolError, SpoolMode
+from db.errors import SpoolError
+from db.settings import SpoolMode
+from sniffer.spool.spool import CallPcap, CallPcapSpool
 
 GOLDEN = Path(__file__).resolve().parents[2] / "data" / "golden"
 G711 = [

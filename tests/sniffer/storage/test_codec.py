@@ -5,9 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sniffer.records import Record, record_to_dict
-from sniffer.storage.codec import decode, encode, record_from_dict
-from sniffer.storage.errors import CodecError
+from db.records import Record, RecordError, record_from_dict, record_to_dict
+from sniffer.storage.codec import decode, encode
 from tests.db.factories import make_call, make_message, make_registration, make_stream
 
 RECORDS: list[Record] = [
@@ -68,17 +67,17 @@ def test_unknown_keys_are_ignored() -> None:
     ],
 )
 def test_bad_lines(line: bytes, message: str) -> None:
-    with pytest.raises(CodecError) as info:
+    with pytest.raises(RecordError) as info:
         decode(line)
     assert str(info.value).startswith(message)
 
 
 @given(st.binary(max_size=300))
 @settings(max_examples=300)
-def test_arbitrary_bytes_raise_only_codec_error(data: bytes) -> None:
+def test_arbitrary_bytes_raise_only_record_error(data: bytes) -> None:
     try:
         decode(data)
-    except CodecError:
+    except RecordError:
         pass
 
 
@@ -100,21 +99,21 @@ _json = st.recursive(
     ),
 )
 @settings(max_examples=300)
-def test_arbitrary_objects_raise_only_codec_error(kind: str, body: dict[str, object]) -> None:
+def test_arbitrary_objects_raise_only_record_error(kind: str, body: dict[str, object]) -> None:
     try:
         record_from_dict({"type": kind, **body})
-    except CodecError:
+    except RecordError:
         pass
     try:
         decode(json.dumps({"type": kind, **body}).encode())
-    except CodecError:
+    except RecordError:
         pass
 
 
 def test_unserialisable_record() -> None:
     call = make_call(1)
     call.flags = [b"bytes"]  # type: ignore[list-item]
-    with pytest.raises(CodecError) as info:
+    with pytest.raises(RecordError) as info:
         encode(call)
     assert str(info.value) == (
         "CallRecord cannot be serialised: Object of type bytes is not JSON serializable"

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from sniffer.storage.errors import StorageError
+from db.errors import StorageError
 from sniffer.storage.journal import Journal
 
 

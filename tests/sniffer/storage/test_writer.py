@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from db.connect import CONNECTION
+from db.errors import StorageError
 from db.queries import LookupCache, duplicate_call_uids, insert_calls, sensor_row_counts
-from sniffer.records import CallRecord, Record
+from db.records import CallRecord, Record
 from sniffer.storage.codec import decode, encode
-from sniffer.storage.errors import StorageError
 from sniffer.storage.journal import Journal
 from sniffer.storage.writer import REJECTED_FILE, CdrWriter
 from tests.db.factories import make_call, make_message, make_registration

@@ -1,5 +1,9 @@
-"""Output records of the sensor: the public contract of ``callsift analyze --json`` and of the
-database columns (docs/CDR.md). Every record serialises to a flat JSON object with a ``type``.
+"""The record contract: what a sensor produces, ``callsift analyze --json`` prints, the database
+stores and the API serves (docs/CDR.md). Every record serialises to a flat JSON object with a
+``type`` (:func:`record_to_dict`) and back (:func:`record_from_dict`).
+
+Imported by the sensor, the database layer, the API and the GUI alike: it imports nothing of
+theirs.
 """
 
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -167,3 +171,62 @@ def _plain(obj: Any) -> dict[str, Any]:
 def record_to_dict(rec: Record) -> dict[str, Any]:
     """JSON-ready dict with the ``type`` key first. ``MessageRecord.from_`` is emitted as ``from``."""
     return {"type": _TYPES[type(rec)], **_plain(rec)}
+
+
+class RecordError(ValueError):
+    """A dict (or journal line) is not a record this version can read."""
+
+
+_KNOWN: dict[type, frozenset[str]] = {
+    cls: frozenset(f.name for f in fields(cls))
+    for cls in (CallRecord, MessageRecord, RegistrationRecord, RtcpSummary, StreamRecord)
+}
+
+
+def _build(cls: type[Any], d: dict[str, Any]) -> Any:
+    """``cls(**d)`` keeping only known keys (a newer writer may add some)."""
+    known = _KNOWN[cls]
+    try:
+        return cls(**{k: val for k, val in d.items() if k in known})
+    except TypeError as exc:
+        raise RecordError(f"bad {cls.__name__}: {exc}") from exc
+
+
+def _stream(d: Any) -> StreamRecord:
+    if not isinstance(d, dict):
+        raise RecordError(f"stream must be an object, got {type(d).__name__}")
+    d = dict(d)
+    rtcp = d.get("rtcp")
+    if rtcp is not None:
+        if not isinstance(rtcp, dict):
+            raise RecordError(f"rtcp must be an object, got {type(rtcp).__name__}")
+        d["rtcp"] = _build(RtcpSummary, rtcp)
+    result: StreamRecord = _build(StreamRecord, d)
+    return result
+
+
+def record_from_dict(d: dict[str, Any]) -> Record:
+    """Inverse of :func:`record_to_dict`; :class:`RecordError` if malformed. Unknown keys are
+    ignored (written by a newer version)."""
+    if not isinstance(d, dict):
+        raise RecordError(f"record must be an object, got {type(d).__name__}")
+    kind = d.get("type")
+    body = {k: val for k, val in d.items() if k != "type"}
+    if kind == "call":
+        streams = body.get("streams", [])
+        if not isinstance(streams, list):
+            raise RecordError("call streams must be a list")
+        body["streams"] = [_stream(s) for s in streams]
+        call: CallRecord = _build(CallRecord, body)
+        return call
+    if kind == "registration":
+        reg: RegistrationRecord = _build(RegistrationRecord, body)
+        return reg
+    if kind == "message":
+        if "from" in body:
+            body["from_"] = body.pop("from")
+        msg: MessageRecord = _build(MessageRecord, body)
+        return msg
+    if kind == "stream":
+        return _stream(body)
+    raise RecordError(f"unknown record type {kind!r}")

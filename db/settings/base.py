@@ -1,0 +1,74 @@
+"""Building blocks of the settings tree: how a key declares its environment name and its doc
+line, the shared value types and the constants other modules take their defaults from."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import NoDecode
+
+ENV_PREFIX = "CALLSIFT_"
+CONFIG_ENV = "CALLSIFT_CONFIG"
+"""Path of the TOML file when ``--config`` is not given."""
+OTHER_ENV = frozenset({CONFIG_ENV, "CALLSIFT_SENSOR_PASSWORD"})
+"""``CALLSIFT_*`` variables that are not settings (``db grant-sensor`` reads the password)."""
+
+SIP_TCP_PORTS: tuple[int, ...] = (5060, 5061, 5080)
+"""TCP (and SCTP) ports that carry SIP by default: RFC 3261 section 19.1.2 names 5060 and 5061
+(sips); 5080 is the common alternative (e.g. FreeSWITCH's external profile)."""
+
+
+class SpoolMode(StrEnum):
+    """What a per-call pcap holds."""
+
+    SIP_RTP = "sip+rtp"
+    """SIP and RTP/RTCP frames, whole."""
+    SIP = "sip"
+    """SIP only: the caller does not write RTP."""
+    RTP_HEADERS = "rtp-headers"
+    """SIP whole, RTP/RTCP cut after the RTP header: the caller passes ``caplen``."""
+
+
+def setting(default: Any = ..., *, env: str, doc: str, **kw: Any) -> Any:
+    """A settings field with its environment name and its line in docs/CONFIG.md."""
+    if not env.startswith(ENV_PREFIX):
+        raise ValueError(f"environment name {env!r} must start with {ENV_PREFIX}")
+    return Field(default, description=doc, json_schema_extra={"env": env}, **kw)
+
+
+def split_list(value: Any) -> Any:
+    """``"a, b"`` (environment) -> ``["a", "b"]``; lists pass through."""
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
+def port_list(value: Any) -> Any:
+    value = split_list(value)
+    if isinstance(value, list | tuple):
+        for p in value:
+            if isinstance(p, bool) or not str(p).isdigit() or not 0 < int(p) < 65536:
+                raise ValueError(f"not a port number: {p!r}")
+    return value
+
+
+Ports = Annotated[list[int], NoDecode]
+
+
+def parse_host_port(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError(f"must be HOST:PORT, got {value!r}")
+    return host.strip("[]"), int(port)
+
+
+def secret_key_of(v: SecretStr | None) -> SecretStr | None:
+    if v is not None and len(v.get_secret_value()) < 32:
+        raise ValueError("must be at least 32 characters")
+    return v
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
