@@ -16,7 +16,7 @@ from db.queries import values as v
 from db.queries.lookups import LookupCache, lookup_key, resolve
 from db.queries.sql import insert_once
 from db.queries.streams import STREAM_COLUMNS, stream_from_row, stream_values
-from db.records import CallRecord
+from db.records import CallRecord, StreamRecord
 
 MAX_DTMF_DIGITS = 1000
 """Digits stored per call in ``cdr_dtmf`` (``cdr.dtmf`` keeps the first 255)."""
@@ -218,15 +218,17 @@ async def cdr_ids(
     return out
 
 
-_SELECT_CDR = (
+CALL_SELECT = (
     "SELECT c.id, "
     + ", ".join(f"c.{col}" for col in CDR_COLUMNS)
     + ", r.reason, ua1.user_agent, ua2.user_agent FROM cdr c "
     "LEFT JOIN sip_reason r ON r.id = c.final_reason_id "
     "LEFT JOIN user_agent ua1 ON ua1.id = c.caller_ua_id "
-    "LEFT JOIN user_agent ua2 ON ua2.id = c.called_ua_id "
-    "WHERE c.sensor_id = %s AND c.uid = %s ORDER BY c.invite_ts LIMIT 1"
+    "LEFT JOIN user_agent ua2 ON ua2.id = c.called_ua_id"
 )
+"""A ``cdr`` row with its looked-up texts, as :func:`call_from_row` reads it (add a WHERE)."""
+INVITE_TS = 1 + CDR_COLUMNS.index("invite_ts")
+"""Position of ``invite_ts`` in a :data:`CALL_SELECT` row (``id`` is first)."""
 _SELECT_RTP = (
     f"SELECT {', '.join(STREAM_COLUMNS)} FROM cdr_rtp "
     "WHERE cdr_id = %s AND invite_ts = %s ORDER BY stream_idx"
@@ -237,13 +239,27 @@ _SELECT_RTP = (
 async def fetch_call(conn: CONNECTION, sensor_id: int, uid: str) -> CallRecord | None:
     """Read one stored call record back (streams included), or None."""
     async with conn.cursor() as cur:
-        await cur.execute(_SELECT_CDR, (sensor_id, v.uid(uid)))
+        await cur.execute(
+            f"{CALL_SELECT} WHERE c.sensor_id = %s AND c.uid = %s ORDER BY c.invite_ts LIMIT 1",
+            (sensor_id, v.uid(uid)),
+        )
         row = await cur.fetchone()
         if row is None:
             return None
-        cdr_id, invite = row[0], row[14]
+        streams = await fetch_streams(conn, row[0], row[INVITE_TS])
+    return call_from_row(row, streams)
+
+
+@translated("cannot read the streams of a call")
+async def fetch_streams(conn: CONNECTION, cdr_id: int, invite: dt.datetime) -> list[StreamRecord]:
+    """The RTP streams of the ``cdr`` row ``(cdr_id, invite)``, in their stored order."""
+    async with conn.cursor() as cur:
         await cur.execute(_SELECT_RTP, (cdr_id, invite))
-        streams = [stream_from_row(r) for r in await cur.fetchall()]
+        return [stream_from_row(r) for r in await cur.fetchall()]
+
+
+def call_from_row(row: Sequence[Any], streams: list[StreamRecord]) -> CallRecord:
+    """A :data:`CALL_SELECT` row (and the call's streams) -> the record as it was written."""
     c = dict(zip(CDR_COLUMNS, row[1:], strict=False))
     reason, caller_ua, called_ua = row[-3:]
     return CallRecord(
@@ -260,8 +276,8 @@ async def fetch_call(conn: CONNECTION, sensor_id: int, uid: str) -> CallRecord |
         called_port=c["called_port"],
         vlan=c["vlan"],
         invite_ts=v.from_ts(c["invite_ts"]),
-        ringing_ts=_opt_from_ts(c["ringing_ts"]),
-        answer_ts=_opt_from_ts(c["answer_ts"]),
+        ringing_ts=opt_from_ts(c["ringing_ts"]),
+        answer_ts=opt_from_ts(c["answer_ts"]),
         end_ts=v.from_ts(c["end_ts"]),
         duration_s=c["duration_s"],
         connect_duration_s=c["connect_duration_s"],
@@ -284,5 +300,5 @@ async def fetch_call(conn: CONNECTION, sensor_id: int, uid: str) -> CallRecord |
     )
 
 
-def _opt_from_ts(value: dt.datetime | None) -> float | None:
+def opt_from_ts(value: dt.datetime | None) -> float | None:
     return None if value is None else v.from_ts(value)
