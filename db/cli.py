@@ -13,7 +13,7 @@ from typing import Any
 
 from db.errors import ConfigError
 from db.settings import Settings, flag_help, load_settings
-from db.url import URL_FORM, parse_db_url
+from db.url import URL_FORM, db_url_arg, parse_db_url
 
 PASSWORD_ENV = "CALLSIFT_SENSOR_PASSWORD"
 
@@ -64,14 +64,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], *, epil
     g.add_argument("--user", required=True, help="the sensor's MySQL user name")
     g.add_argument("--host", default="%", help="the host the sensor connects from (default %%)")
     g.set_defaults(run=run_grant_sensor, cmd_parser=g)
-
-
-def db_url_arg(text: str) -> str:
-    """``--db`` takes a URL: anything else (``--db capture.pcap``) is refused at once, so a
-    file name is never taken for one. The URL itself is checked by the settings."""
-    if "://" not in text:
-        raise argparse.ArgumentTypeError(f"expected a database URL {URL_FORM}, got {text!r}")
-    return text
 
 
 def _common(p: argparse.ArgumentParser) -> None:

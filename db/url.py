@@ -1,5 +1,6 @@
 """Database URLs: ``mysql://USER:PASSWORD@HOST:PORT/DATABASE`` (``mariadb://`` is a synonym)."""
 
+import argparse
 import re
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -89,3 +90,11 @@ def _split_host_port(hostport: str) -> tuple[str, int]:
     if not 1 <= port <= 65535:
         raise ValueError(f"database URL port must be 1..65535, got {port}")
     return host, port
+
+
+def db_url_arg(text: str) -> str:
+    """argparse type of ``--db``: a URL, never anything else (``--db capture.pcap`` is refused
+    at once, so a file name is not taken for one). The URL itself is checked by the settings."""
+    if "://" not in text:
+        raise argparse.ArgumentTypeError(f"expected a database URL {URL_FORM}, got {text!r}")
+    return text

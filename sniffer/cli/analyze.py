@@ -16,11 +16,10 @@ from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
-from db.cli import db_url_arg
 from db.errors import StorageError
 from db.records import Record
 from db.settings import SIP_TCP_PORTS, Settings, SpoolMode, flag_help, load_settings
-from db.url import URL_FORM
+from db.url import URL_FORM, db_url_arg
 from sniffer.analyzer import Analyzer, AnalyzerConfig
 from sniffer.capture.files import open_capture
 from sniffer.capture.source import PacketSource

@@ -8,9 +8,8 @@ import logging
 import signal
 from typing import TYPE_CHECKING
 
-from db.cli import db_url_arg
 from db.settings import SpoolMode, flag_help, load_settings
-from db.url import URL_FORM
+from db.url import URL_FORM, db_url_arg
 from sniffer.cli.errors import EXIT_HELP, EXIT_OK
 
 if TYPE_CHECKING:

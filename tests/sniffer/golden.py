@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from db.records import Record
+from db.settings import SIP_TCP_PORTS
 from sniffer.analyzer import Analyzer, AnalyzerConfig
 from sniffer.capture.files import open_capture
 from sniffer.counters import Counters
@@ -39,7 +40,7 @@ def analyze(name: str, **config: Any) -> tuple[list[Record], Counters]:
     """Run the analyzer over one golden capture; return its records and counters."""
     records: list[Record] = []
     counters = Counters()
-    ports = frozenset({5060, 5061, 5080, *EXTRA_SIP_PORTS.get(name, ())})
+    ports = frozenset({*SIP_TCP_PORTS, *EXTRA_SIP_PORTS.get(name, ())})
     cfg = AnalyzerConfig(sip_tcp_ports=ports, **config)
     with open_capture(str(GOLDEN / name)) as src:
         analyzer = Analyzer(src.linktype, records.append, config=cfg, counters=counters)

@@ -42,7 +42,7 @@ def sip_only(dgs: list[Datagram]) -> list[Datagram]:
 def test_decodes_and_matches_tshark_per_call_id(name: str) -> None:
     """No internal error; consistent frames/offsets; SIP messages per Call-ID as tshark counts
     them (tshark_sip.json; HEP figures from the corpus' HEP3 decoder)."""
-    dgs, c, _ = run(name, sip_tcp_ports=frozenset({5060, 5061, 5080, 6060}))
+    dgs, c, _ = run(name, sip_tcp_ports=frozenset({*SIP_TCP_PORTS, 6060}))
     assert c["decode.internal_error"] == 0
     got: collections.Counter[str] = collections.Counter()
     for d in dgs:
