@@ -23,7 +23,7 @@ from db.url import URL_FORM, db_url_arg
 from sniffer.analyzer import Analyzer, AnalyzerConfig
 from sniffer.capture.files import open_capture
 from sniffer.capture.source import PacketSource
-from sniffer.cli.errors import ANALYZE_EXIT_HELP, EXIT_OK, EXIT_TRUNCATED, EXIT_USAGE
+from sniffer.cli.errors import ANALYZE_EXIT_HELP, EXIT_OK, EXIT_TRUNCATED, UsageError
 from sniffer.cli.output import SORT_ORDERS, Output, RecordFilter
 from sniffer.counters import Counters
 from sniffer.spool.spool import CallPcapSpool
@@ -123,8 +123,8 @@ def _port(text: str) -> int:
     return int(text)
 
 
-def _refused(args: argparse.Namespace) -> str | None:
-    """Options that mean nothing without another one."""
+def _check_combinations(args: argparse.Namespace) -> None:
+    """Options that mean nothing without another one: :class:`UsageError`."""
     to_db = args.db is not None or args.write_db
     for flag, value, needs, given in (
         ("--journal", args.journal, "--db URL (or --write-db)", to_db),
@@ -134,8 +134,7 @@ def _refused(args: argparse.Namespace) -> str | None:
         ("--sort time", args.sort == "time" or None, "--json (the tables are by time)", args.json),
     ):
         if value is not None and not given:
-            return f"{flag} needs {needs}"
-    return None
+            raise UsageError(f"{flag} needs {needs}")
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
@@ -156,10 +155,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
 
 
 def run(args: argparse.Namespace) -> int:
-    refused = _refused(args)
-    if refused is not None:
-        print(f"callsift analyze: {refused}", file=sys.stderr)
-        return EXIT_USAGE
+    _check_combinations(args)
     settings = settings_of(args)
     out = Output(args.json, sort=args.sort, only=RecordFilter(args.call_id, args.number))
     if args.db is None and not args.write_db:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from db.errors import CallsiftError
+from db.errors import CallsiftError, ConfigError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -30,9 +30,14 @@ ANALYZE_EXIT_HELP = (
 )
 
 
+class UsageError(ConfigError):
+    """Command-line options that do not go together (``--journal`` without ``--db``): the
+    configuration error argparse cannot see; exit code 2 like argparse's own."""
+
+
 def exit_code(exc: CallsiftError) -> int:
-    """Every error of the tree exits 1 (docs/ARCHITECTURE.md, "Errors")."""
-    return EXIT_ERROR
+    """Bad arguments exit 2, every other error of the tree 1 (docs/ARCHITECTURE.md, "Errors")."""
+    return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_ERROR
 
 
 def errors_in(exc: BaseException) -> list[CallsiftError] | None:

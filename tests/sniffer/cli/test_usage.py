@@ -68,11 +68,11 @@ def test_db_takes_a_url_never_the_file_name() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--journal", "/tmp/j"), "callsift analyze: --journal needs --db URL (or --write-db)"),
-        (("--sensor-id", "3"), "callsift analyze: --sensor-id needs --db URL (or --write-db)"),
-        (("--spool-gzip",), "callsift analyze: --spool-gzip needs --spool DIR"),
-        (("--spool-mode", "sip"), "callsift analyze: --spool-mode needs --spool DIR"),
-        (("--sort", "time"), "callsift analyze: --sort time needs --json (the tables are by time)"),
+        (("--journal", "/tmp/j"), "callsift: --journal needs --db URL (or --write-db)"),
+        (("--sensor-id", "3"), "callsift: --sensor-id needs --db URL (or --write-db)"),
+        (("--spool-gzip",), "callsift: --spool-gzip needs --spool DIR"),
+        (("--spool-mode", "sip"), "callsift: --spool-mode needs --spool DIR"),
+        (("--sort", "time"), "callsift: --sort time needs --json (the tables are by time)"),
     ],
 )
 def test_options_that_need_another_are_refused(args: tuple[str, ...], message: str) -> None:
