@@ -50,16 +50,23 @@ class StreamRecord:
     loss_pct: float
     duplicates: int
     out_of_order: int
-    max_delta_ms: float
-    max_jitter_ms: float
-    mean_jitter_ms: float
+    max_delta_ms: float | None
+    """Largest arrival gap of a regular packet; null when no packet measured one."""
+    max_jitter_ms: float | None
+    """RFC 3550 jitter (docs/QUALITY.md); null when not computed (no audio packet of a known
+    clock rate was measured): never 0.0 for "unknown"."""
+    mean_jitter_ms: float | None
     mos: float | None
+    """E-model MOS; null with fewer than 2 audio packets (docs/QUALITY.md)."""
     rtcp: RtcpSummary | None
     first_ts: float
     last_ts: float
     direction: str | None = None
     """``"caller"`` when the caller sends it, ``"callee"`` when the callee sends it."""
     telephone_events: int = 0
+    playout_discard_pct: float | None = None
+    """Audio packets the playout-buffer model discards as too late, % of the audio packets:
+    the figure that went into the MOS with the network loss; null without audio."""
 
 
 @dataclass(slots=True)

@@ -30,6 +30,7 @@ STREAM_COLUMNS: tuple[str, ...] = (
     "last_ts",
     "direction",
     "telephone_events",
+    "playout_discard_pct",
     "rtcp_sr_count",
     "rtcp_rr_count",
     "rtcp_fraction_lost_max",
@@ -46,6 +47,7 @@ STREAM_COLUMNS: tuple[str, ...] = (
 """``StreamRecord`` fields, then its ``RtcpSummary`` as ``rtcp_*`` (all NULL when no RTCP)."""
 
 _NO_RTCP: tuple[None, ...] = (None,) * 12
+_RTCP_AT = STREAM_COLUMNS.index("rtcp_sr_count")
 
 _ORPHAN_COLUMNS = ("sensor_id", "digest", *STREAM_COLUMNS)
 _INSERT_ORPHAN = insert_once("rtp_orphan", _ORPHAN_COLUMNS, "sensor_id")
@@ -83,14 +85,15 @@ def stream_values(s: StreamRecord) -> tuple[Any, ...]:
         v.real(s.loss_pct),
         v.uint(s.duplicates, v.U32),
         v.uint(s.out_of_order, v.U32),
-        v.real(s.max_delta_ms),
-        v.real(s.max_jitter_ms),
-        v.real(s.mean_jitter_ms),
+        v.opt_real(s.max_delta_ms),
+        v.opt_real(s.max_jitter_ms),
+        v.opt_real(s.mean_jitter_ms),
         v.opt_real(s.mos),
         v.ts(s.first_ts),
         v.ts(s.last_ts),
         v.opt_atext(s.direction, 8),
         v.uint(s.telephone_events, v.U32),
+        v.opt_real(s.playout_discard_pct),
         *rtcp,
     )
 
@@ -98,20 +101,21 @@ def stream_values(s: StreamRecord) -> tuple[Any, ...]:
 def stream_from_row(row: Sequence[Any]) -> StreamRecord:
     """Inverse of :func:`stream_values` for a row selected in :data:`STREAM_COLUMNS` order."""
     rtcp = None
-    if row[20] is not None:
+    r = row[_RTCP_AT:]
+    if r[0] is not None:
         rtcp = RtcpSummary(
-            sr_count=int(row[20]),
-            rr_count=int(row[21] or 0),
-            fraction_lost_max=row[22],
-            cumulative_lost=row[23],
-            jitter_max_ms=row[24],
-            rtt_avg_ms=row[25],
-            rtt_max_ms=row[26],
-            xr_mos_lq=row[27],
-            xr_mos_cq=row[28],
-            xr_r_factor=row[29],
-            xr_loss_rate=row[30],
-            xr_discard_rate=row[31],
+            sr_count=int(r[0]),
+            rr_count=int(r[1] or 0),
+            fraction_lost_max=r[2],
+            cumulative_lost=r[3],
+            jitter_max_ms=r[4],
+            rtt_avg_ms=r[5],
+            rtt_max_ms=r[6],
+            xr_mos_lq=r[7],
+            xr_mos_cq=r[8],
+            xr_r_factor=r[9],
+            xr_loss_rate=r[10],
+            xr_discard_rate=r[11],
         )
     return StreamRecord(
         src_ip=v.ip_text(row[0]),
@@ -126,16 +130,21 @@ def stream_from_row(row: Sequence[Any]) -> StreamRecord:
         loss_pct=float(row[9]),
         duplicates=int(row[10]),
         out_of_order=int(row[11]),
-        max_delta_ms=float(row[12]),
-        max_jitter_ms=float(row[13]),
-        mean_jitter_ms=float(row[14]),
+        max_delta_ms=_opt_float(row[12]),
+        max_jitter_ms=_opt_float(row[13]),
+        mean_jitter_ms=_opt_float(row[14]),
         mos=row[15],
         first_ts=v.from_ts(row[16]),
         last_ts=v.from_ts(row[17]),
         direction=row[18],
         telephone_events=int(row[19]),
+        playout_discard_pct=_opt_float(row[20]),
         rtcp=rtcp,
     )
+
+
+def _opt_float(x: Any) -> float | None:
+    return None if x is None else float(x)
 
 
 @translated("cannot write RTP streams")

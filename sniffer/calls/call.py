@@ -225,6 +225,10 @@ def _r6(v: float | None) -> float | None:
     return None if v is None else round(v, 6)
 
 
+def _r3(v: float | None) -> float | None:
+    return None if v is None else round(v, 3)
+
+
 def stream_record(s: CallStream, rtcp: RtcpTracker | None) -> StreamRecord:
     """The record of one RTP stream (of a call, or bound to none)."""
     st = s.stats
@@ -247,13 +251,14 @@ def stream_record(s: CallStream, rtcp: RtcpTracker | None) -> StreamRecord:
         loss_pct=round(st.loss_pct, 3),
         duplicates=st.duplicates,
         out_of_order=st.out_of_order,
-        max_delta_ms=round(st.max_delta_ms, 3),
-        max_jitter_ms=round(st.max_jitter_ms, 3),
-        mean_jitter_ms=round(st.mean_jitter_ms, 3),
+        max_delta_ms=_r3(st.max_delta_ms),
+        max_jitter_ms=_r3(st.max_jitter_ms),
+        mean_jitter_ms=_r3(st.mean_jitter_ms),
         mos=None if mos is None else round(mos, 2),
         rtcp=summary,
         first_ts=round(st.first_ts, 6),
         last_ts=round(st.last_ts, 6),
         direction=s.sender,
         telephone_events=st.event_packets,
+        playout_discard_pct=_r3(st.playout_discard_pct),
     )

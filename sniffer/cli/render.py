@@ -25,12 +25,19 @@ def _party(user: str, domain: str) -> str:
     return f"{user}@{domain}" if user and domain else user or domain or "-"
 
 
+def _ms(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1f}"
+
+
 def _stream(s: StreamRecord) -> str:
     mos = f"{s.mos:.1f}" if s.mos is not None else "-"
     who = {"caller": "A>B", "callee": "B>A"}.get(s.direction or "", "")
+    discard = ""
+    if s.playout_discard_pct:
+        discard = f" discard {s.playout_discard_pct:.1f}%"
     return (
-        f"{who} {s.codec} {s.packets}p loss {s.loss_pct:.1f}% "
-        f"jit {s.mean_jitter_ms:.1f}/{s.max_jitter_ms:.1f} MOS {mos}"
+        f"{who} {s.codec} {s.packets}p loss {s.loss_pct:.1f}%{discard} "
+        f"jit {_ms(s.mean_jitter_ms)}/{_ms(s.max_jitter_ms)} MOS {mos}"
     ).strip()
 
 

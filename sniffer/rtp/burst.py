@@ -34,6 +34,9 @@ SEQ_DUP = 1
 SEQ_LATE = 2
 SEQ_BAD = 3
 SEQ_RESTART = 4
+SEQ_EARLY = 5
+"""A late packet or a duplicate older than the stream's first packet (counted as late or as a
+duplicate; nothing in arrival order precedes it)."""
 
 
 def burst_ratio(lost: int, bursts: int, received: int) -> float:
@@ -55,6 +58,7 @@ class LossTracker:
         "_bad_at",
         "_bad_seq",
         "_base_ext",
+        "_first_ext",
         "_gaps",
         "_max_ext",
         "_ring",
@@ -67,6 +71,7 @@ class LossTracker:
         self.out_of_order = 0
         # packets = max_ext - base_ext + 1 + adj (the hot path moves max_ext only)
         self._base_ext = 0
+        self._first_ext = 0
         self._max_ext = -1
         self._adj = 0
         self._ring: array[int] | None = None
@@ -77,7 +82,7 @@ class LossTracker:
 
     def _seq_start(self, seq: int) -> None:
         """Before the first packet: make ``seq`` the next expected number."""
-        self._base_ext = seq + EXT_START
+        self._base_ext = self._first_ext = seq + EXT_START
         self._max_ext = self._base_ext - 1
 
     def _seq_slow(self, seq: int) -> int:
@@ -108,6 +113,7 @@ class LossTracker:
             jump = (seq - mx) & 0xFFFF
             ext = mx + jump
             self._base_ext += jump - 2
+            self._first_ext = self._base_ext
             ring[(ext - 1) & RING_MASK] = ext
             ring[ext & RING_MASK] = ext + 1
             self._max_ext = ext
@@ -121,7 +127,7 @@ class LossTracker:
             return SEQ_OK
         if d == 0 or ring[ext & RING_MASK] == ext + 1:
             self.duplicates += 1
-            return SEQ_DUP
+            return SEQ_EARLY if ext < self._first_ext else SEQ_DUP
         self.out_of_order += 1
         base = self._base_ext
         ring[ext & RING_MASK] = ext + 1
@@ -129,14 +135,14 @@ class LossTracker:
             if ext < base - 1:
                 self._gaps += 1  # a new hole between this packet and the old lowest
             self._base_ext = ext
-            return SEQ_LATE
+            return SEQ_EARLY
         prev_seen = ext - 1 < base or ring[(ext - 1) & RING_MASK] == ext
         next_seen = ring[(ext + 1) & RING_MASK] == ext + 2
         if prev_seen and next_seen:
             self._gaps -= 1  # filled a one-packet hole
         elif not prev_seen and not next_seen:
             self._gaps += 1  # split a hole in two
-        return SEQ_LATE
+        return SEQ_EARLY if ext < self._first_ext else SEQ_LATE
 
     @property
     def packets(self) -> int:

@@ -1,17 +1,19 @@
 """Per-stream RTP quality: packets, loss, duplicates, order, delta and jitter agreeing with
-Wireshark's RTP stream analysis, plus loss burstiness, jitter-buffer discards and MOS.
+Wireshark's RTP stream analysis, plus loss burstiness, playout-buffer discards and MOS.
 
 The rules (docs/QUALITY.md has the full text):
 
 * sequence: RFC 3550 A.1 extended sequence numbers; expected = highest - lowest + 1;
   lost = expected - packets (duplicates included, so it may be negative, as in tshark);
-* jitter: RFC 3550 A.8, J = (15 J + |D|) / 16 with D the transit difference to the previous
-  in-order packet; max/mean jitter and max delta only over "regular" packets (not the first,
-  not marker, not CN, not following CN, not timestamp-backwards); the mean is Wireshark's
-  running m = (m (n - 1) + J) / n, n = earlier packets of the stream (kept here as the sum
-  T = n m, see :meth:`StreamStats._mean_hold`);
-* telephone-event packets and packets whose clock rate is unknown never touch the jitter/delta
-  estimator (they still count for packets, loss, duplicates and order).
+* jitter: RFC 3550 A.8 and section 6.4.1, J = (15 J + |D|) / 16 with D the transit difference
+  to the previous packet *in order of arrival*: late (reordered) packets and duplicates feed
+  the estimator and become the next packet's reference, as in RFC 3550 and tshark; max/mean
+  jitter and max delta only over "regular" packets (not the first, not marker, not CN, not
+  following CN, not timestamp-backwards, not older than the first packet); the mean is
+  Wireshark's running m = (m (n - 1) + J) / n, n = earlier packets of the stream (kept here as
+  the sum T = n m, see :meth:`StreamStats._mean_hold`);
+* telephone-event packets and packets whose clock rate is unknown never touch the jitter
+  estimator (they still count for packets, loss, duplicates, order and max delta).
 
 :meth:`StreamStats.add` is the hot path: one comparison decides the common case (next sequence
 number, same payload type); everything else goes to the ``_slow`` methods. Times are kept in
@@ -21,12 +23,13 @@ seconds and reported in ms.
 from sniffer.rtp import emodel
 from sniffer.rtp.burst import (
     RING_MASK,
+    SEQ_DUP,
     SEQ_LATE,
     SEQ_RESTART,
     LossTracker,
 )
 from sniffer.rtp.codecs import PT_CN, PT_CN_OLD, STATIC_PT
-from sniffer.rtp.jitterbuffer import JB_DEPTH_MS, JB_RESYNC_MS, JB_SKEW_PER_S
+from sniffer.rtp.jitterbuffer import JB_DEPTH_MS, JB_MAX_DRIFT, JB_RESYNC_MS
 
 TS_JUMP_MS = 1000.0
 """A timestamp running ahead of the arrival time by more than this (D < -1 s) is a sender
@@ -35,7 +38,7 @@ timestamp discontinuity, not jitter: the jitter reference restarts at that packe
 _TS_JUMP_NEG = -TS_JUMP_MS / 1000.0
 _JB_DEPTH = JB_DEPTH_MS / 1000.0
 _JB_RESYNC = JB_RESYNC_MS / 1000.0
-_JB_SKEW = JB_SKEW_PER_S / 1000.0
+_JB_DRIFT = JB_MAX_DRIFT
 
 
 class StreamStats(LossTracker):
@@ -46,9 +49,6 @@ class StreamStats(LossTracker):
         "_cur_tick",
         "_first_pt",
         "_floor",
-        "_floor_ts",
-        "_has_ref",
-        "_jb_limit",
         "_jit",
         "_last_cn",
         "_last_other",
@@ -89,20 +89,17 @@ class StreamStats(LossTracker):
         self._last_cn = False
         self._skipped = 0
         self._last_other = 0.0
-        # jitter / delta, seconds
-        self._has_ref = False
+        # jitter / delta, seconds; the maxima stay negative until a regular packet sets them
         self._ref_tick = 0.0
         self._prev_arr = 0.0
         self._prev_rts = 0
         self._jit = 0.0
-        self._max_jit = 0.0
+        self._max_jit = -1.0
         self._tsum = 0.0
-        self._max_delta = 0.0
-        # playout buffer model (jitterbuffer.py), seconds of relative transit
+        self._max_delta = -1.0
+        # playout buffer model (jitterbuffer.py): transit minus the drift allowance, seconds
         self._rel = 0.0
         self._floor = 0.0
-        self._jb_limit = _JB_DEPTH
-        self._floor_ts = 0.0
         self._late = 0
 
     def add(self, seq: int, rtp_ts: int, arrival_ts: float, pt: int, marker: bool = False) -> None:
@@ -117,7 +114,7 @@ class StreamStats(LossTracker):
         else:
             res = self._seq_slow(seq)
             if res:
-                self._seq_irregular(res, pt, rtp_ts, arrival_ts, tick)
+                self._seq_irregular(res, pt, rtp_ts, arrival_ts, tick, marker)
                 return
         if tick > 0.0:
             irregular = marker
@@ -125,7 +122,7 @@ class StreamStats(LossTracker):
             tick = -tick  # CN, or the first packet after CN
             irregular = True
         else:
-            self._not_audio(pt, arrival_ts)
+            self._not_audio(pt, arrival_ts, marker)
             return
         dts = rtp_ts - self._prev_rts
         if dts < 0:
@@ -144,6 +141,8 @@ class StreamStats(LossTracker):
         j = self._jit
         j += ((dd if dd >= 0.0 else -dd) - j) * 0.0625  # J += (|D| - J) / 16
         self._jit = j
+        rel = self._rel + dd - delta * _JB_DRIFT
+        self._rel = rel
         if irregular:
             self._mean_hold()
         else:
@@ -157,14 +156,10 @@ class StreamStats(LossTracker):
             if j > self._max_jit:
                 self._max_jit = j
             self._tsum += j
-        rel = self._rel + dd
-        self._rel = rel
         if rel < self._floor:
             self._floor = rel
-            self._jb_limit = rel + _JB_DEPTH
-            self._floor_ts = arrival_ts
-        elif rel > self._jb_limit:
-            self._jb_slow(rel, dd, arrival_ts, marker)
+        elif rel > self._floor + _JB_DEPTH:
+            self._jb_slow(rel, dd, marker)
 
     def _pt_slow(self, pt: int, seq: int, rtp_ts: int, arrival_ts: float) -> float:
         """The payload type differs from the previous packet's: signed tick for this packet."""
@@ -188,38 +183,80 @@ class StreamStats(LossTracker):
             # first packet of the jitter estimator, or the RTP clock rate changed: the packet
             # is its own reference (D = 0) and is not regular
             self._ref_tick = tick
-            self._has_ref = True
-            self._prev_arr = self._floor_ts = arrival_ts
+            self._prev_arr = arrival_ts
             self._prev_rts = rtp_ts
             return -tick
         return -tick if is_cn or follows_cn else tick
 
-    def _not_audio(self, pt: int, arrival_ts: float) -> None:
-        """Telephone-event or unknown clock rate: counted, never fed to the estimator."""
+    def _not_audio(self, pt: int, arrival_ts: float, marker: bool) -> None:
+        """Telephone-event or unknown clock rate: counted, never fed to the jitter estimator;
+        an arrival gap needs no clock, so max delta still sees it."""
         self._skipped += 1
-        self._last_other = arrival_ts
         if pt in self.event_pts:
             self.event_packets += 1
+        prev = self._prev_arr if self._prev_arr > self._last_other else self._last_other
+        if not marker and prev > 0.0:  # prev is 0 before the stream's first packet
+            delta = arrival_ts - prev
+            if delta > self._max_delta:
+                self._max_delta = delta
+        self._last_other = arrival_ts
 
     def _seq_irregular(
-        self, res: int, pt: int, rtp_ts: int, arrival_ts: float, tick: float
+        self, res: int, pt: int, rtp_ts: int, arrival_ts: float, tick: float, marker: bool
     ) -> None:
-        """A duplicate, late, probation or restart packet: no jitter update; a late audio
-        packet still meets (or misses) its playout deadline."""
+        """A duplicate, late, probation or restart packet."""
         if not tick:
-            self._not_audio(pt, arrival_ts)
+            self._not_audio(pt, arrival_ts, marker)
             return
-        tick = abs(tick)
+        if res in (SEQ_LATE, SEQ_DUP):
+            self._out_of_order(res == SEQ_LATE, rtp_ts, arrival_ts, tick, marker)
+            return
+        # a probation packet, or one older than the first packet: not fed, not a reference
         self._last_other = arrival_ts
         if res == SEQ_RESTART:
             self._prev_arr = arrival_ts
             self._prev_rts = rtp_ts
-        elif res == SEQ_LATE and self._has_ref:
-            dts = ((rtp_ts - self._prev_rts + 0x80000000) & 0xFFFFFFFF) - 0x80000000
-            rel = self._rel + (arrival_ts - self._prev_arr) - dts * tick
-            if rel > self._jb_limit + (arrival_ts - self._floor_ts) * _JB_SKEW:
-                self._late += 1
         self._mean_hold()
+
+    def _out_of_order(
+        self, late: bool, rtp_ts: int, arrival_ts: float, tick: float, marker: bool
+    ) -> None:
+        """A late packet or a duplicate: fed to the estimator in order of arrival (RFC 3550
+        section 6.4.1, as tshark) and the next packet's reference; a late packet still meets
+        (or misses) its playout deadline, a duplicate is not played."""
+        irregular = marker or tick < 0.0
+        if tick < 0.0:
+            tick = -tick
+        dts = ((rtp_ts - self._prev_rts + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+        delta = arrival_ts - self._prev_arr
+        dd = delta - dts * tick
+        if dd < _TS_JUMP_NEG:
+            self._last_other = arrival_ts  # from another timestamp timeline: not comparable
+            self._mean_hold()
+            return
+        self._prev_arr = arrival_ts
+        self._prev_rts = rtp_ts
+        j = self._jit
+        j += ((dd if dd >= 0.0 else -dd) - j) * 0.0625
+        self._jit = j
+        rel = self._rel + dd - delta * _JB_DRIFT
+        self._rel = rel
+        if irregular:
+            self._mean_hold()
+        else:
+            other = arrival_ts - self._last_other
+            if other < delta:
+                delta = other
+            if delta > self._max_delta:
+                self._max_delta = delta
+            if j > self._max_jit:
+                self._max_jit = j
+            self._tsum += j
+        if late:
+            if rel < self._floor:
+                self._floor = rel
+            elif rel > self._floor + _JB_DEPTH:
+                self._late += 1
 
     def _ts_jump(self, rtp_ts: int, arrival_ts: float) -> None:
         """An in-order packet whose timestamp goes backwards: the reference restarts here."""
@@ -234,14 +271,28 @@ class StreamStats(LossTracker):
         if n > 1:
             self._tsum += self._tsum / (n - 1)
 
-    def _jb_slow(self, rel: float, dd: float, arrival_ts: float, marker: bool) -> None:
-        """A packet beyond the nominal buffer depth: re-anchor, or count it as discarded."""
+    def _jb_slow(self, rel: float, dd: float, marker: bool) -> None:
+        """A packet beyond the buffer depth: re-anchor, or count it as discarded."""
         if marker or dd >= _JB_RESYNC:
             self._floor = rel
-            self._jb_limit = rel + _JB_DEPTH
-            self._floor_ts = arrival_ts
-        elif rel > self._jb_limit + (arrival_ts - self._floor_ts) * _JB_SKEW:
+        else:
             self._late += 1
+
+    def mark_event_pt(self, pt: int) -> None:
+        """``pt`` turned out to carry RFC 4733 telephone-events (RTP without SDP, recognised by
+        the payloads' shape): its packets so far count as events from now on."""
+        if pt in self.event_pts:
+            return
+        self.event_pts = self.event_pts | {pt}
+        self._ticks[pt] = 0.0
+        if pt == self._cur_pt:
+            self._cur_tick = 0.0
+        if self._main_pt == pt:
+            self._main_pt = -1
+
+    def add_event_packets(self, n: int) -> None:
+        """``n`` packets already counted before :meth:`mark_event_pt` were events."""
+        self.event_packets += n
 
     # --- results ---
 
@@ -256,15 +307,20 @@ class StreamStats(LossTracker):
         return max(self._prev_arr, self._last_other)
 
     @property
-    def max_delta_ms(self) -> float:
-        return self._max_delta * 1000.0
+    def max_delta_ms(self) -> float | None:
+        """Largest arrival gap of a regular packet; None when no packet measured one."""
+        return self._max_delta * 1000.0 if self._max_delta >= 0.0 else None
 
     @property
-    def max_jitter_ms(self) -> float:
-        return self._max_jit * 1000.0
+    def max_jitter_ms(self) -> float | None:
+        """Largest J after a regular audio packet; None when the jitter was not computed (no
+        regular packet of a known clock rate)."""
+        return self._max_jit * 1000.0 if self._max_jit >= 0.0 else None
 
     @property
-    def mean_jitter_ms(self) -> float:
+    def mean_jitter_ms(self) -> float | None:
+        if self._max_jit < 0.0:
+            return None
         n = self.audio_packets - 1
         return self._tsum * 1000.0 / n if n > 0 else 0.0
 
@@ -279,20 +335,26 @@ class StreamStats(LossTracker):
         return self._main_pt if self._main_pt >= 0 else self._first_pt
 
     @property
-    def jitter_buffer_loss_pct(self) -> float:
-        """Share of audio packets the fixed playout buffer model (jitterbuffer.py) discards."""
+    def playout_discards(self) -> int:
+        """Audio packets the playout buffer model (jitterbuffer.py) discards as too late."""
+        return self._late
+
+    @property
+    def playout_discard_pct(self) -> float | None:
+        """Share of audio packets the playout buffer model discards; None without audio."""
         n = self.audio_packets
-        return self._late * 100.0 / n if n else 0.0
+        return self._late * 100.0 / n if n > 0 else None
 
     def mos(self, encoding: str, ptime_ms: float | None = None) -> float | None:
-        """E-model MOS (emodel.mos_for); None with fewer than 2 audio packets."""
+        """E-model MOS (emodel.mos_for); None with fewer than 2 audio packets or for an
+        encoding the E-model has no impairment values for (codecs.impairment_for)."""
         if self.audio_packets < 2:
             return None
         return emodel.mos_for(
             encoding,
             self.missing_pct,
             self.burst_ratio,
-            self.mean_jitter_ms,
-            self.jitter_buffer_loss_pct,
+            self.mean_jitter_ms or 0.0,
+            self.playout_discard_pct or 0.0,
             ptime_ms,
         )

@@ -27,8 +27,8 @@ def make_stream(i: int, k: int, t0: float = T0, *, rtcp: bool = True) -> StreamR
         duplicates=k,
         out_of_order=2 * k,
         max_delta_ms=20.5 + k,
-        max_jitter_ms=3.25,
-        mean_jitter_ms=1.5,
+        max_jitter_ms=3.25 if k else None,  # stream 0: jitter not computed (e.g. no clock)
+        mean_jitter_ms=1.5 if k else None,
         mos=4.25 if k else None,
         rtcp=RtcpSummary(
             sr_count=3,
@@ -50,6 +50,7 @@ def make_stream(i: int, k: int, t0: float = T0, *, rtcp: bool = True) -> StreamR
         last_ts=t0 + i + 60.25,
         direction="caller" if k == 0 else "callee",
         telephone_events=k,
+        playout_discard_pct=0.125 * k if k else None,
     )
 
 

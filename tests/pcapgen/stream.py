@@ -13,15 +13,15 @@ The expected figures come from a plain reference computed on the true slot indic
   should not involve the first or last slot); ``lost = expected - packets`` (negative with
   duplicates, like tshark); ``duplicates``: extra copies; ``out_of_order``: packets arriving
   after a higher index (duplicates excluded).
-* Jitter follows Wireshark's recurrence (tap-rtp-analysis.c): for each packet after the first,
+* Jitter follows tshark 4.0's recurrence (tap-rtp-analysis.c), i.e. RFC 3550 section 6.4.1:
+  for each packet after the first, in order of arrival,
   ``D = |(arrival - prev_arrival) - (rtp_ts - prev_rtp_ts) / clock|`` in ms, ``J += (D - J)/16``,
-  where ``prev`` is the previous packet whose timestamp did not go back. Max/mean skip packets
-  with the marker bit. Telephone-event packets (clock 0 for Wireshark) do not update J nor
-  ``prev_rtp_ts`` but do move ``prev_arrival`` and count in the mean's divisor, as tshark 4.0
-  does (checked against ``tshark -z rtp,streams``). The reference is exact for
-  streams whose arrival order follows the sequence order (loss, duplicates, jitter and DTMF
-  allowed); ``max_jitter_ms``/``mean_jitter_ms`` are None when packets arrive out of order or
-  a jitter offset reorders them.
+  where ``prev`` is the previous packet in order of arrival (late packets and duplicates
+  included) whose timestamp is not older than the *first* packet's. Max/mean skip packets with
+  the marker bit and packets older than the first. Telephone-event packets (clock 0 for
+  Wireshark) do not update J nor ``prev_rtp_ts`` but do move ``prev_arrival`` and count in the
+  mean's divisor. Checked against ``tshark -z rtp,streams`` for loss, duplicates, reordering,
+  jitter and DTMF (tests/pcapgen_tests/test_stream.py).
 """
 
 import itertools
@@ -169,21 +169,19 @@ def _reference(spec: RtpStreamSpec, pkts: list[_Pkt]) -> RtpExpected:
         ooo += p.slot < highest
         seen.add(p.slot)
         highest = max(highest, p.slot)
-    in_order = ooo == 0
     jitter = max_j = mean_j = max_delta = 0.0
     prev_us, prev_ts = first.us, first.rtp_ts
     for n, p in enumerate(pkts[1:], start=1):
-        in_time = p.rtp_ts >= prev_ts
+        in_time = p.rtp_ts >= first.rtp_ts  # tshark 4.0 judges against the first packet
         delta = (p.us - prev_us) / 1000
         regular = in_time and not p.marker
-        if p.pt != spec.event_pt:
+        if p.pt != spec.event_pt and in_time:
             d = abs(delta - (p.rtp_ts - prev_ts) * 1000 / spec.clock)
             jitter = (15 * jitter + d) / 16
             if regular:
                 max_j = max(max_j, jitter)
                 mean_j = (mean_j * (n - 1) + jitter) / n
-            if in_time:
-                prev_ts = p.rtp_ts
+            prev_ts = p.rtp_ts
         if regular:
             max_delta = max(max_delta, delta)
         if in_time:
@@ -199,8 +197,8 @@ def _reference(spec: RtpStreamSpec, pkts: list[_Pkt]) -> RtpExpected:
         duplicates=dups,
         out_of_order=ooo,
         max_delta_ms=max_delta,
-        max_jitter_ms=max_j if in_order else None,
-        mean_jitter_ms=mean_j if in_order else None,
+        max_jitter_ms=max_j,
+        mean_jitter_ms=mean_j,
         first_ts=first.us / 1_000_000,
         last_ts=last.us / 1_000_000,
         telephone_events=len(spec.dtmf),

@@ -56,7 +56,14 @@ def test_loss_duplicates_reorder_by_hand() -> None:
     assert [p.seq - 1000 for p in pkts] == [0, 1, 2, 5, 6, 6, 8, 7, 9]
     assert (exp.packets, exp.expected, exp.lost) == (9, 10, 1)
     assert (exp.duplicates, exp.out_of_order) == (1, 1)
-    assert exp.max_jitter_ms is None and exp.mean_jitter_ms is None
+    # in order of arrival (ms): 0@0 1@20 2@40 5@100 6@120 6@120.1 8@140 7@160 9@180; each
+    # packet against the previous one: D = 0, 0, 0, 0, 0.1, -20.1, +40, -20
+    j, js = 0.0, []
+    for d in (0.0, 0.0, 0.0, 0.0, 0.1, 20.1, 40.0, 20.0):
+        j += (d - j) / 16
+        js.append(j)
+    assert exp.max_jitter_ms == pytest.approx(max(js), abs=1e-6)
+    assert exp.mean_jitter_ms == pytest.approx(sum(js) / len(js), abs=1e-6)
     first_lost = build_stream(RtpStreamSpec(ssrc=1, count=10, loss=frozenset({0})))[1]
     assert (first_lost.expected, first_lost.lost) == (9, 0)
 

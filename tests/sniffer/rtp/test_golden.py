@@ -116,6 +116,8 @@ AUDIO = [c for c in STREAMS if not has_events(c[1])]
 def test_delta_and_jitter_agree_with_tshark(case: tuple[str, dict[str, object]]) -> None:
     name, s = case
     st = stream_stats(name, s)
+    assert st.max_jitter_ms is not None and st.mean_jitter_ms is not None
+    assert st.max_delta_ms is not None
     assert close(st.max_jitter_ms, float(str(s["max_jitter_ms"])))
     assert close(st.mean_jitter_ms, float(str(s["mean_jitter_ms"])))
     assert close(st.max_delta_ms, float(str(s["max_delta_ms"])))
@@ -130,6 +132,8 @@ def test_fax_stream_with_one_event_packet_still_agrees() -> None:
     reference, we do not; the figures still agree within the tolerance."""
     (s,) = [s for s in TSHARK[TS_FAX] if s["ssrc"] == "0x0EAF0EAF"]
     st = stream_stats(TS_FAX, s)
+    assert st.max_jitter_ms is not None and st.mean_jitter_ms is not None
+    assert st.max_delta_ms is not None
     assert st.payload_types == {8, 102}
     assert round(st.max_delta_ms, 3) == s["max_delta_ms"] == 140.44
     assert round(st.mean_jitter_ms, 3) == s["mean_jitter_ms"] == 0.629
@@ -143,6 +147,7 @@ def test_fax_stream_with_timestamp_reset_differs_on_purpose() -> None:
     the jitter reference at the discontinuity. The real network figures remain visible."""
     (s,) = [s for s in TSHARK[TS_FAX] if s["ssrc"] == "0x17D90134"]
     st = stream_stats(TS_FAX, s)
+    assert st.max_jitter_ms is not None and st.max_delta_ms is not None
     assert s["max_delta_ms"] == 9199.842 and s["max_jitter_ms"] == 2730.468
     assert round(st.max_delta_ms, 3) == 179.647  # 180 ms network stall at seq 1329
     assert 15.0 < st.max_jitter_ms < 16.0
@@ -150,12 +155,24 @@ def test_fax_stream_with_timestamp_reset_differs_on_purpose() -> None:
     assert st.audio_packets == 3147 - 3  # the three PT 100 packets have no known clock rate
 
 
+ALL_MARKED = 0x37ED87F3
+"""Every packet of this event-only stream has the marker bit: no packet is regular."""
+
+
 def test_event_only_streams_have_no_jitter() -> None:
+    """Events never feed the jitter estimator: jitter is null (not computed), not 0.0. An
+    arrival gap needs no clock: max delta equals tshark's, except where no packet is regular
+    (all marked), where tshark prints 0.000 and we null."""
     for name in ("rtp_rfc2833_dtmf_all_digits.pcapng", "rtp_rfc2833_dtmf_digit1_sipp.pcap"):
         for s in TSHARK[name]:
             st = stream_stats(name, s)
             assert st.event_packets == st.packets == s["packets"]
-            assert st.max_jitter_ms == st.mean_jitter_ms == st.max_delta_ms == 0.0
+            assert st.max_jitter_ms is None and st.mean_jitter_ms is None
+            if int(str(s["ssrc"]), 16) == ALL_MARKED:
+                assert st.max_delta_ms is None and s["max_delta_ms"] == 0.0
+            else:
+                assert st.max_delta_ms is not None
+                assert round(st.max_delta_ms, 3) == s["max_delta_ms"]
             assert st.mos("telephone-event") is None
             assert st.payload_type == EVENT_PT
 
