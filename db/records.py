@@ -57,7 +57,8 @@ class StreamRecord:
     clock rate was measured): never 0.0 for "unknown"."""
     mean_jitter_ms: float | None
     mos: float | None
-    """E-model MOS; null with fewer than 2 audio packets (docs/QUALITY.md)."""
+    """E-model MOS; null for non-audio streams, codecs without impairment values and streams
+    with fewer than 2 audio packets (docs/QUALITY.md)."""
     rtcp: RtcpSummary | None
     first_ts: float
     last_ts: float
@@ -109,7 +110,8 @@ class CallRecord:
     transport: str = "udp"
     flags: list[str] = field(default_factory=list)
     """Notable facts: ``early_media``, ``hold``, ``media_changed``, ``reinvite``,
-    ``no_invite_seen``, ``timeout``, ``bye_unanswered``, ``sip_info_dtmf``."""
+    ``no_invite_seen``, ``timeout``, ``bye_unanswered``, ``sip_info_dtmf``. ``hold`` and
+    ``media_changed`` come from renegotiations only (docs/CDR.md)."""
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ from sniffer.calls.call import Call, stream_record
 from sniffer.calls.media import CallStream, MediaTarget, PayloadMap, other_side
 from sniffer.decode.datagram import Datagram
 from sniffer.flows import RTCP, RTP, UNBOUND, Flow
+from sniffer.rtp.dtmf import EventGuess
 from sniffer.rtp.header import looks_like_rtp
 from sniffer.rtp.rtcp import RtcpParseError, looks_like_rtcp, parse_compound
 from sniffer.spool.spool import CallPcapSpool
@@ -48,6 +49,21 @@ def rtp_header_len(data: bytes, off: int, end: int) -> int:
             return -1
         n += 4 + 4 * ((data[off + n + 2] << 8) | data[off + n + 3])
     return n if off + n <= end else -1
+
+
+def rtp_payload(data: bytes, off: int, end: int) -> bytes | None:
+    """The payload of the RTP packet at ``data[off:end]`` without its padding (RFC 3550 5.1),
+    or None when the header or the padding overruns the packet."""
+    hlen = rtp_header_len(data, off, end)
+    if hlen < 0:
+        return None
+    stop = end
+    if data[off] & 0x20:
+        pad = data[end - 1] if end > off + hlen else 0
+        if pad == 0 or off + hlen + pad > end:
+            return None
+        stop -= pad
+    return data[off + hlen : stop]
 
 
 class MediaPath:
@@ -167,15 +183,16 @@ class MediaPath:
             stream = self._new_stream(flow, ssrc)
         if stream is not flow.stream:
             flow.select(stream, pt)
-        stats = stream.stats
-        stats.add(seq, rts, ts, pt, b1 > 127)
-        flow.pt = stats.payload_type
-        if stream.dtmf is not None and pt in stream.payloads.events:
-            hlen = rtp_header_len(data, off, end)
-            if hlen > 0:
-                digit = stream.dtmf.add(rts, data[off + hlen : end])
+        stream.stats.add(seq, rts, ts, pt, b1 > 127)
+        if stream.unmapped(pt):
+            self._guess_event(flow, stream, pt, ts, rts, data, off, end)
+        elif stream.dtmf is not None and pt in stream.payloads.events:
+            payload = rtp_payload(data, off, end)
+            if payload is not None:
+                digit = stream.dtmf.add(rts, payload)
                 if digit is not None and flow.call is not None:
                     flow.call.dtmf_events.append((ts, digit))
+        flow.pt = stream.fast_pt()
         pcap = flow.pcap
         if pcap is not None:
             caplen = -1
@@ -183,6 +200,35 @@ class MediaPath:
                 hlen = rtp_header_len(data, off, end)
                 caplen = poff + (hlen if hlen > 0 else 12)
             pcap.write(ts, frame, caplen)
+
+    def _guess_event(
+        self,
+        flow: Flow,
+        stream: CallStream,
+        pt: int,
+        ts: float,
+        rts: int,
+        data: bytes,
+        off: int,
+        end: int,
+    ) -> None:
+        """A payload type no SDP mapped: telephone-event if its packets have the RFC 4733
+        shape (then its digits are reported and it stays out of the jitter)."""
+        guesses = stream.guesses
+        if guesses is None:
+            guesses = stream.guesses = {}
+        guess = guesses.get(pt)
+        if guess is None:
+            guess = guesses[pt] = EventGuess()
+        elif guess.state is not None:
+            return
+        payload = rtp_payload(data, off, end)
+        if not guess.add(ts, rts, payload if payload is not None else b""):
+            return
+        self.counters.inc("rtp.events_recognised")
+        digits = stream.recognise_event(pt, guess)
+        if flow.call is not None:
+            flow.call.dtmf_events += digits
 
     def _new_stream(self, flow: Flow, ssrc: int) -> CallStream:
         src, dst, sport, dport = split_key(flow.key)

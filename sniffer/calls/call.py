@@ -12,6 +12,7 @@ from sniffer.rtp.codecs import STATIC_PT
 from sniffer.rtp.rtcp_tracker import RtcpTracker
 
 if TYPE_CHECKING:
+    from sniffer.sip.sdp import MediaDescription
     from sniffer.spool.spool import CallPcap
 
 MAX_TRANSACTION_KEYS = 512
@@ -62,6 +63,8 @@ class Call:
         "invite_ts",
         "last_ts",
         "media_targets",
+        "offer_media",
+        "offer_side",
         "pcap",
         "pending_offer",
         "retransmissions",
@@ -112,6 +115,10 @@ class Call:
         self.media_targets: list[tuple[tuple[bytes, int], MediaTarget]] = []
         self.pending_offer: str | None = None
         """The side whose SDP offer awaits an answer."""
+        self.offer_side: str | None = None
+        self.offer_media: list[MediaDescription] | None = None
+        """The media lines of the latest SDP offer (by ``offer_side``): an answer is read with
+        them (payload types it does not map, codecs never offered)."""
         self.streams: list[CallStream] = []
         self.flow_keys: list[bytes] = []
         self.rtcp = RtcpTracker()
@@ -237,7 +244,8 @@ def stream_record(s: CallStream, rtcp: RtcpTracker | None) -> StreamRecord:
     clock = s.payloads.clocks.get(pt) or STATIC_PT.get(pt, ("", 8000))[1]
     summary = rtcp.summary(s.ssrc, clock) if rtcp is not None else None
     ptime = float(s.payloads.ptime) if s.payloads.ptime else None
-    mos = st.mos(codec, ptime)
+    # no voice MOS for video, text or other non-audio streams (SDP media type or encoding)
+    mos = st.mos(codec, ptime) if s.payloads.is_audio(pt) else None
     return StreamRecord(
         src_ip=ip_to_text(s.src),
         src_port=s.sport,

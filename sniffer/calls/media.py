@@ -5,8 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sniffer.rtp.codecs import STATIC_PT, clock_rate_for, is_telephone_event
-from sniffer.rtp.dtmf import DtmfDetector
+from sniffer.rtp.codecs import (
+    STATIC_PT,
+    canonical_encoding,
+    clock_rate_for,
+    is_audio_encoding,
+    is_telephone_event,
+)
+from sniffer.rtp.dtmf import DtmfDetector, EventGuess
 from sniffer.rtp.stats import StreamStats
 
 if TYPE_CHECKING:
@@ -16,6 +22,8 @@ if TYPE_CHECKING:
 
 CALLER = "caller"
 CALLEE = "callee"
+DYNAMIC_PT = 96
+"""RFC 3551 section 3: payload types 96..127 are dynamic (their meaning comes from SDP)."""
 
 
 def other_side(side: str) -> str:
@@ -27,20 +35,29 @@ class PayloadMap:
     """What the payload types of one SDP media line mean."""
 
     encodings: dict[int, str] = field(default_factory=dict)
+    """Payload type -> canonical (upper-case) encoding name."""
     clocks: dict[int, int] = field(default_factory=dict)
     events: frozenset[int] = frozenset()
     ptime: int | None = None
+    media: str = "audio"
+    """SDP media type of the line (``audio``, ``video``...): only audio streams get a MOS."""
 
     @classmethod
-    def from_media(cls, m: MediaDescription) -> PayloadMap:
-        pm = cls(ptime=m.ptime)
+    def from_media(cls, m: MediaDescription, offer: MediaDescription | None = None) -> PayloadMap:
+        """The payload map of ``m``; for an answer, ``offer`` is the offer's matching media
+        line: a payload type the answer lists without an rtpmap keeps the offer's mapping
+        (RFC 3264 section 6.1: the answer uses the offer's payload type numbers)."""
+        pm = cls(ptime=m.ptime, media=m.media.lower())
         events: set[int] = set()
         for pt in m.payload_types:
             name = m.encoding(pt)
+            rtpmap = m.rtpmap.get(pt)
+            if rtpmap is None and offer is not None and pt in offer.rtpmap:
+                rtpmap = offer.rtpmap[pt]
+                name = rtpmap.encoding
             if name is None:
                 continue
-            pm.encodings[pt] = name
-            rtpmap = m.rtpmap.get(pt)
+            pm.encodings[pt] = canonical_encoding(name)
             rate = clock_rate_for(name, rtpmap.clock_rate if rtpmap else None)
             if rate:
                 pm.clocks[pt] = rate
@@ -53,7 +70,14 @@ class PayloadMap:
         """Both sides' maps: the receiver's SDP names the PTs it expects, the sender's those it sends."""
         enc = {**other.encodings, **self.encodings}
         clk = {**other.clocks, **self.clocks}
-        return PayloadMap(enc, clk, self.events | other.events, self.ptime or other.ptime)
+        events = self.events | other.events
+        return PayloadMap(enc, clk, events, self.ptime or other.ptime, self.media)
+
+    def with_event(self, pt: int) -> PayloadMap:
+        """This map with ``pt`` recognised as RFC 4733 telephone-event (RTP without SDP)."""
+        enc = {**self.encodings, pt: "TELEPHONE-EVENT"}
+        clk = {**self.clocks, pt: 8000}
+        return PayloadMap(enc, clk, self.events | {pt}, self.ptime, self.media)
 
     def encoding(self, pt: int) -> str:
         name = self.encodings.get(pt)
@@ -61,6 +85,11 @@ class PayloadMap:
             return name
         static = STATIC_PT.get(pt)
         return static[0] if static else f"PT{pt}"
+
+    def is_audio(self, pt: int) -> bool:
+        """Is ``pt`` a voice stream (audio media line, an audio encoding)? Video, text,
+        image and other non-audio streams get no MOS."""
+        return self.media == "audio" and is_audio_encoding(self.encoding(pt))
 
 
 @dataclass(slots=True)
@@ -81,6 +110,7 @@ class CallStream:
         "dport",
         "dst",
         "dtmf",
+        "guesses",
         "payloads",
         "pcap",
         "sender",
@@ -114,3 +144,38 @@ class CallStream:
         self.stats = StreamStats(clocks, payloads.events)
         self.dtmf: DtmfDetector | None = DtmfDetector() if payloads.events else None
         self.pcap = pcap
+        self.guesses: dict[int, EventGuess] | None = None
+        """Dynamic payload types no SDP mapped: are they telephone-events (RTP without SDP)?"""
+
+    def unmapped(self, pt: int) -> bool:
+        """A dynamic payload type that neither SDP maps: its meaning is guessed from its packets."""
+        return pt >= DYNAMIC_PT and pt not in self.payloads.encodings
+
+    def recognise_event(self, pt: int, guess: EventGuess) -> list[tuple[float, str]]:
+        """``pt`` was confirmed as telephone-event: count and decode its packets so far;
+        returns the digits found with their arrival times."""
+        self.payloads = self.payloads.with_event(pt)
+        self.stats.mark_event_pt(pt)
+        self.stats.add_event_packets(len(guess.pending))
+        if self.dtmf is None:
+            self.dtmf = DtmfDetector()
+        digits = []
+        for arrival, rtp_ts, payload in guess.pending:
+            digit = self.dtmf.add(rtp_ts, payload)
+            if digit is not None:
+                digits.append((arrival, digit))
+        guess.pending = []
+        return digits
+
+    def fast_pt(self) -> int:
+        """The payload type the analyzer's inline fast path may take for this stream (the main
+        one), or -1: events need their payload decoded and unmapped payload types their shape
+        checked, so those packets go through the slow path."""
+        pt = self.stats.payload_type
+        if pt in self.payloads.events:
+            return -1
+        if self.unmapped(pt):
+            g = self.guesses.get(pt) if self.guesses is not None else None
+            if g is None or g.state is None:
+                return -1
+        return pt

@@ -11,9 +11,15 @@ Rules (docs/CDR.md has the user-facing version):
   relaying it on another leg) are the same transaction.
 * Retransmissions (same method, CSeq, status, top Via branch and To-tag) are counted, not re-applied.
 * SDP in requests (INVITE/UPDATE) is an offer; in ACK/PRACK an answer; in a response it is an
-  answer when its request carried an offer, else (late offer) an offer. Codecs come from answers.
+  answer when its request carried an offer, else (late offer) an offer. Codecs come from answers,
+  read with the offer: a payload type the answer does not map keeps the offer's mapping, and a
+  codec the offer never offered is not agreed.
 * Every SDP registers the sender's receive endpoints (audio/video ``c=`` ip and ``m=`` port, and
   its RTCP port) so RTP in both directions binds to the call, whatever IP signalling used.
+* ``hold`` and ``media_changed`` are judged on renegotiations only (a re-INVITE, an UPDATE after
+  the answer, and their answers), never on the initial offer/answer: hold = sendonly, inactive
+  or a zero address; media change = a side announces a new address/port, or an answer agrees a
+  codec not agreed before (an answer that only narrows the list is not a change).
 """
 
 from __future__ import annotations
@@ -22,11 +28,12 @@ from collections.abc import Callable, Iterator
 
 from sniffer.calls.call import MAX_TRANSACTION_KEYS, Call
 from sniffer.calls.media import CALLEE, CALLER, MediaTarget, PayloadMap, other_side
+from sniffer.calls.negotiation import agreed_codecs, offered_line
 from sniffer.counters import Counters
 from sniffer.netaddr import text_to_ip
 from sniffer.sip.dtmf_info import info_dtmf_digit
 from sniffer.sip.message import SipMessage, extract_sdp
-from sniffer.sip.sdp import SdpParseError, SessionDescription
+from sniffer.sip.sdp import MediaDescription, SdpParseError, SessionDescription
 
 CHALLENGE_WAIT_S = 90.0
 """After a 401/407 to the initial INVITE, how long to wait for the re-sent INVITE. Longer than
@@ -151,12 +158,13 @@ class CallTracker:
                 call.final_code = call.final_reason = call.final_ts = None
                 call.close_at = None
                 call.initial_cseq = msg.cseq_num
-            self._sdp(call, msg, CALLER, offer=True)
+            self._sdp(call, msg, CALLER, offer=True, reneg=False)
             return
         sender = self._sender(call, msg, src, sport)
+        answered = call.answer_ts is not None
         if method == "INVITE":
             call.flags.add("reinvite")
-            self._sdp(call, msg, sender, offer=True)
+            self._sdp(call, msg, sender, offer=True, reneg=True)
         elif method == "BYE":
             if call.bye_ts is None:
                 call.bye_ts = ts
@@ -166,10 +174,12 @@ class CallTracker:
         elif method == "CANCEL":
             if call.cancel_ts is None and call.answer_ts is None:
                 call.cancel_ts = ts
-        elif method in ("ACK", "PRACK"):
-            self._sdp(call, msg, sender, offer=False)
+        elif method == "ACK":
+            self._sdp(call, msg, sender, offer=False, reneg=msg.cseq_num != call.initial_cseq)
+        elif method == "PRACK":
+            self._sdp(call, msg, sender, offer=False, reneg=answered)
         elif method == "UPDATE":
-            self._sdp(call, msg, sender, offer=True)
+            self._sdp(call, msg, sender, offer=True, reneg=answered)
         elif method == "INFO":
             digit = info_dtmf_digit(msg)
             if digit is not None:
@@ -214,13 +224,15 @@ class CallTracker:
             elif code >= 300:
                 call.flags.add("reinvite_rejected")
             if code > 100:
-                self._sdp(call, msg, self._sender(call, msg, src, sport), offer=False)
+                reneg = msg.cseq_num != call.initial_cseq
+                self._sdp(call, msg, self._sender(call, msg, src, sport), offer=False, reneg=reneg)
         elif method == "BYE":
             if code >= 200 and call.bye_code is None:
                 call.bye_code = code
                 call.close_at = ts + self.linger_s
         elif method in ("UPDATE", "PRACK") and 200 <= code < 300:
-            self._sdp(call, msg, self._sender(call, msg, src, sport), offer=False)
+            sender = self._sender(call, msg, src, sport)
+            self._sdp(call, msg, sender, offer=False, reneg=call.answer_ts is not None)
 
     def _initial_invite_response(self, call: Call, msg: SipMessage, code: int, ts: float) -> None:
         if code < 200:
@@ -241,7 +253,9 @@ class CallTracker:
 
     # -- SDP --------------------------------------------------------------------------------
 
-    def _sdp(self, call: Call, msg: SipMessage, side: str, *, offer: bool) -> None:
+    def _sdp(self, call: Call, msg: SipMessage, side: str, *, offer: bool, reneg: bool) -> None:
+        """Apply the SDP of ``msg`` sent by ``side``. ``reneg``: it belongs to a renegotiation
+        (re-INVITE, UPDATE after the answer), not to the initial offer/answer."""
         try:
             sdp = extract_sdp(msg)
         except SdpParseError:
@@ -256,15 +270,28 @@ class CallTracker:
         else:
             # an answer when the other side has an offer outstanding, else a (late) offer
             is_answer = call.pending_offer == other_side(side)
-        self._register_media(call, sdp, side)
+        offer_media = None
+        if is_answer and call.offer_side == other_side(side):
+            offer_media = call.offer_media
+        self._register_media(call, sdp, side, offer_media, reneg)
         if is_answer:
-            self._set_codecs(call, sdp)
+            self._set_codecs(call, sdp, offer_media, reneg)
             call.pending_offer = None
         else:
             call.pending_offer = side
+            call.offer_side = side
+            call.offer_media = sdp.media
 
-    def _register_media(self, call: Call, sdp: SessionDescription, side: str) -> None:
-        for m in sdp.media:
+    def _register_media(
+        self,
+        call: Call,
+        sdp: SessionDescription,
+        side: str,
+        offer_media: list[MediaDescription] | None,
+        reneg: bool,
+    ) -> None:
+        had_media = any(t.side == side and not t.rtcp for _k, t in call.media_targets)
+        for i, m in enumerate(sdp.media):
             if m.port == 0 or m.media not in ("audio", "video") or not m.connection:
                 continue
             ip = text_to_ip(m.connection)
@@ -272,20 +299,19 @@ class CallTracker:
                 self.counters.inc("sdp.bad_connection_address")
                 continue
             if ip in (b"\0\0\0\0", bytes(16)) or m.direction == "inactive":
-                call.flags.add("hold")
+                if reneg:
+                    call.flags.add("hold")
                 continue
-            if m.direction == "sendonly" and call.answer_ts is not None:
+            if m.direction == "sendonly" and reneg:
                 call.flags.add("hold")
-            payloads = PayloadMap.from_media(m)
+            payloads = PayloadMap.from_media(m, offered_line(offer_media, i, m))
             key = (ip, m.port)
             known = self.media.get(key)
             if known is not None and known.call is call and known.side == side:
                 known.payloads = known.payloads.merged_with(payloads)
                 continue
-            if call.answer_ts is not None and any(
-                t.side == side and not t.rtcp for _k, t in call.media_targets
-            ):
-                call.flags.add("media_changed")
+            if reneg and had_media:
+                call.flags.add("media_changed")  # the side moved its media (or added a stream)
             rkey = (ip, m.rtcp_port or m.port + 1)
             for k, t in ((key, MediaTarget(call, side, payloads)),
                          (rkey, MediaTarget(call, side, payloads, rtcp=True))):  # fmt: skip
@@ -299,20 +325,16 @@ class CallTracker:
             self.media_generation += 1
 
     @staticmethod
-    def _set_codecs(call: Call, sdp: SessionDescription) -> None:
-        for m in sdp.media:
-            if m.port == 0:
-                continue
-            if m.media == "image" or m.proto.lower() == "udptl":
-                names = [f.upper() for f in m.formats]
-            else:
-                pm = PayloadMap.from_media(m)
-                names = [pm.encoding(pt) for pt in m.payload_types if pt not in pm.events]
-            for name in names:
-                if name not in call.codecs:
-                    if call.codecs and call.answer_ts is not None:
-                        call.flags.add("media_changed")
-                    call.codecs.append(name)
+    def _set_codecs(
+        call: Call,
+        sdp: SessionDescription,
+        offer_media: list[MediaDescription] | None,
+        reneg: bool,
+    ) -> None:
+        new = [name for name in agreed_codecs(sdp, offer_media) if name not in call.codecs]
+        if new and reneg and call.codecs:
+            call.flags.add("media_changed")  # a codec not agreed before
+        call.codecs += new
 
     # -- lifetime ---------------------------------------------------------------------------
 

@@ -70,10 +70,45 @@ _DYNAMIC_CLOCK: dict[str, int] = {
 
 _STATIC_BY_NAME: dict[str, int] = {name.upper(): rate for name, rate in STATIC_PT.values()}
 
+CODEC_ALIASES: dict[str, str] = {
+    # RFC 3551 section 4.5.4: AAL2-G726-xx is G.726 with the ITU-T I.366.2 bit packing: the
+    # same codec, the same impairment
+    "AAL2-G726-16": "G726-16",
+    "AAL2-G726-24": "G726-24",
+    "AAL2-G726-32": "G726-32",
+    "AAL2-G726-40": "G726-40",
+    # PT 2 was G.721 (RFC 1890), i.e. G.726 at 32 kbit/s
+    "G721": "G726-32",
+}
+"""Encoding names that are another name (or another packing) of a codec of the tables below."""
+
+NON_AUDIO: frozenset[str] = frozenset(
+    {
+        # video (RFC 3551 table 5, IANA video/ media subtypes)
+        "CELB", "JPEG", "NV", "H261", "MPV", "MP2T", "H263", "H263-1998", "H263-2000", "H264",
+        "H264-SVC", "H265", "VP8", "VP9", "AV1", "MP4V-ES", "BMPEG", "BT656", "DV", "RAW",
+        "POINTER", "JPEG2000", "THEORA",
+        # text and data
+        "T140", "T38", "TELEPHONE-EVENT",
+    }
+)  # fmt: skip
+"""Encodings that are not a voice signal: their streams get no MOS."""
+
 
 def _norm(encoding: str) -> str:
     """``"pcmu/8000"`` -> ``"PCMU"``."""
     return encoding.split("/", 1)[0].strip().upper()
+
+
+def canonical_encoding(encoding: str) -> str:
+    """The name callsift reports: upper case (media subtype names are case-insensitive,
+    RFC 4855 section 3), so ``pcma`` and ``PCMA`` are one codec."""
+    return _norm(encoding)
+
+
+def is_audio_encoding(encoding: str) -> bool:
+    """False for video, text, fax and telephone-event encodings."""
+    return _norm(encoding) not in NON_AUDIO
 
 
 def clock_rate_for(encoding: str, rtpmap_rate: int | None) -> int:
@@ -83,6 +118,7 @@ def clock_rate_for(encoding: str, rtpmap_rate: int | None) -> int:
     (RFC 3551 section 4.5.2, a historical erratum kept for compatibility).
     """
     name = _norm(encoding)
+    name = CODEC_ALIASES.get(name, name)
     if name == "G722":
         return 8000
     if rtpmap_rate is not None and rtpmap_rate > 0:
@@ -110,10 +146,10 @@ CODEC_IMPAIRMENT: dict[str, tuple[float, float]] = {
     "G729A": (11.0, 19.0),
     "G723": (15.0, 16.1),  # G.723.1 6.3 kbit/s + VAD
     "GSM-EFR": (5.0, 10.0),
-    "G726-32": (7.0, 4.3),  # Ie from Table I.1; no Bpl in G.113: no PLC assumed (as G.711)
+    "G726-40": (2.0, 4.3),  # Ie from Table I.1; no Bpl in G.113: no PLC assumed (as G.711)
+    "G726-32": (7.0, 4.3),
     "G726-24": (25.0, 4.3),
     "G726-16": (50.0, 4.3),
-    "G721": (7.0, 4.3),
     "G728": (7.0, 4.3),
     "GSM": (20.0, 10.0),  # GSM-FR: Ie 20 (Table I.1); Bpl approximated by the GSM-EFR value
     # Approximations (no value in G.113): see docs/QUALITY.md
@@ -124,10 +160,9 @@ CODEC_IMPAIRMENT: dict[str, tuple[float, float]] = {
     "OPUS": (0.0, 25.1),
     "SPEEX": (11.0, 19.0),
 }
-"""Encoding (upper case) -> (Ie equipment impairment, Bpl packet-loss robustness)."""
-
-DEFAULT_IMPAIRMENT = G711_PLC
-"""Used for encodings missing from :data:`CODEC_IMPAIRMENT`."""
+"""Encoding (upper case) -> (Ie equipment impairment, Bpl packet-loss robustness). An encoding
+that is not here (after :data:`CODEC_ALIASES`) has no basis for a MOS: LPC, DVI4, L16, QCELP,
+MPA, G.722.1, EVRC, EVS, G.729 D/E, unknown names (docs/QUALITY.md)."""
 
 CODEC_LOOKAHEAD_MS: dict[str, float] = {
     "G729": 5.0,
@@ -147,14 +182,20 @@ DEFAULT_PTIME_MS: dict[str, float] = {"G723": 30.0}
 """Packetisation interval assumed when the SDP has no ``a=ptime`` (default 20 ms)."""
 
 
-def impairment_for(encoding: str) -> tuple[float, float]:
-    """(Ie, Bpl) for ``encoding``; :data:`DEFAULT_IMPAIRMENT` when unknown."""
-    return CODEC_IMPAIRMENT.get(_norm(encoding), DEFAULT_IMPAIRMENT)
+def _codec(encoding: str) -> str:
+    name = _norm(encoding)
+    return CODEC_ALIASES.get(name, name)
+
+
+def impairment_for(encoding: str) -> tuple[float, float] | None:
+    """(Ie, Bpl) for ``encoding`` (aliases resolved); None when the E-model has no basis for it
+    (then the stream has no MOS rather than an invented one)."""
+    return CODEC_IMPAIRMENT.get(_codec(encoding))
 
 
 def lookahead_ms(encoding: str) -> float:
-    return CODEC_LOOKAHEAD_MS.get(_norm(encoding), 0.0)
+    return CODEC_LOOKAHEAD_MS.get(_codec(encoding), 0.0)
 
 
 def default_ptime_ms(encoding: str) -> float:
-    return DEFAULT_PTIME_MS.get(_norm(encoding), 20.0)
+    return DEFAULT_PTIME_MS.get(_codec(encoding), 20.0)

@@ -11,6 +11,12 @@ EVENT_PAYLOAD_LEN = 4
 MAX_DURATION = 0xFFFF
 DTMF_EVENTS = "0123456789*#ABCD"
 """Events 0..15 (RFC 4733 section 3.2): digits, star (10), pound (11), A-D (12-15)."""
+FLASH_EVENT = 16
+"""RFC 4733 section 3.2: hook flash, the last of the DTMF named events."""
+RESERVED_BIT = 0x40
+"""The R bit of the second payload byte: sent as 0 (RFC 4733 section 2.3)."""
+GUESS_PACKETS = 50
+"""An unmapped payload type not confirmed as events within this many packets is not one."""
 
 
 class DtmfDetector:
@@ -54,3 +60,52 @@ class DtmfDetector:
             return digit
         self.other_events += 1
         return None
+
+
+def looks_like_event(payload: bytes) -> bool:
+    """One RFC 4733 DTMF event payload: 4 bytes, event 0..16, reserved bit clear."""
+    return (
+        len(payload) == EVENT_PAYLOAD_LEN
+        and payload[0] <= FLASH_EVENT
+        and not payload[1] & RESERVED_BIT
+    )
+
+
+class EventGuess:
+    """Is a dynamic payload type that no SDP mapped an RFC 4733 telephone-event (RTP without
+    SDP, as Wireshark decodes PT 101 by default)? Confirmed by the shape of its packets: every
+    payload looks like an event (:func:`looks_like_event`) and two packets in a row carry the
+    same timestamp and event with a duration that does not shrink (updates of one event, or
+    its end-of-event copies), which audio never does. Refuted by one payload of another shape
+    or after :data:`GUESS_PACKETS` packets without confirmation. The packets seen before the
+    decision are kept (4 bytes each) to be counted and decoded once it is confirmed."""
+
+    __slots__ = ("_duration", "_event", "_ts", "pending", "state")
+
+    def __init__(self) -> None:
+        self.state: bool | None = None
+        """None while undecided, then True (telephone-event) or False."""
+        self.pending: list[tuple[float, int, bytes]] = []
+        """(arrival, RTP timestamp, payload) of the packets seen while undecided."""
+        self._ts = -1
+        self._event = -1
+        self._duration = -1
+
+    def add(self, arrival: float, rtp_ts: int, payload: bytes) -> bool | None:
+        """Feed one packet of the payload type; the decision so far."""
+        if self.state is not None:
+            return self.state
+        if not looks_like_event(payload):
+            self.state = False
+            self.pending = []
+            return False
+        event = payload[0]
+        duration = (payload[2] << 8) | payload[3]
+        if rtp_ts == self._ts and event == self._event and duration >= self._duration:
+            self.state = True
+        self.pending.append((arrival, rtp_ts, payload))
+        self._ts, self._event, self._duration = rtp_ts, event, duration
+        if self.state is None and len(self.pending) >= GUESS_PACKETS:
+            self.state = False
+            self.pending = []
+        return self.state

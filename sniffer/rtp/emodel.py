@@ -142,9 +142,13 @@ def mos_for(
     jitter_ms: float,
     jb_loss_pct: float,
     ptime_ms: float | None,
-) -> float:
-    """MOS of a stream: network loss plus jitter-buffer discards, delay from :func:`one_way_delay_ms`."""
-    ie, bpl = impairment_for(encoding)
+) -> float | None:
+    """MOS of a stream: network loss plus playout-buffer discards, delay from
+    :func:`one_way_delay_ms`; None for an encoding without impairment values."""
+    impairment = impairment_for(encoding)
+    if impairment is None:
+        return None
+    ie, bpl = impairment
     ppl = min(max(loss_pct, 0.0) + max(jb_loss_pct, 0.0), 100.0)
     delay = one_way_delay_ms(encoding, jitter_ms, ptime_ms)
     return r_to_mos(r_factor(ie, bpl, ppl, burst_ratio, delay))

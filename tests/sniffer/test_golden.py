@@ -11,9 +11,6 @@ import pytest
 from db.records import CallRecord, RegistrationRecord, StreamRecord
 from tests.sniffer.golden import GOLDEN, analyze, golden_files, tshark_sip, tshark_streams
 
-JITTER_ABS_MS = 0.05
-JITTER_REL = 0.02
-
 
 def _expected_calls(name: str) -> dict[str, int | None]:
     """Call-IDs that are INVITE dialogs, with tshark's final code."""
@@ -113,13 +110,21 @@ def test_rtp_streams_match_tshark(name: str) -> None:
             assert s.packets == t["packets"] + 2010
             continue
         assert (s.packets, s.lost) == (t["packets"], t["lost"]), key
+        if t["payload"] == "rtpevent":
+            # RTP without SDP whose PT 101 has the RFC 4733 shape: telephone-event, as tshark
+            # decodes it; no jitter (null), max delta as tshark's where it has one
+            assert (s.codec, s.telephone_events, s.mos) == ("TELEPHONE-EVENT", s.packets, None)
+            assert s.max_jitter_ms is None and s.mean_jitter_ms is None
+            assert s.max_delta_ms == (t["max_delta_ms"] or None)
+            continue
         if _has_events(t):
             continue
-        for ours_v, theirs in (
-            (s.max_jitter_ms, t["max_jitter_ms"]),
-            (s.mean_jitter_ms, t["mean_jitter_ms"]),
-        ):
-            assert abs(ours_v - theirs) <= max(JITTER_ABS_MS, JITTER_REL * theirs), (key, s, t)
+        # agreement to tshark's printed precision (the issue asks for 0.05 ms or 2 %)
+        assert (s.max_jitter_ms, s.mean_jitter_ms, s.max_delta_ms) == (
+            t["max_jitter_ms"],
+            t["mean_jitter_ms"],
+            t["max_delta_ms"],
+        ), key
 
 
 @pytest.mark.parametrize("name", golden_files())

@@ -2,13 +2,15 @@
 
 import pytest
 
+from sniffer.rtp import emodel
 from sniffer.rtp.codecs import (
     CODEC_IMPAIRMENT,
-    DEFAULT_IMPAIRMENT,
     STATIC_PT,
+    canonical_encoding,
     clock_rate_for,
     default_ptime_ms,
     impairment_for,
+    is_audio_encoding,
     is_telephone_event,
     lookahead_ms,
 )
@@ -63,7 +65,49 @@ def test_impairment_table() -> None:
     assert all(k == k.upper() for k in CODEC_IMPAIRMENT)
     assert all(0 <= ie < 95 and bpl > 0 for ie, bpl in CODEC_IMPAIRMENT.values())
     assert impairment_for("g729/8000") == (11.0, 19.0)
-    assert impairment_for("speex-unknown") == DEFAULT_IMPAIRMENT
+
+
+@pytest.mark.parametrize(
+    ("alias", "codec"),
+    [("AAL2-G726-32", "G726-32"), ("aal2-g726-24", "G726-24"), ("AAL2-G726-40", "G726-40"),
+     ("AAL2-G726-16", "G726-16"), ("G721", "G726-32")],
+)  # fmt: skip
+def test_aliases_share_the_codec_values(alias: str, codec: str) -> None:
+    """AAL2-G726-32 is G.726 at 32 kbit/s in another bit order: the same MOS, not G.711's."""
+    assert impairment_for(alias) == CODEC_IMPAIRMENT[codec]
+    assert clock_rate_for(alias, None) == 8000
+    assert emodel.mos_for(alias, 1.0, 1.0, 2.0, 0.0, 20) == emodel.mos_for(
+        codec, 1.0, 1.0, 2.0, 0.0, 20
+    )
+
+
+def test_g726_ladder() -> None:
+    """G.113 Table I.1: the lower the bit rate, the larger Ie (40 kbit/s is no longer G.711)."""
+    ies = [impairment_for(f"G726-{k}") for k in (40, 32, 24, 16)]
+    assert [ie[0] for ie in ies if ie] == [2.0, 7.0, 25.0, 50.0]
+    moses = [emodel.mos_for(f"G726-{k}", 0, 1, 0, 0, 20) for k in (40, 32, 24, 16)]
+    g711 = emodel.mos_for("PCMA", 0, 1, 0, 0, 20)
+    assert g711 is not None and all(m is not None for m in moses)
+    assert g711 > moses[0] > moses[1] > moses[2] > moses[3]  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    "name", ["LPC", "DVI4", "L16", "QCELP", "1016", "MPA", "G7221", "EVRC", "EVS", "G729D",
+             "speex-unknown", "PT96"],
+)  # fmt: skip
+def test_no_mos_without_a_basis(name: str) -> None:
+    """No invented MOS: codecs without E-model impairment values get none (docs/QUALITY.md)."""
+    assert impairment_for(name) is None
+    assert emodel.mos_for(name, 0.0, 1.0, 1.0, 0.0, 20) is None
+
+
+def test_canonical_names_and_audio() -> None:
+    assert canonical_encoding("pcma") == canonical_encoding("PCMA/8000") == "PCMA"
+    assert canonical_encoding(" opus/48000/2") == "OPUS"
+    for video in ("H263", "h264", "VP8", "H263-1998", "JPEG", "t140", "telephone-event"):
+        assert not is_audio_encoding(video), video
+    for audio in ("PCMU", "opus", "G722", "AMR-WB", "LPC", "PT96"):
+        assert is_audio_encoding(audio), audio
 
 
 def test_delays() -> None:

@@ -5,7 +5,7 @@ import struct
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sniffer.rtp.dtmf import DtmfDetector
+from sniffer.rtp.dtmf import GUESS_PACKETS, DtmfDetector, EventGuess, looks_like_event
 
 
 def ev(event: int, end: bool = False, duration: int = 160, volume: int = 10) -> bytes:
@@ -78,3 +78,46 @@ def test_never_raises(packets: list[tuple[int, bytes]]) -> None:
         r = d.add(ts, payload)
         assert r is None or (len(r) == 1 and r in "0123456789*#ABCD")
     assert len(d.digits) + d.other_events + d.malformed <= len(packets)
+
+
+def test_event_shape() -> None:
+    assert looks_like_event(ev(16, True, 0))
+    assert not looks_like_event(ev(17))  # not a DTMF event (e.g. 32 ANS)
+    assert not looks_like_event(ev(5) + b"\x00")
+    assert not looks_like_event(bytes([5, 0x40 | 10, 0, 160]))  # reserved bit set
+
+
+def test_guess_confirmed_by_a_repeated_timestamp() -> None:
+    g = EventGuess()
+    assert g.add(0.0, 800, ev(3, duration=0)) is None
+    assert g.add(0.02, 800, ev(3, duration=160)) is True
+    assert [p[1] for p in g.pending] == [800, 800]
+    assert g.add(0.04, 960, b"\x00" * 160) is True  # decided: stays decided
+
+
+def test_guess_confirmed_by_end_copies() -> None:
+    g = EventGuess()
+    for k in range(3):
+        state = g.add(0.01 * k, 1600, ev(11, True, 480))
+    assert state is True and len(g.pending) == 2  # decided at the second copy
+
+
+def test_guess_refuted() -> None:
+    audio = EventGuess()
+    assert audio.add(0.0, 0, b"\xff" * 160) is False and audio.pending == []
+    shrinking = EventGuess()
+    shrinking.add(0.0, 160, ev(1, duration=320))
+    assert shrinking.add(0.02, 160, ev(1, duration=160)) is None  # not an update of the same
+    advancing = EventGuess()
+    states = {advancing.add(0.02 * i, 160 * i, ev(i % 16)) for i in range(GUESS_PACKETS)}
+    assert states == {None, False} and advancing.state is False and advancing.pending == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2**32 - 1), st.binary(max_size=8)), max_size=80))
+def test_guess_never_raises_and_stays_bounded(packets: list[tuple[int, bytes]]) -> None:
+    g = EventGuess()
+    for i, (ts, payload) in enumerate(packets):
+        g.add(float(i), ts, payload)
+        assert len(g.pending) < GUESS_PACKETS
+    assert g.state in (None, True, False)
