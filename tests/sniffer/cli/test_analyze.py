@@ -21,7 +21,7 @@ CALL_KEYS = {
 STREAM_KEYS = {
     "src_ip", "src_port", "dst_ip", "dst_port", "ssrc", "payload_type", "codec", "packets",
     "lost", "loss_pct", "duplicates", "out_of_order", "max_delta_ms", "max_jitter_ms",
-    "mean_jitter_ms", "mos", "rtcp",
+    "mean_jitter_ms", "mos", "rtcp", "playout_discard_pct",
 }  # fmt: skip
 TCP_CALL = GOLDEN / "sip_tcp_call_rtp_rtcp.pcap"
 
