@@ -117,8 +117,8 @@ class Call:
         """The side whose SDP offer awaits an answer."""
         self.offer_side: str | None = None
         self.offer_media: list[MediaDescription] | None = None
-        """The media lines of the latest SDP offer (by ``offer_side``): an answer is read with
-        them (payload types it does not map, codecs never offered)."""
+        """The media lines of the pending SDP offer (by ``offer_side``): its answer is read with
+        them (payload types it does not map, codecs never offered); dropped once answered."""
         self.streams: list[CallStream] = []
         self.flow_keys: list[bytes] = []
         self.rtcp = RtcpTracker()

@@ -277,6 +277,7 @@ class CallTracker:
         if is_answer:
             self._set_codecs(call, sdp, offer_media, reneg)
             call.pending_offer = None
+            call.offer_side = call.offer_media = None  # answered: its memory is not kept
         else:
             call.pending_offer = side
             call.offer_side = side
