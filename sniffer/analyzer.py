@@ -9,16 +9,19 @@ The same code serves ``callsift analyze`` (files) and the live sensor (batches f
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Self
+from typing import NoReturn, Self
 
+from db.records import Record
 from db.settings import AnalysisSettings, DecoderSettings, Settings
 from sniffer.calls.call import Call
 from sniffer.calls.tracker import CallTracker
 from sniffer.counters import Counters
 from sniffer.decode.datagram import Datagram
 from sniffer.decode.decoder import Decoder
+from sniffer.faults import FaultGuard, SinkError
 from sniffer.flows import Flow, flow_key
 from sniffer.media_path import MediaPath
 from sniffer.signalling import Signalling, Sink
@@ -82,14 +85,15 @@ class Analyzer:
         counters: Counters | None = None,
     ) -> None:
         self.linktype = linktype
-        self.sink = sink
+        self._sink = sink
         self.config = cfg = config or AnalyzerConfig()
         self.counters = counters if counters is not None else Counters()
+        self.guard = FaultGuard(self.counters)
         self.decoder = Decoder(self.counters, cfg.decoder, sip_tcp_ports=cfg.sip_tcp_ports)
         self.tracker = CallTracker(
             self.counters, linger_s=cfg.linger_s, call_timeout_s=cfg.call_timeout_s
         )
-        self.signalling = Signalling(self.counters, self.tracker)
+        self.signalling = Signalling(self.counters, self.tracker, self.guard)
         self.spool = spool
         self.flows: dict[bytes, Flow] = {}
         """Every cached UDP flow (RTP, RTCP, unbound), by 4-tuple key."""
@@ -104,39 +108,51 @@ class Analyzer:
     # -- the loop ---------------------------------------------------------------------------
 
     def feed(self, packets: Iterable[tuple[float, bytes]]) -> None:
-        """Analyse frames in capture order (an open pypcap handle, or a batch list)."""
+        """Analyse frames in capture order (an open pypcap handle, or a batch list).
+
+        An exception raised while analysing one frame is counted and logged by the guard and
+        the loop goes on (a ``try`` costs nothing until it raises); an exception of the sink
+        propagates unchanged."""
         rtp_get = self.rtp_flows.get
         fast = _FAST_PATH.unpack_from
         slow = self._slow
         rtp_rare = self.media.rtp_rare
         caplen = self.media.rtp_caplen
+        fault = self.guard.fault
         next_tick = self._next_tick
         if self.linktype != LINKTYPE_ETHERNET:
             rtp_get = _NO_FLOWS.get
         n = 0
-        for ts, buf in packets:
-            n += 1
-            if ts >= next_tick:
-                next_tick = self._tick(ts)
-            # Ethernet/IPv4 without options, UDP, not a fragment, RTP v2 without CSRC/extension,
-            # whose bytes 26..37 (addresses and ports) name a known RTP flow
-            flow = rtp_get(buf[26:38])
-            if flow is not None and len(buf) >= 54:
-                etype, ihl, frag, proto, b0, b1, seq, rts, ssrc = fast(buf, 12)
-                if etype == 0x800 and ihl == 0x45 and proto == 17 and not frag & 0x3FFF:
-                    pt = b1 & 0x7F
-                    if b0 == 0x80 and ssrc == flow.ssrc and pt == flow.pt:
-                        flow.add(seq, rts, ts, pt, b1 > 127)
-                        pcap = flow.pcap
-                        if pcap is not None:
-                            pcap.write(ts, buf, caplen)
-                        continue
-                    end = min(len(buf), 14 + ((buf[16] << 8) | buf[17]))  # no Ethernet padding
-                    rtp_rare(flow, ts, buf, 42, end, buf, 42)
-                    continue
-            slow(ts, buf)
-        self._next_tick = next_tick
-        self.packets += n
+        try:
+            for ts, buf in packets:
+                n += 1
+                try:
+                    if ts >= next_tick:
+                        next_tick = self._tick(ts)
+                    # Ethernet/IPv4 without options, UDP, not a fragment, RTP v2 without
+                    # CSRC/extension, whose bytes 26..37 (addresses, ports) name a known RTP flow
+                    flow = rtp_get(buf[26:38])
+                    if flow is not None and len(buf) >= 54:
+                        etype, ihl, frag, proto, b0, b1, seq, rts, ssrc = fast(buf, 12)
+                        if etype == 0x800 and ihl == 0x45 and proto == 17 and not frag & 0x3FFF:
+                            pt = b1 & 0x7F
+                            if b0 == 0x80 and ssrc == flow.ssrc and pt == flow.pt:
+                                flow.add(seq, rts, ts, pt, b1 > 127)
+                                pcap = flow.pcap
+                                if pcap is not None:
+                                    pcap.write(ts, buf, caplen)
+                                continue
+                            end = min(len(buf), 14 + ((buf[16] << 8) | buf[17]))  # no padding
+                            rtp_rare(flow, ts, buf, 42, end, buf, 42)
+                            continue
+                    slow(ts, buf)
+                except Exception as exc:
+                    fault(exc, ts, "packet", len(buf))
+        except SinkError as exc:
+            _reraise(exc)
+        finally:
+            self._next_tick = next_tick
+            self.packets += n
 
     def _slow(self, ts: float, buf: bytes) -> None:
         for d in self.decoder.decode(self.linktype, ts, buf):
@@ -177,41 +193,85 @@ class Analyzer:
     # -- housekeeping -----------------------------------------------------------------------
 
     def _tick(self, ts: float) -> float:
+        """Timeouts and expiry; each job is guarded alone, so a failing one neither stops the
+        others nor runs again before the next tick."""
         if ts - self._last_tick > MAX_CLOCK_JUMP_S and self._last_tick > float("-inf"):
             self.counters.inc("capture.clock_jump")
             self.tracker.clock_floor = ts
         self._last_tick = ts
-        self.tracker_reap(ts)
-        self.signalling.reap(ts, self.sink)
-        self.decoder.expire(ts)
-        self.media.expire(ts)
+        fault = self.guard.fault
+        try:
+            self.tracker_reap(ts)
+        except Exception as exc:
+            fault(exc, ts, "call timeouts")
+        for job in (self._reap_signalling, self.decoder.expire, self.media.expire):
+            try:
+                job(ts)
+            except Exception as exc:
+                fault(exc, ts, "housekeeping")
         return ts + TICK_S
+
+    def _reap_signalling(self, ts: float) -> None:
+        self.signalling.reap(ts, self.sink)
+
+    def _drain_signalling(self) -> None:
+        self.signalling.drain(self.sink)
 
     def idle(self, now: float) -> None:
         """Housekeeping while no packet arrives (live capture): ``now`` is the current time,
         the capture clock's best stand-in when the wire is quiet."""
         if now >= self._next_tick:
-            self._next_tick = self._tick(now)
+            with _unwrap_sink_errors():
+                self._next_tick = self._tick(now)
 
     def tracker_reap(self, now: float) -> None:
         for call, reason in self.tracker.reap(now):
-            self.emit_call(call, reason)
+            try:
+                self.emit_call(call, reason)
+            except Exception as exc:  # this call's record is lost (counted); the rest go on
+                self.guard.fault(exc, now, f"the record of call {call.call_id[:100]!r}")
 
     def emit_call(self, call: Call, reason: str) -> None:
+        """The call's record to the sink. The tracker has forgotten the call: its flows and
+        pcap are released here whatever happens while the record is built."""
         for key in call.flow_keys:
             self.flows.pop(key, None)
             self.rtp_flows.pop(key, None)
-        rec = call.to_record(reason)
-        if call.pcap is not None and self.spool is not None:
-            rec.pcap = self.spool.close_call(call.pcap)
+        try:
+            rec = call.to_record(reason)
+        finally:
+            pcap = self._close_pcap(call)
+        rec.pcap = pcap
         self.sink(rec)
+
+    def _close_pcap(self, call: Call) -> str | None:
+        if call.pcap is None or self.spool is None:
+            return None
+        return self.spool.close_call(call.pcap)
+
+    def sink(self, rec: Record) -> None:
+        """Every record leaves through here: an exception of the sink is not a packet's
+        fault, it passes the guards as :class:`SinkError` and reaches the caller as is."""
+        try:
+            self._sink(rec)
+        except Exception as exc:
+            raise SinkError(f"the record sink failed: {exc!r}") from exc
 
     def finish(self, reason: str = "unterminated") -> None:
         """End of input: emit every open call (``reason`` is the state of those never ended)."""
-        for call, why in self.tracker.drain(reason):
-            self.emit_call(call, why)
-        self.signalling.drain(self.sink)
-        self.media.drain()
+        with _unwrap_sink_errors():
+            for call, why in self.tracker.drain(reason):
+                try:
+                    self.emit_call(call, why)
+                except Exception as exc:
+                    self.guard.fault(
+                        exc, self._last_tick, f"the record of call {call.call_id[:100]!r}"
+                    )
+            for job in (self._drain_signalling, self.media.drain):
+                try:
+                    job()
+                except Exception as exc:
+                    self.guard.fault(exc, self._last_tick, "end of input")
 
     def stats(self) -> dict[str, object]:
         return {
@@ -222,3 +282,19 @@ class Analyzer:
             "sip_peers": self.signalling.peers.snapshot(),
             "decoder": self.decoder.stats(),
         }
+
+
+@contextmanager
+def _unwrap_sink_errors() -> Iterator[None]:
+    """Outside the analyzer, the sink's own exception is what callers see."""
+    try:
+        yield
+    except SinkError as exc:
+        _reraise(exc)
+
+
+def _reraise(exc: SinkError) -> NoReturn:
+    cause = exc.__cause__
+    if not isinstance(cause, Exception):
+        raise exc
+    raise cause from cause.__cause__

@@ -13,13 +13,18 @@ def ip_to_text(addr: bytes) -> str:
 
 
 def text_to_ip(text: str) -> bytes | None:
-    """Parse an IPv4/IPv6 literal (brackets allowed) to packed bytes; None if not an address."""
+    """Parse an IPv4/IPv6 literal (brackets allowed) to packed bytes; None if not an address.
+
+    Never raises: the text comes off the wire (``inet_pton`` raises ``ValueError`` for an
+    embedded NUL and ``UnicodeEncodeError`` for a lone surrogate, ``OSError`` otherwise)."""
     t = text.strip()
     if t.startswith("[") and t.endswith("]"):
         t = t[1:-1]
+    if not t.isascii() or "\0" in t:
+        return None
     try:
         if ":" in t:
             return socket.inet_pton(socket.AF_INET6, t)
         return socket.inet_pton(socket.AF_INET, t)
-    except OSError:
+    except (OSError, ValueError):
         return None

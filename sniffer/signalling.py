@@ -12,6 +12,7 @@ from sniffer.calls.peers import PeerCounters
 from sniffer.calls.registrations import RegistrationTracker
 from sniffer.calls.tracker import CallTracker
 from sniffer.counters import Counters
+from sniffer.faults import FaultGuard
 from sniffer.sip.message import SipMessage, SipParseError
 
 Sink = Callable[[Record], None]
@@ -20,9 +21,12 @@ Sink = Callable[[Record], None]
 class Signalling:
     """Everything the sensor does with SIP messages."""
 
-    def __init__(self, counters: Counters, tracker: CallTracker) -> None:
+    def __init__(
+        self, counters: Counters, tracker: CallTracker, guard: FaultGuard | None = None
+    ) -> None:
         self.counters = counters
         self.tracker = tracker
+        self.guard = guard if guard is not None else FaultGuard(counters)
         self.registrations = RegistrationTracker(counters)
         self.messages = MessageTracker(counters)
         self.peers = PeerCounters()
@@ -48,6 +52,26 @@ class Signalling:
             return None
         kind = "sip.requests" if msg.is_request else "sip.responses"
         c[kind] = c.get(kind, 0) + 1
+        try:
+            return self._dispatch(msg, ts, src, sport, dst, dport, vlan, transport, sink)
+        except Exception as exc:
+            # what the message did up to the error stands; its call (if any) keeps the frame
+            what = msg.method[:20] if msg.is_request else f"{msg.status} {msg.method[:20]}"
+            self.guard.fault(exc, ts, f"SIP {what} of Call-ID {msg.call_id[:100]!r}")
+            return self.tracker.calls.get(msg.call_id)
+
+    def _dispatch(
+        self,
+        msg: SipMessage,
+        ts: float,
+        src: bytes,
+        sport: int,
+        dst: bytes,
+        dport: int,
+        vlan: int | None,
+        transport: int,
+        sink: Sink,
+    ) -> Call | None:
         method = msg.method
         if method == "MESSAGE":
             rec = self.messages.on_message(msg, ts, src, dst)

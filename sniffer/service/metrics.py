@@ -18,6 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from db.errors import ConfigError
+from sniffer.faults import internal_errors
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,14 @@ class SensorCollector(Collector):
         for reason, n in sorted(s.counters.items()):
             events.add_metric([reason], n)
         yield events
+        bugs = CounterMetricFamily(
+            "callsift_analyzer_internal_errors",
+            "Packets whose analysis raised (a callsift bug: counted, logged, skipped), by type",
+            labels=["type"],
+        )
+        for kind, n in sorted(internal_errors(s.counters).items()):
+            bugs.add_metric([kind], n)
+        yield bugs
 
 
 def health(s: SensorSnapshot) -> tuple[int, dict[str, Any]]:
