@@ -281,6 +281,7 @@ class Analyzer:
             "counters": self.counters.snapshot(),
             "sip_peers": self.signalling.peers.snapshot(),
             "decoder": self.decoder.stats(),
+            **({"spool": self.spool.counters.snapshot()} if self.spool is not None else {}),
         }
 
 

@@ -257,6 +257,11 @@ class SpoolSettings(Section):
         14.0, env="CALLSIFT_SPOOL_MAX_AGE_DAYS", ge=0,
         doc="Pcaps older than this are deleted (0: no limit).",
     )  # fmt: skip
+    group: str | None = setting(
+        None, env="CALLSIFT_SPOOL_GROUP",
+        doc="Group (name or gid) owning the pcaps and folders the spool creates (files 0640, "
+        "folders 0750): the API/GUI reader's group (default: the process's own group).",
+    )  # fmt: skip
 
 
 class MetricsSettings(Section):

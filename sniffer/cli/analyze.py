@@ -1,8 +1,8 @@
 """``callsift analyze``: offline analysis of capture files, no server needed.
 
 Exit codes: 0 success; 1 a file could not be analysed (missing, not a capture, unwritable
-spool); 2 bad arguments; 3 a file was truncated or damaged: analysed up to the damage, with a
-warning on stderr.
+spool) or a call's pcap could not be written (its record has ``pcap: null``); 2 bad arguments;
+3 a file was truncated or damaged: analysed up to the damage, with a warning on stderr.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from db.url import URL_FORM, db_url_arg
 from sniffer.analyzer import Analyzer, AnalyzerConfig
 from sniffer.capture.files import open_capture
 from sniffer.capture.source import PacketSource
-from sniffer.cli.errors import ANALYZE_EXIT_HELP, EXIT_OK, EXIT_TRUNCATED, UsageError
+from sniffer.cli.errors import ANALYZE_EXIT_HELP, EXIT_ERROR, EXIT_OK, EXIT_TRUNCATED, UsageError
 from sniffer.cli.output import SORT_ORDERS, Output, RecordFilter
 from sniffer.counters import Counters
 from sniffer.spool.spool import CallPcapSpool
@@ -227,6 +227,7 @@ def _analyze(
     config = AnalyzerConfig.from_settings(settings)
     counters = Counters()
     rc = EXIT_OK
+    spools: list[CallPcapSpool] = []
     analyzer: Analyzer | None = None
     totals: dict[str, Any] = {"files": 0, "packets": 0}
     with ExitStack() as stack:
@@ -236,6 +237,8 @@ def _analyze(
                 if analyzer is not None:
                     analyzer.finish()
                 spool = _open_spool(args, settings, src.linktype, stack)
+                if spool is not None:
+                    spools.append(spool)
                 analyzer = Analyzer(
                     src.linktype, sink, spool=spool, config=config, counters=counters
                 )
@@ -254,6 +257,8 @@ def _analyze(
         assert analyzer is not None
         analyzer.finish()
         stats = {**analyzer.stats(), **totals}
+        if _report_pcap_failures(spools):
+            rc = EXIT_ERROR
     out.finish()
     if args.json:
         if args.stats:
@@ -268,9 +273,29 @@ def _open_spool(
 ) -> CallPcapSpool | None:
     if not args.spool:
         return None
-    spool = CallPcapSpool(args.spool, linktype, mode=settings.spool.mode, gzip=settings.spool.gzip)
+    sp = settings.spool
+    spool = CallPcapSpool(args.spool, linktype, mode=sp.mode, gzip=sp.gzip, group=sp.group)
     stack.enter_context(spool)
     return spool
+
+
+def _report_pcap_failures(spools: list[CallPcapSpool]) -> bool:
+    """One line when some calls' pcaps could not be written (their records have pcap: null)."""
+    reasons: Counters = Counters()
+    for spool in spools:
+        for key, n in spool.counters.items():
+            if key.startswith("pcap_failed."):
+                reasons.inc(key.removeprefix("pcap_failed."), n)
+    if not reasons:
+        return False
+    why = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
+    last = next((s.last_error for s in reversed(spools) if s.last_error), "")
+    print(
+        f"callsift: {sum(reasons.values())} call pcaps could not be written ({why}; last: "
+        f"{last}); their records have pcap: null",
+        file=sys.stderr,
+    )
+    return True
 
 
 def _wants_progress(args: argparse.Namespace, path: str) -> bool:

@@ -24,7 +24,8 @@ EXIT_HELP = (
 """The epilog of every command's ``--help`` (``analyze`` adds code 3)."""
 ANALYZE_EXIT_HELP = (
     "exit codes: 0 success; 1 error, said in one line on stderr (a file that cannot be read, "
-    "the spool, the configuration; with --db: records left in the journal); 2 bad arguments; "
+    "the spool, a call pcap that could not be written, the configuration; with --db: records "
+    "left in the journal); 2 bad arguments; "
     "3 a file is truncated or damaged (analysed up to the damage, with a warning); "
     "130 interrupted"
 )

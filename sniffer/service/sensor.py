@@ -69,8 +69,9 @@ class Sensor:
             spool = self.spools.get(linktype)
             if spool is None:
                 spool = self.spools[linktype] = CallPcapSpool(
-                    s.spool.dir, linktype, mode=s.spool.mode, gzip=s.spool.gzip
-                )
+                    s.spool.dir, linktype, mode=s.spool.mode, gzip=s.spool.gzip,
+                    group=s.spool.group,
+                )  # fmt: skip
             self.analyzers[iface] = Analyzer(
                 linktype, self._sink, spool=spool, config=config, counters=self.counters
             )
@@ -191,5 +192,14 @@ class Sensor:
             journal_backlog=w.backlog_records if w is not None else 0,
             journal_bytes=w.journal_bytes if w is not None else 0,
             cdrs_written=w.written if w is not None else 0,
-            counters=self.counters.snapshot(),
+            counters=self.counters_snapshot(),
         )
+
+    def counters_snapshot(self) -> dict[str, int]:
+        """The analysis counters and the spools' (``spool.*``: files, bytes, write errors,
+        ``spool.pcap_failed.<errno>`` calls whose pcap could not be written)."""
+        out = Counters()
+        out.merge(self.counters)
+        for spool in self.spools.values():
+            out.merge(spool.counters, "spool.")
+        return out.snapshot()

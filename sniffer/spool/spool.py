@@ -7,9 +7,14 @@ descriptors. When all buffers together exceed ``max_buffer_bytes`` the largest a
 half the budget is free. With gzip, every write is one gzip member (a multi-member gzip file, as
 gzip, zlib and Wireshark read it), so no compressor state is kept per call.
 
-Disk errors never reach the packet loop: they are counted and the call's file is marked failed.
+Disk errors never reach the packet loop: they are counted, the call's file is marked failed and
+removed (a CDR never names a pcap that is missing, empty or cut short: its ``pcap`` is null, and
+``pcap_failed.<errno>`` counts why). Files are created 0640 in directories 0750, optionally owned
+by a group (the API's reader): see :mod:`sniffer.privfiles`.
 """
 
+import contextlib
+import errno
 import logging
 import os
 import struct
@@ -24,6 +29,7 @@ from typing import Self
 from db.errors import SpoolError
 from db.settings import SpoolMode
 from sniffer.counters import Counters
+from sniffer.privfiles import group_id, make_dirs, open_private, world_accessible
 from sniffer.spool.naming import call_pcap_relpath
 from sniffer.spool.pcapfile import RECORD_HEADER, USEC_PER_SEC, file_header, record_header
 
@@ -46,6 +52,7 @@ class CallPcap:
         "failed",
         "relpath",
     )
+    failed: str | None
 
     def __init__(self, spool: "CallPcapSpool", relpath: str) -> None:
         self._spool = spool
@@ -58,7 +65,8 @@ class CallPcap:
         self._last: bytes | None = None
         self._created = False
         self.closed = False
-        self.failed = False
+        self.failed = None
+        """Why the file could not be written (an errno name such as ``ENOSPC``), or None."""
 
     def write(self, ts: float, frame: bytes, caplen: int = -1) -> None:
         """Append ``frame`` captured at ``ts``, keeping its first ``caplen`` bytes if >= 0.
@@ -102,9 +110,11 @@ class CallPcapSpool:
         max_buffer_bytes: int = 64 << 20,
         flush_bytes: int = 64 << 10,
         compresslevel: int = 6,
+        group: str | None = None,
     ) -> None:
-        """``linktype`` is the DLT value of the packet source. Raises :class:`SpoolError` now if
-        ``root`` cannot be created or written."""
+        """``linktype`` is the DLT value of the packet source; ``group`` (name or gid) owns the
+        files and directories the spool creates. Raises :class:`SpoolError` now if ``root``
+        cannot be created or written, or the group cannot be used."""
         if max_open_files < 1:
             raise SpoolError(f"max_open_files must be at least 1, got {max_open_files}")
         if snaplen < 1 or flush_bytes < 1 or max_buffer_bytes < 1:
@@ -120,7 +130,12 @@ class CallPcapSpool:
         self.compresslevel = compresslevel
         self.counters = Counters()
         """files_opened, reopened, evictions, flushes, bytes_written, budget_flushes,
-        write_errors, bytes_dropped, calls_opened, calls_closed."""
+        write_errors, bytes_dropped, calls_opened, calls_closed, pcap_failed.<errno> (calls
+        whose pcap could not be written)."""
+        try:
+            self.gid = group_id(group)
+        except ValueError as exc:
+            raise SpoolError(f"spool group: {exc}") from None
         self.last_error: str | None = None
         self._root = str(self.root)
         self._header = file_header(linktype, snaplen)
@@ -132,7 +147,7 @@ class CallPcapSpool:
 
     def _check_root(self) -> None:
         try:
-            os.makedirs(self._root, exist_ok=True)
+            make_dirs(self._root)
             fd, probe = tempfile.mkstemp(prefix=".callsift-probe-", dir=self._root)
             os.close(fd)
             os.unlink(probe)
@@ -140,6 +155,21 @@ class CallPcapSpool:
             raise SpoolError(
                 f"spool directory {self._root} is not writable: {exc.strerror or exc}"
             ) from exc
+        if self.gid is not None and os.stat(self._root).st_gid != self.gid:
+            try:  # the reader must be able to enter the root
+                os.chown(self._root, -1, self.gid)
+            except OSError as exc:
+                raise SpoolError(
+                    f"spool files cannot be given to group {self.gid}: "
+                    f"{exc.strerror or exc} (the sensor's user must be a member of it)"
+                ) from exc
+        if world_accessible(self._root):
+            log.warning(
+                "spool directory %s is open to every user (mode %o): call pcaps are private, "
+                "consider chmod o-rwx",
+                self._root,
+                os.stat(self._root).st_mode & 0o7777,
+            )
 
     # -- calls -------------------------------------------------------------------------------
 
@@ -154,8 +184,9 @@ class CallPcapSpool:
             self.counters.inc("calls_opened")
         return handle
 
-    def close_call(self, handle: CallPcap) -> str:
-        """Write what is buffered, close the file; returns its path relative to the root.
+    def close_call(self, handle: CallPcap) -> str | None:
+        """Write what is buffered, close the file; returns its path relative to the root, or
+        None when the file could not be written whole (it is then removed, see ``failed``).
 
         A call with no frame still gets a file (header only).
         """
@@ -168,7 +199,7 @@ class CallPcapSpool:
             if self._calls.get(handle.relpath) is handle:
                 del self._calls[handle.relpath]
             self.counters.inc("calls_closed")
-        return handle.relpath
+        return None if handle.failed else handle.relpath
 
     def close(self) -> None:
         """Flush and close every call's file."""
@@ -241,14 +272,16 @@ class CallPcapSpool:
             self.counters.inc("evictions")
         path = os.path.join(self._root, handle.relpath)
         if handle._created:
-            f = open(path, "ab", buffering=0)  # noqa: SIM115 - kept open in the LRU
+            f = FileIO(open_private(path, os.O_WRONLY | os.O_APPEND), "ab")
             self.counters.inc("reopened")
         else:
+            flags = os.O_WRONLY | os.O_TRUNC
             try:
-                f = open(path, "wb", buffering=0)  # noqa: SIM115
+                fd = open_private(path, flags, self.gid)
             except FileNotFoundError:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                f = open(path, "wb", buffering=0)  # noqa: SIM115
+                make_dirs(os.path.dirname(path), self.gid)
+                fd = open_private(path, flags, self.gid)
+            f = FileIO(fd, "wb")
             self.counters.inc("files_opened")
         self._files[handle] = f
         return f
@@ -262,23 +295,28 @@ class CallPcapSpool:
                 self._fail(handle, exc, 0)
 
     def _fail(self, handle: CallPcap, exc: OSError, size: int) -> None:
+        """The call's pcap cannot be written whole: drop what comes, remove what was written."""
         self.counters.inc("write_errors")
         if size:
             self.counters.inc("bytes_dropped", size)
-        self.last_error = f"{os.path.join(self._root, handle.relpath)}: {exc.strerror or exc}"
+        path = os.path.join(self._root, handle.relpath)
+        self.last_error = f"{path}: {exc.strerror or exc}"
         if not handle.failed:
-            handle.failed = True
+            handle.failed = errno.errorcode.get(exc.errno, "EIO") if exc.errno else "EIO"
             handle._flush_bytes = 0
+            self.counters.inc(f"pcap_failed.{handle.failed}")
             if self.counters["write_errors"] == 1:
                 log.warning("pcap spool write error: %s", self.last_error)
             else:
                 log.debug("pcap spool write error: %s", self.last_error)
         f = self._files.pop(handle, None)
         if f is not None:
-            try:
+            with contextlib.suppress(OSError):
                 f.close()
-            except OSError:
-                pass
+        if handle._created or os.path.isfile(path):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            handle._created = False
 
     # -- context managers --------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ after a failure, and records the database refuses for their content set aside.""
 
 import asyncio
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from db.queries import LookupCache, store_batch
 from db.records import Record, RecordError
 from db.url import DbConfig
 from sniffer.counters import Counters
+from sniffer.privfiles import open_private
 from sniffer.storage.codec import encode
 
 log = logging.getLogger(__name__)
@@ -135,7 +137,9 @@ class Database:
         log.error("database refused a record (%s): kept in %s", exc, self.rejected_path)
         try:
             line = encode(rec)
-            with open(self.rejected_path, "ab") as f:
+            with os.fdopen(
+                open_private(str(self.rejected_path), os.O_WRONLY | os.O_APPEND), "ab"
+            ) as f:
                 f.write(line)
         except (OSError, RecordError) as err:
             self.counters.inc("rejected_lost")

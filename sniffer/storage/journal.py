@@ -2,7 +2,7 @@
 
 A directory of append-only segments ``segment-<n>.jsonl`` (one JSON record per line), read back
 oldest first and deleted once their records are in the database. A lock file keeps a second
-writer out. Bounded in size: above 80 % a warning, when full new records are refused (counted).
+writer out. Segments hold numbers and IPs: created 0640 in a directory created 0750. Bounded in size: above 80 % a warning, when full new records are refused (counted).
 Thread-safe: appends may come from the event loop and from a worker thread at once.
 """
 
@@ -18,6 +18,7 @@ from typing import BinaryIO
 
 from db.errors import JournalError
 from sniffer.counters import Counters
+from sniffer.privfiles import make_dirs, open_private
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +72,8 @@ class Journal:
         self._high = False
         self._dirty = False
         try:
-            directory.mkdir(parents=True, exist_ok=True)
-            self._lock_fd = os.open(directory / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+            make_dirs(str(directory))
+            self._lock_fd = open_private(str(directory / _LOCK_NAME), os.O_RDWR)
         except OSError as exc:
             raise JournalError(f"cannot use journal directory {directory}: {exc}") from exc
         try:
@@ -172,7 +173,8 @@ class Journal:
         self._close_active()
         path = self.directory / f"segment-{self._next:012d}.jsonl"
         try:
-            self._active = open(path, "xb")  # noqa: SIM115 - owned until rotated/closed
+            fd = open_private(str(path), os.O_WRONLY | os.O_EXCL)
+            self._active = os.fdopen(fd, "wb")  # owned until rotated/closed
             dir_fd = os.open(self.directory, os.O_RDONLY)
             try:
                 os.fsync(dir_fd)
