@@ -55,7 +55,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], *, epil
     g = dbsub.add_parser(
         "grant-sensor",
         help="create (or re-password) a least-privilege sensor user",
-        description="Creates USER with only what a sensor needs on the database (docs/SCHEMA.md). "
+        description="Creates USER with only what a sensor needs on the database (docs/SCHEMA.md); "
+        "an existing USER is left with exactly those grants (any other privilege, role or grant "
+        "option it had is revoked and listed). "
         f"The password comes from the environment variable {PASSWORD_ENV}, never "
         "from the command line. Needs an admin URL with the GRANT OPTION.",
         epilog=epilog,
@@ -127,7 +129,7 @@ def run_maintain(args: argparse.Namespace) -> int:
 
 def run_grant_sensor(args: argparse.Namespace) -> int:
     from db.connect import connect
-    from db.grants import create_sensor_user
+    from db.grants import SensorUser, create_sensor_user
 
     _, url = _settings(args)
     password = os.environ.get(PASSWORD_ENV, "")
@@ -135,13 +137,19 @@ def run_grant_sensor(args: argparse.Namespace) -> int:
         raise ConfigError(f"set {PASSWORD_ENV} to the sensor user's password")
     cfg = parse_db_url(url)
 
-    async def go() -> None:
+    async def go() -> SensorUser:
         conn = await connect(cfg)
         try:
-            await create_sensor_user(conn, args.user, password, cfg.database, host=args.host)
+            return await create_sensor_user(conn, args.user, password, cfg.database, host=args.host)
         finally:
             conn.close()
 
-    asyncio.run(go())
-    print(f"sensor user {args.user!r}@{args.host!r} can now write to {cfg.database}")
+    done = asyncio.run(go())
+    for grant in done.revoked:
+        print(f"revoked: {grant}")
+    verb = "created" if done.created else "updated"
+    print(
+        f"sensor user {args.user!r}@{args.host!r} {verb}: it can now write to "
+        f"{cfg.database}, with the sensor grants only (docs/SCHEMA.md)"
+    )
     return 0

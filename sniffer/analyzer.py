@@ -56,6 +56,11 @@ class AnalyzerConfig:
     """An RTP-looking flow bound to no call is reported as a stream from this many packets on."""
     max_orphan_flows: int = _A.max_orphan_flows
     sip_tcp_ports: frozenset[int] = frozenset(_A.sip_tcp_ports)
+    max_calls: int = _A.max_calls
+    """Calls tracked at once; above 80 % dialogs without any answer time out early, at 100 %
+    new calls are refused (counted): memory stays bounded whatever arrives."""
+    max_registrations: int = _A.max_registrations
+    """REGISTER attempts awaiting their answer, the same way."""
     decoder: DecoderSettings = field(default_factory=DecoderSettings)
     """Ports and limits of the packet decoder."""
 
@@ -68,6 +73,8 @@ class AnalyzerConfig:
             orphan_min_packets=a.orphan_min_packets,
             max_orphan_flows=a.max_orphan_flows,
             sip_tcp_ports=frozenset(a.sip_tcp_ports),
+            max_calls=a.max_calls,
+            max_registrations=a.max_registrations,
             decoder=settings.decoder,
         )
 
@@ -91,9 +98,14 @@ class Analyzer:
         self.guard = FaultGuard(self.counters)
         self.decoder = Decoder(self.counters, cfg.decoder, sip_tcp_ports=cfg.sip_tcp_ports)
         self.tracker = CallTracker(
-            self.counters, linger_s=cfg.linger_s, call_timeout_s=cfg.call_timeout_s
+            self.counters,
+            linger_s=cfg.linger_s,
+            call_timeout_s=cfg.call_timeout_s,
+            max_calls=cfg.max_calls,
         )
-        self.signalling = Signalling(self.counters, self.tracker, self.guard)
+        self.signalling = Signalling(
+            self.counters, self.tracker, self.guard, max_registrations=cfg.max_registrations
+        )
         self.spool = spool
         self.flows: dict[bytes, Flow] = {}
         """Every cached UDP flow (RTP, RTCP, unbound), by 4-tuple key."""

@@ -7,7 +7,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from db.settings import SpoolMode
-from sniffer.calls.call import Call, stream_record
+from sniffer.calls.call import MAX_STREAMS, Call, stream_record
 from sniffer.calls.media import CallStream, MediaTarget, PayloadMap, other_side
 from sniffer.decode.datagram import Datagram
 from sniffer.flows import RTCP, RTP, UNBOUND, Flow
@@ -19,6 +19,8 @@ from sniffer.spool.spool import CallPcapSpool
 if TYPE_CHECKING:
     from sniffer.analyzer import Analyzer
 
+MAX_FLOW_STREAMS = 64
+"""SSRCs kept per UDP flow (a new SSRC per packet is an attack, not a call)."""
 ORPHAN_IDLE_S = 60.0
 """An unbound flow silent this long is reported (if it qualifies) and forgotten."""
 _RTP_FIXED = struct.Struct("!HII")
@@ -180,6 +182,11 @@ class MediaPath:
         pt = b1 & 0x7F
         stream = flow.stream if ssrc == flow.ssrc else flow.streams.get(ssrc)
         if stream is None:
+            if len(flow.streams) >= MAX_FLOW_STREAMS or (
+                flow.call is not None and len(flow.call.streams) >= MAX_STREAMS
+            ):
+                c.inc("rtp.too_many_ssrcs")
+                return
             stream = self._new_stream(flow, ssrc)
         if stream is not flow.stream:
             flow.select(stream, pt)
@@ -190,8 +197,12 @@ class MediaPath:
             payload = rtp_payload(data, off, end)
             if payload is not None:
                 digit = stream.dtmf.add(rts, payload)
-                if digit is not None and flow.call is not None:
-                    flow.call.dtmf_events.append((ts, digit))
+                if (
+                    digit is not None
+                    and flow.call is not None
+                    and not flow.call.add_dtmf(ts, digit)
+                ):
+                    self.counters.inc("dtmf.too_many")
         flow.pt = stream.fast_pt()
         pcap = flow.pcap
         if pcap is not None:
@@ -228,7 +239,9 @@ class MediaPath:
         self.counters.inc("rtp.events_recognised")
         digits = stream.recognise_event(pt, guess)
         if flow.call is not None:
-            flow.call.dtmf_events += digits
+            for ts_digit, digit in digits:
+                if not flow.call.add_dtmf(ts_digit, digit):
+                    self.counters.inc("dtmf.too_many")
 
     def _new_stream(self, flow: Flow, ssrc: int) -> CallStream:
         src, dst, sport, dport = split_key(flow.key)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from db.records import Record
+from db.settings import MAX_REGISTRATIONS
 from sniffer.calls.call import Call
 from sniffer.calls.messages import MessageTracker
 from sniffer.calls.peers import PeerCounters
@@ -22,12 +23,17 @@ class Signalling:
     """Everything the sensor does with SIP messages."""
 
     def __init__(
-        self, counters: Counters, tracker: CallTracker, guard: FaultGuard | None = None
+        self,
+        counters: Counters,
+        tracker: CallTracker,
+        guard: FaultGuard | None = None,
+        *,
+        max_registrations: int = MAX_REGISTRATIONS,
     ) -> None:
         self.counters = counters
         self.tracker = tracker
         self.guard = guard if guard is not None else FaultGuard(counters)
-        self.registrations = RegistrationTracker(counters)
+        self.registrations = RegistrationTracker(counters, max_pending=max_registrations)
         self.messages = MessageTracker(counters)
         self.peers = PeerCounters()
 

@@ -10,7 +10,7 @@ Bad configuration raises :class:`~db.errors.ConfigError` with one line per probl
 key and its environment variable. Importable without the sensor: the API and the GUI read it too.
 """
 
-from db.settings.base import SIP_TCP_PORTS, SpoolMode, setting
+from db.settings.base import MAX_CALLS, MAX_REGISTRATIONS, SIP_TCP_PORTS, SpoolMode, setting
 from db.settings.sections import (
     SECTIONS,
     AnalysisSettings,
@@ -36,6 +36,8 @@ from db.settings.tree import (
 
 __all__ = [
     "ENV_KEYS",
+    "MAX_CALLS",
+    "MAX_REGISTRATIONS",
     "SECTIONS",
     "SIP_TCP_PORTS",
     "AnalysisSettings",

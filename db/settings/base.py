@@ -19,6 +19,11 @@ SIP_TCP_PORTS: tuple[int, ...] = (5060, 5061, 5080)
 """TCP (and SCTP) ports that carry SIP by default: RFC 3261 section 19.1.2 names 5060 and 5061
 (sips); 5080 is the common alternative (e.g. FreeSWITCH's external profile)."""
 
+MAX_CALLS = 100_000
+"""Calls a sensor tracks at once by default (about 4 KB each unanswered, 20 KB with RTP)."""
+MAX_REGISTRATIONS = 100_000
+"""REGISTER attempts awaiting their answer, by default."""
+
 
 class SpoolMode(StrEnum):
     """What a per-call pcap holds."""

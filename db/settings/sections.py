@@ -11,6 +11,8 @@ from pydantic_settings import NoDecode
 
 from db.errors import ConfigError
 from db.settings.base import (
+    MAX_CALLS,
+    MAX_REGISTRATIONS,
     SIP_TCP_PORTS,
     Ports,
     Section,
@@ -103,6 +105,17 @@ class AnalysisSettings(Section):
     max_orphan_flows: int = setting(
         20_000, env="CALLSIFT_MAX_ORPHAN_FLOWS", ge=0,
         doc="RTP flows bound to no call that are tracked at once (oldest dropped beyond).",
+    )  # fmt: skip
+    max_calls: int = setting(
+        MAX_CALLS, env="CALLSIFT_MAX_CALLS", ge=100,
+        doc="Calls tracked at once (memory bound, docs/SENSOR.md \"Limits\"): above 80 %, a "
+        "dialog whose INVITE got no answer at all closes after 32 s of silence "
+        "(`calls.pressure_timeout`); at the limit new calls are refused (`calls.table_full`).",
+    )  # fmt: skip
+    max_registrations: int = setting(
+        MAX_REGISTRATIONS, env="CALLSIFT_MAX_REGISTRATIONS", ge=100,
+        doc="REGISTER attempts awaiting their answer: above 80 % a challenge waits 32 s instead "
+        "of 90 s; at the limit new ones are refused (`register.table_full`).",
     )  # fmt: skip
 
     @field_validator("sip_tcp_ports", mode="before")

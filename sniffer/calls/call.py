@@ -17,6 +17,12 @@ if TYPE_CHECKING:
 
 MAX_TRANSACTION_KEYS = 512
 """Per-call memory of seen SIP transactions (for retransmission detection)."""
+MAX_MEDIA_TARGETS = 128
+"""Per call: SDP endpoints kept (two per audio/video line of each SDP); more are counted."""
+MAX_STREAMS = 256
+"""Per call: RTP streams (SSRCs) kept; packets of further SSRCs are counted only."""
+MAX_DTMF_EVENTS = 1024
+MAX_CODECS = 32
 
 
 def call_uid(call_id: str, first_ts: float) -> str:
@@ -67,6 +73,7 @@ class Call:
         "offer_side",
         "pcap",
         "pending_offer",
+        "responded",
         "retransmissions",
         "ringing_ts",
         "rtcp",
@@ -96,6 +103,8 @@ class Call:
         self.vlan: int | None = None
         self.transport = "udp"
         self.ringing_ts: float | None = None
+        self.responded = False
+        """Any response to the initial INVITE was seen (Timer B no longer applies)."""
         self.answer_ts: float | None = None
         self.final_code: int | None = None
         self.final_reason: str | None = None
@@ -166,6 +175,13 @@ class Call:
         if self.bye_from_tag is not None and self.caller_tag is not None:
             return CALLER if self.bye_from_tag == self.caller_tag else CALLEE
         return None
+
+    def add_dtmf(self, ts: float, digit: str) -> bool:
+        """Keep a DTMF digit; False (not kept) past :data:`MAX_DTMF_EVENTS`."""
+        if len(self.dtmf_events) >= MAX_DTMF_EVENTS:
+            return False
+        self.dtmf_events.append((ts, digit))
+        return True
 
     def dtmf(self) -> str:
         return "".join(d for _ts, d in sorted(self.dtmf_events, key=lambda e: e[0]))

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from sniffer.calls.call import MAX_TRANSACTION_KEYS, Call
+from db.settings import MAX_CALLS
+from sniffer.calls.call import MAX_CODECS, MAX_MEDIA_TARGETS, MAX_TRANSACTION_KEYS, Call
 from sniffer.calls.media import CALLEE, CALLER, MediaTarget, PayloadMap, other_side
 from sniffer.calls.negotiation import agreed_codecs, offered_line
 from sniffer.counters import Counters
@@ -38,6 +39,10 @@ from sniffer.sip.sdp import MediaDescription, SdpParseError, SessionDescription
 CHALLENGE_WAIT_S = 90.0
 """After a 401/407 to the initial INVITE, how long to wait for the re-sent INVITE. Longer than
 64*T1: a softphone may ask its user for the password first (the aaa sample waits 32.4 s)."""
+PRESSURE_AT = 0.8
+"""Above this share of ``max_calls`` the table is under pressure (see :meth:`CallTracker.reap`)."""
+TIMER_B_S = 32.0
+"""RFC 3261 Timer B (64*T1): an INVITE without any response is abandoned by its sender then."""
 
 _CALL_METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "PRACK", "UPDATE", "INFO", "REFER"})
 """Methods that only make sense inside an INVITE dialog (or start one)."""
@@ -57,12 +62,14 @@ class CallTracker:
         *,
         linger_s: float = 5.0,
         call_timeout_s: float = 300.0,
-        max_calls: int = 500_000,
+        max_calls: int = MAX_CALLS,
     ) -> None:
         self.counters = counters
         self.linger_s = linger_s
         self.call_timeout_s = call_timeout_s
         self.max_calls = max_calls
+        """Calls tracked at most: beyond, new calls are refused (``calls.table_full``)."""
+        self.pressure_at = int(max_calls * PRESSURE_AT)
         self.calls: dict[str, Call] = {}
         self.media: dict[tuple[bytes, int], MediaTarget] = {}
         self.media_generation = 0
@@ -183,7 +190,8 @@ class CallTracker:
         elif method == "INFO":
             digit = info_dtmf_digit(msg)
             if digit is not None:
-                call.dtmf_events.append((ts, digit))
+                if not call.add_dtmf(ts, digit):
+                    self.counters.inc("dtmf.too_many")
                 call.flags.add("sip_info_dtmf")
 
     def _setup_from_invite(
@@ -207,6 +215,7 @@ class CallTracker:
         code = msg.status
         method = msg.method
         if method == "INVITE":
+            call.responded = True
             if not call.invite_seen and call.initial_cseq < 0:
                 # A response whose INVITE we never saw: still a call attempt worth a CDR.
                 call.flags.add("no_invite_seen")
@@ -313,6 +322,9 @@ class CallTracker:
                 continue
             if reneg and had_media:
                 call.flags.add("media_changed")  # the side moved its media (or added a stream)
+            if len(call.media_targets) >= MAX_MEDIA_TARGETS:
+                self.counters.inc("sdp.too_many_endpoints")
+                continue
             rkey = (ip, m.rtcp_port or m.port + 1)
             for k, t in ((key, MediaTarget(call, side, payloads)),
                          (rkey, MediaTarget(call, side, payloads, rtcp=True))):  # fmt: skip
@@ -325,8 +337,8 @@ class CallTracker:
                 call.media_targets.append((k, t))
             self.media_generation += 1
 
-    @staticmethod
     def _set_codecs(
+        self,
         call: Call,
         sdp: SessionDescription,
         offer_media: list[MediaDescription] | None,
@@ -335,6 +347,10 @@ class CallTracker:
         new = [name for name in agreed_codecs(sdp, offer_media) if name not in call.codecs]
         if new and reneg and call.codecs:
             call.flags.add("media_changed")  # a codec not agreed before
+        room = MAX_CODECS - len(call.codecs)
+        if len(new) > room:
+            self.counters.inc("sdp.too_many_codecs")
+            new = new[: max(room, 0)]
         call.codecs += new
 
     # -- lifetime ---------------------------------------------------------------------------
@@ -349,13 +365,25 @@ class CallTracker:
     def reap(self, now: float) -> Iterator[tuple[Call, str]]:
         """Calls that are complete (ended + linger) or inactive for ``call_timeout_s``.
 
+        Under pressure (more than ``PRESSURE_AT`` of ``max_calls`` tracked), a dialog whose
+        INVITE got no response at all is also closed after Timer B (32 s of silence: its
+        sender gave up by then), counted ``calls.pressure_timeout``. Only under pressure: a
+        capture that misses one direction sees no response to any call.
+
         Yields (call, closing_reason) and forgets each call; the caller builds the record.
         """
         done: list[tuple[Call, str]] = []
+        pressure = len(self.calls) > self.pressure_at
+        timeout = self.call_timeout_s
         for call in self.calls.values():
-            if (call.close_at is not None and now >= call.close_at) or now - self.last_activity(
-                call
-            ) >= self.call_timeout_s:
+            if call.close_at is not None and now >= call.close_at:
+                done.append((call, "timeout"))
+                continue
+            idle = now - self.last_activity(call)
+            if idle >= timeout:
+                done.append((call, "timeout"))
+            elif pressure and idle >= TIMER_B_S and not call.responded and not call.ended:
+                self.counters.inc("calls.pressure_timeout")
                 done.append((call, "timeout"))
         for call, reason in done:
             self.forget(call)

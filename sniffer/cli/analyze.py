@@ -82,6 +82,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                        "silence"),
     )  # fmt: skip
     p.add_argument(
+        "--max-calls", type=_count, metavar="N",
+        help=flag_help("analysis.max_calls", "calls tracked at once; beyond, new calls are "
+                       "refused and counted (calls.table_full)"),
+    )  # fmt: skip
+    p.add_argument(
         "--sip-port", type=_port, action="append", default=[], metavar="PORT",
         help="extra TCP port carrying SIP, repeatable (analysis.sip_tcp_ports always are: "
         f"{','.join(map(str, SIP_TCP_PORTS))} by default)",
@@ -117,6 +122,12 @@ def _positive_float(text: str) -> float:
     return v
 
 
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
+    return int(text)
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise argparse.ArgumentTypeError(f"not a port number: {text!r}")
@@ -141,6 +152,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
     """The settings tree with this command's flags on top (``--sip-port`` adds ports)."""
     flags: dict[str, Any] = {
         "analysis.call_timeout_s": args.call_timeout,
+        "analysis.max_calls": args.max_calls,
         "spool.mode": args.spool_mode,
         "spool.gzip": args.spool_gzip,
         "storage.db_url": args.db,

@@ -64,6 +64,17 @@ def test_grant_sensor_creates_a_user_that_can_only_write(
     monkeypatch.setenv("CALLSIFT_SENSOR_PASSWORD", "s3cret")
     r = callsift("db", "grant-sensor", "--db", url, "--user", user, "--host", "127.0.0.1")
     assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().endswith(
+        f"sensor user {user!r}@'127.0.0.1' created: it can now write to {fresh_db}, "
+        "with the sensor grants only (docs/SCHEMA.md)"
+    )
+    asyncio.run(_grant_more(user, fresh_db))
+    again = callsift("db", "grant-sensor", "--db", url, "--user", user, "--host", "127.0.0.1")
+    assert again.returncode == 0, again.stderr
+    lines = again.stdout.strip().splitlines()
+    assert lines[0] == f"revoked: GRANT FILE ON *.* TO `{user}`@`127.0.0.1`"
+    assert lines[1].startswith(f"revoked: GRANT ALL PRIVILEGES ON `{fresh_db}`.* TO")
+    assert f"{user!r}@'127.0.0.1' updated" in lines[2] and len(lines) == 3
     sensor_url = url_of(fresh_db, user=user, password="s3cret")
     # the sensor user writes CDRs but cannot change the schema
     analyzed = callsift(
@@ -74,6 +85,17 @@ def test_grant_sensor_creates_a_user_that_can_only_write(
     denied = callsift("db", "maintain", "--db", sensor_url, "--days-ahead", "30")
     assert denied.returncode == 1 and "command denied" in denied.stderr
     asyncio.run(drop_sensor_user_sql(user))
+
+
+async def _grant_more(user: str, database: str) -> None:
+    """What an admin might have given the account by hand."""
+    conn = await connect(parse_db_url(url_of("mysql")))
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute("GRANT FILE ON *.* TO %s@'127.0.0.1'", (user,))
+            await cur.execute(f"GRANT ALL ON `{database}`.* TO %s@'127.0.0.1'", (user,))
+    finally:
+        conn.close()
 
 
 async def drop_sensor_user_sql(user: str) -> None:
