@@ -31,7 +31,7 @@ def child(invites: int, rate: int, max_calls: int, spooled: bool) -> dict[str, A
     """The measured run (in its own process: ru_maxrss is this run's peak)."""
     import resource
 
-    from sniffer.records import Record
+    from db.records import Record
 
     from sniffer.analyzer import Analyzer, AnalyzerConfig
     from sniffer.spool.spool import CallPcapSpool
