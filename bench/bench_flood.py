@@ -32,7 +32,6 @@ def child(invites: int, rate: int, max_calls: int, spooled: bool) -> dict[str, A
     import resource
 
     from db.records import Record
-
     from sniffer.analyzer import Analyzer, AnalyzerConfig
     from sniffer.spool.spool import CallPcapSpool
     from tests.pcapgen import sip
