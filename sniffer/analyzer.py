@@ -9,14 +9,15 @@ The same code serves ``callsift analyze`` (files) and the live sensor (batches f
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import NoReturn, Self
+from typing import Any, NoReturn, Self
 
 from db.records import Record
 from db.settings import AnalysisSettings, DecoderSettings, Settings
 from sniffer.calls.call import Call
+from sniffer.calls.snapshot import call_state, restore_call
 from sniffer.calls.tracker import CallTracker
 from sniffer.counters import Counters
 from sniffer.decode.datagram import Datagram
@@ -229,6 +230,11 @@ class Analyzer:
     def _drain_signalling(self) -> None:
         self.signalling.drain(self.sink)
 
+    @property
+    def last_capture_ts(self) -> float | None:
+        """Capture time of the last housekeeping tick (about the last packet), None before."""
+        return None if self._last_tick == float("-inf") else self._last_tick
+
     def idle(self, now: float) -> None:
         """Housekeeping while no packet arrives (live capture): ``now`` is the current time,
         the capture clock's best stand-in when the wire is quiet."""
@@ -284,6 +290,38 @@ class Analyzer:
                     job()
                 except Exception as exc:
                     self.guard.fault(exc, self._last_tick, "end of input")
+
+    # -- crash recovery ---------------------------------------------------------------------
+
+    def call_states(self) -> list[dict[str, Any]]:
+        """The open calls as crash-recovery state (:mod:`sniffer.calls.snapshot`); their
+        buffered pcap frames are written first, so the files hold what the state says."""
+        if self.spool is not None:
+            self.spool.flush_all()
+        last = self.tracker.last_activity
+        return [call_state(c, last(c)) for c in self.tracker.calls.values()]
+
+    def adopt(self, states: Iterable[Mapping[str, Any]]) -> int:
+        """Track the calls of a previous process of this sensor (its last snapshot) again:
+        a BYE or RTP for them completes their CDR, flagged ``recovered``. A state that cannot
+        be read is counted (``calls.recovery_bad_state``) and skipped. Returns the calls
+        adopted."""
+        n = 0
+        for state in states:
+            try:
+                call, targets = restore_call(state)
+            except (ValueError, KeyError, TypeError, AttributeError):
+                self.counters.inc("calls.recovery_bad_state")
+                continue
+            if not self.tracker.adopt(call, targets):
+                self.counters.inc("calls.recovery_refused")
+                continue
+            if self.spool is not None and state.get("pcap"):
+                call.pcap = self.spool.adopt_call(call.call_id, call.first_ts)
+            n += 1
+        if n:
+            self.counters.inc("calls.recovered", n)
+        return n
 
     def stats(self) -> dict[str, object]:
         return {

@@ -353,6 +353,20 @@ class CallTracker:
             new = new[: max(room, 0)]
         call.codecs += new
 
+    def adopt(self, call: Call, targets: list[tuple[tuple[bytes, int], MediaTarget]]) -> bool:
+        """Track a call rebuilt from a crash-recovery snapshot, with its SDP endpoints (those
+        another call holds already stay that call's). False when it cannot be tracked (its
+        Call-ID is taken, the table is full)."""
+        if call.call_id in self.calls or len(self.calls) >= self.max_calls:
+            return False
+        self.calls[call.call_id] = call
+        for key, target in targets:
+            if key not in self.media:
+                self.media[key] = target
+            call.media_targets.append((key, target))
+        self.media_generation += 1
+        return True
+
     # -- lifetime ---------------------------------------------------------------------------
 
     def last_activity(self, call: Call) -> float:

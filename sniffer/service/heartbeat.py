@@ -1,4 +1,5 @@
-"""Every ``heartbeat_s`` the sensor upserts its ``sensors`` row (rates, drops, backlog) and
+"""Every ``heartbeat_s`` the sensor writes its crash-recovery snapshot (a file, see
+:mod:`sniffer.service.recovery`), upserts its ``sensors`` row (rates, drops, backlog) and
 replaces its active-calls snapshot, over its own connection. A database outage is logged once
 and retried at the next beat; CDRs do not depend on it (they go through the writer's journal)."""
 
@@ -81,6 +82,7 @@ class Heartbeat:
         return rows[:MAX_ACTIVE_ROWS]
 
     async def beat(self) -> None:
+        await self.sensor.save_snapshot()  # crash recovery first: no database needed
         snap = self.sensor.snapshot()
         rate = self._rate(snap.packets)
         parse_errors = sum(n for k, n in snap.counters.items() if "parse_error" in k)

@@ -14,6 +14,7 @@ import logging
 import time
 from contextlib import AsyncExitStack, suppress
 from pathlib import Path
+from typing import Any
 
 from db.errors import DbUnavailable, ShutdownTimeout
 from db.migrate import connect_checked
@@ -26,6 +27,7 @@ from sniffer.capture.live import LiveCapture, LiveOptions
 from sniffer.counters import Counters
 from sniffer.service.heartbeat import Heartbeat
 from sniffer.service.metrics import MetricsServer, SensorSnapshot
+from sniffer.service.recovery import CallSnapshotFile
 from sniffer.service.retention import SpoolCleaner
 from sniffer.spool.spool import CallPcapSpool
 from sniffer.storage.writer import CdrWriter
@@ -57,6 +59,7 @@ class Sensor:
         )
         self.analyzers: dict[str, Analyzer] = {}
         self.spools: dict[int, CallPcapSpool] = {}
+        self.snapshots = CallSnapshotFile(settings.spool.dir, settings.sensor.id)
         self.writer: CdrWriter | None = None
         self.capture_running = False
 
@@ -75,6 +78,24 @@ class Sensor:
             self.analyzers[iface] = Analyzer(
                 linktype, self._sink, spool=spool, config=config, counters=self.counters
             )
+        self._adopt(self.snapshots.load())
+
+    def _adopt(self, calls: dict[str, list[dict[str, Any]]]) -> None:
+        """The calls of this sensor's last snapshot, each into the analyzer of the interface
+        it was seen on (the first one when that interface is gone)."""
+        if not calls or not self.analyzers:
+            return
+        first = next(iter(self.analyzers.values()))
+        for iface, states in calls.items():
+            self.analyzers.get(iface, first).adopt(states)
+
+    async def save_snapshot(self) -> bool:
+        """Write the calls in progress for crash recovery (each heartbeat): their state is
+        taken here, between two batches; the file is written by a worker thread."""
+        calls = {iface: a.call_states() for iface, a in self.analyzers.items()}
+        stamps = [t for a in self.analyzers.values() if (t := a.last_capture_ts) is not None]
+        last = max(stamps, default=None)
+        return await asyncio.to_thread(self.snapshots.save_logged, calls, last)
 
     async def check_database(self) -> None:
         """At start: wrong credentials, an unknown database or a missing schema are the
@@ -142,6 +163,7 @@ class Sensor:
         finally:
             for analyzer in self.analyzers.values():
                 analyzer.finish("shutdown")
+            self.snapshots.clear()  # every call is closed: nothing to adopt next time
             done.set()
             stop.set()
 

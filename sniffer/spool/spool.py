@@ -31,7 +31,13 @@ from db.settings import SpoolMode
 from sniffer.counters import Counters
 from sniffer.privfiles import group_id, make_dirs, open_private, world_accessible
 from sniffer.spool.naming import call_pcap_relpath
-from sniffer.spool.pcapfile import RECORD_HEADER, USEC_PER_SEC, file_header, record_header
+from sniffer.spool.pcapfile import (
+    RECORD_HEADER,
+    USEC_PER_SEC,
+    file_header,
+    record_header,
+    whole_length,
+)
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +189,33 @@ class CallPcapSpool:
             handle = self._calls[relpath] = CallPcap(self, relpath)
             self.counters.inc("calls_opened")
         return handle
+
+    def adopt_call(self, call_id: str, start_ts: float) -> CallPcap:
+        """The handle of a call a previous process of this sensor was writing (crash
+        recovery): its file is continued. A tail cut short by the crash is cut off first; a
+        file that is missing or not even a whole header is started afresh."""
+        handle = self.open_call(call_id, start_ts)
+        path = os.path.join(self._root, handle.relpath)
+        try:
+            whole = whole_length(path, self.gzip)
+            if whole:
+                os.truncate(path, whole)
+                handle._created = True
+                self.counters.inc("calls_adopted")
+            else:
+                os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            self._fail(handle, exc, 0)
+        return handle
+
+    def flush_all(self) -> None:
+        """Write every call's buffered frames now (the crash-recovery snapshot does, so a
+        killed sensor loses at most the frames since the last one)."""
+        for handle in list(self._calls.values()):
+            if handle._buf:
+                self._flush(handle)
 
     def close_call(self, handle: CallPcap) -> str | None:
         """Write what is buffered, close the file; returns its path relative to the root, or

@@ -144,11 +144,11 @@ class Sniffer:
 class Outage:
     """The sensor's way to MariaDB: a proxy that can be cut (``down``) and restored (``up``)."""
 
-    def __init__(self, target_port: int = 3306) -> None:
+    def __init__(self, target_port: int = 3306, listen_host: str = "127.0.0.1") -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.proxy = TcpProxy("127.0.0.1", target_port)
+        self.proxy = TcpProxy("127.0.0.1", target_port, listen_host)
         self._call(self.proxy.start())
 
     def _call(self, coro: Any) -> None:

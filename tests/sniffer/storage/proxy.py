@@ -5,11 +5,13 @@ import contextlib
 
 
 class TcpProxy:
-    """Forwards 127.0.0.1:<port> to ``target``. ``stop`` refuses new connections and cuts the
-    open ones; ``start`` listens again on the same port. ``hang`` accepts and never answers."""
+    """Forwards ``listen_host`` (127.0.0.1):<port> to ``target``. ``stop`` refuses new
+    connections and cuts the open ones; ``start`` listens again on the same port. ``hang``
+    accepts and never answers."""
 
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(self, target_host: str, target_port: int, listen_host: str = "127.0.0.1") -> None:
         self.target = (target_host, target_port)
+        self.listen_host = listen_host
         self.port = 0
         self.hang = False
         self.accepted = 0
@@ -18,7 +20,7 @@ class TcpProxy:
         self._pumps: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        self._server = await asyncio.start_server(self._handle, self.listen_host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
