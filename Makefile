@@ -26,6 +26,7 @@ bench: install
 	$(BIN)/python bench/run_bench.py
 	$(BIN)/python bench/bench_writer.py
 	$(BIN)/python bench/bench_live.py
+	$(BIN)/python bench/bench_flood.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
