@@ -347,10 +347,12 @@ def exchanges(draw: st.DrawFn) -> tuple[dict[str, bytes], tuple[bytes, bytes, in
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(exchanges(), st.booleans())
+@given(exchanges(), st.booleans(), st.integers(0, 60))
 def test_arbitrary_bytes_in_any_field_never_break_the_analyzer(
-    exchange: tuple[dict[str, bytes], tuple[bytes, bytes, int, int]], spool: bool
+    exchange: tuple[dict[str, bytes], tuple[bytes, bytes, int, int]], spool: bool, crash: int
 ) -> None:
+    """... also across a crash after ``crash`` frames (0: none): the calls' state then goes
+    through JSON into a fresh analyzer, which must take every one of them."""
     fields, (a, b, sip_a, sip_b) = exchange
     net = _Net(a, b, sip_a, sip_b)
     _exchange(fields, net)
@@ -361,14 +363,27 @@ def test_arbitrary_bytes_in_any_field_never_break_the_analyzer(
         CallPcapSpool(tmp, LINKTYPE_ETHERNET) as pcaps,
     ):
         analyzer = Analyzer(LINKTYPE_ETHERNET, records.append, spool=pcaps if spool else None)
-        analyzer.feed(net.frames)
+        frames = net.frames
+        if crash:
+            analyzer.feed(frames[:crash])
+            states = json.loads(json.dumps(analyzer.call_states()))
+            _no_bug(analyzer)
+            analyzer = Analyzer(LINKTYPE_ETHERNET, records.append, spool=pcaps if spool else None)
+            assert analyzer.adopt(states) == len(states)
+            frames = frames[crash:]
+        analyzer.feed(frames)
         analyzer.finish()
-    counters = analyzer.counters.snapshot()
-    assert internal_errors(counters) == {}
-    assert counters.get("decode.internal_error", 0) == 0
+    _no_bug(analyzer)
     assert analyzer.tracker.calls == {} and analyzer.flows == {}
     for rec in records:
         check_record(rec)
+
+
+def _no_bug(analyzer: Analyzer) -> None:
+    counters = analyzer.counters.snapshot()
+    assert internal_errors(counters) == {}
+    assert counters.get("decode.internal_error", 0) == 0
+    assert counters.get("calls.recovery_bad_state", 0) == 0
 
 
 def test_the_unbroken_exchange_gives_the_expected_records() -> None:
