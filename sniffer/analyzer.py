@@ -17,7 +17,7 @@ from typing import Any, NoReturn, Self
 from db.records import Record
 from db.settings import AnalysisSettings, DecoderSettings, Settings
 from sniffer.calls.call import Call
-from sniffer.calls.snapshot import call_state, restore_call
+from sniffer.calls.snapshot import call_state_json, restore_call
 from sniffer.calls.tracker import CallTracker
 from sniffer.counters import Counters
 from sniffer.decode.datagram import Datagram
@@ -293,13 +293,14 @@ class Analyzer:
 
     # -- crash recovery ---------------------------------------------------------------------
 
-    def call_states(self) -> list[dict[str, Any]]:
-        """The open calls as crash-recovery state (:mod:`sniffer.calls.snapshot`); their
-        buffered pcap frames are written first, so the files hold what the state says."""
+    def call_states(self) -> list[str]:
+        """The open calls' crash-recovery state, one JSON object each
+        (:mod:`sniffer.calls.snapshot`); their buffered pcap frames are written first, so the
+        files hold what the state says."""
         if self.spool is not None:
             self.spool.flush_all()
         last = self.tracker.last_activity
-        return [call_state(c, last(c)) for c in self.tracker.calls.values()]
+        return [call_state_json(c, last(c)) for c in self.tracker.calls.values()]
 
     def adopt(self, states: Iterable[Mapping[str, Any]]) -> int:
         """Track the calls of a previous process of this sensor (its last snapshot) again:

@@ -78,6 +78,7 @@ class Call:
         "ringing_ts",
         "rtcp",
         "sip_messages",
+        "snapshot_cache",
         "streams",
         "transactions",
         "transport",
@@ -134,6 +135,8 @@ class Call:
         self.pcap: CallPcap | None = None
         self.close_at: float | None = None
         """Capture time at which the call is complete and may be emitted (end + linger)."""
+        self.snapshot_cache: tuple[tuple[int, int], str] | None = None
+        """Crash-recovery state as JSON, and the SIP/DTMF counts it was taken at."""
 
     # -- derived -------------------------------------------------------------------------
 

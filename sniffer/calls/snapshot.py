@@ -10,6 +10,7 @@ RTP/RTCP statistics (a recovered call's streams start at the restart), the trans
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,6 +54,20 @@ def call_state(call: Call, last_activity: float) -> dict[str, Any]:
     for name in (*_TEXT, *_OPT_TEXT, *_INT, *_OPT_INT, *_OPT_TIME, *_BOOL):
         state[name] = getattr(call, name)
     return state
+
+
+def call_state_json(call: Call, last_activity: float) -> str:
+    """:func:`call_state` as a JSON object. Only SIP and DTMF change a call's state (RTP only
+    its last activity): the text is kept on the call and made again only after they did, so a
+    snapshot of many calls costs little more than the calls that changed."""
+    key = (call.sip_messages, len(call.dtmf_events))
+    cached = call.snapshot_cache
+    if cached is None or cached[0] != key:
+        state = call_state(call, 0.0)
+        del state["last_ts"]
+        text = json.dumps(state, separators=(",", ":"))
+        cached = call.snapshot_cache = (key, text[:-1])
+    return f'{cached[1]},"last_ts":{json.dumps(last_activity)}}}'
 
 
 def _payloads(p: PayloadMap) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,16 +43,22 @@ class CallSnapshotFile:
         self.path = self.directory / f"calls-{sensor_id}.json"
         self._failing = False
 
-    def save(self, calls: Mapping[str, list[dict[str, Any]]], capture_ts: float | None) -> None:
-        """Replace the snapshot atomically; raises ``OSError``."""
-        doc = {
-            "version": STATE_VERSION,
-            "sensor_id": self.sensor_id,
-            "written_at": time.time(),
-            "capture_ts": capture_ts,
-            "calls": calls,
-        }
-        data = json.dumps(doc, separators=(",", ":")).encode()
+    def save(self, calls: Mapping[str, Sequence[str]], capture_ts: float | None) -> None:
+        """Replace the snapshot atomically (``calls``: each call's state as a JSON object, by
+        interface); raises ``OSError``."""
+        head = json.dumps(
+            {
+                "version": STATE_VERSION,
+                "sensor_id": self.sensor_id,
+                "written_at": time.time(),
+                "capture_ts": capture_ts,
+            },
+            separators=(",", ":"),
+        )
+        body = ",".join(
+            f"{json.dumps(iface)}:[{','.join(states)}]" for iface, states in calls.items()
+        )
+        data = f'{head[:-1]},"calls":{{{body}}}}}'.encode()
         make_dirs(str(self.directory))
         tmp = self.directory / f".{self.path.name}.{os.getpid()}-{next(_writes)}.tmp"
         fd = open_private(str(tmp), os.O_WRONLY | os.O_TRUNC)
@@ -71,9 +77,7 @@ class CallSnapshotFile:
         finally:
             os.close(dir_fd)
 
-    def save_logged(
-        self, calls: Mapping[str, list[dict[str, Any]]], capture_ts: float | None
-    ) -> bool:
+    def save_logged(self, calls: Mapping[str, Sequence[str]], capture_ts: float | None) -> bool:
         """:meth:`save`, a failure logged once (until it works again) instead of raised."""
         try:
             self.save(calls, capture_ts)
