@@ -1,0 +1,85 @@
+-- callsift schema, version 6: the REST API's own tables (issue 9).
+-- Users and their roles, machine API tokens (stored hashed), revoked sessions, the audit log,
+-- share links (stored hashed), and per-IP alias names. None of these is written by a sensor.
+
+CREATE TABLE IF NOT EXISTS api_user (
+    id INT UNSIGNED NOT NULL AUTO_INCREMENT,
+    username VARCHAR(64) NOT NULL,
+    password_hash VARCHAR(255) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    role VARCHAR(16) CHARACTER SET ascii NOT NULL,
+    disabled BOOL NOT NULL DEFAULT 0,
+    sensor_scope VARCHAR(1024) CHARACTER SET ascii NULL,
+    session_epoch INT UNSIGNED NOT NULL DEFAULT 0,
+    created_at DATETIME(6) NOT NULL,
+    updated_at DATETIME(6) NOT NULL,
+    last_login_at DATETIME(6) NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY uq_api_user_name (username)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS api_token (
+    id INT UNSIGNED NOT NULL AUTO_INCREMENT,
+    name VARCHAR(64) NOT NULL,
+    token_hash BINARY(32) NOT NULL,
+    prefix VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    role VARCHAR(16) CHARACTER SET ascii NOT NULL,
+    sensor_scope VARCHAR(1024) CHARACTER SET ascii NULL,
+    created_by VARCHAR(64) NOT NULL DEFAULT '',
+    created_at DATETIME(6) NOT NULL,
+    expires_at DATETIME(6) NULL,
+    revoked_at DATETIME(6) NULL,
+    last_used_at DATETIME(6) NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY uq_api_token_hash (token_hash)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS api_session_revoked (
+    jti BINARY(16) NOT NULL,
+    expires_at DATETIME(6) NOT NULL,
+    PRIMARY KEY (jti),
+    KEY idx_api_session_revoked_expires (expires_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS audit_log (
+    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+    ts DATETIME(6) NOT NULL,
+    actor VARCHAR(128) NOT NULL,
+    actor_kind VARCHAR(8) CHARACTER SET ascii NOT NULL,
+    action VARCHAR(32) CHARACTER SET ascii NOT NULL,
+    target VARCHAR(255) NOT NULL DEFAULT '',
+    ip VARBINARY(16) NULL,
+    detail VARCHAR(1024) NOT NULL DEFAULT '',
+    PRIMARY KEY (id),
+    KEY idx_audit_ts (ts),
+    KEY idx_audit_action_actor (action, actor, ts),
+    KEY idx_audit_action_ip (action, ip, ts)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS share_link (
+    id INT UNSIGNED NOT NULL AUTO_INCREMENT,
+    token_hash BINARY(32) NOT NULL,
+    cdr_id BIGINT UNSIGNED NOT NULL,
+    invite_ts DATETIME(6) NOT NULL,
+    created_by VARCHAR(128) NOT NULL,
+    created_at DATETIME(6) NOT NULL,
+    expires_at DATETIME(6) NOT NULL,
+    max_downloads INT UNSIGNED NOT NULL,
+    downloads INT UNSIGNED NOT NULL DEFAULT 0,
+    revoked_at DATETIME(6) NULL,
+    redact_ips VARCHAR(2048) CHARACTER SET ascii NOT NULL DEFAULT '',
+    mask_numbers BOOL NOT NULL DEFAULT 0,
+    keep_digits TINYINT UNSIGNED NOT NULL DEFAULT 0,
+    note VARCHAR(255) NOT NULL DEFAULT '',
+    PRIMARY KEY (id),
+    UNIQUE KEY uq_share_link_hash (token_hash),
+    KEY idx_share_link_cdr (cdr_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS ip_alias (
+    ip VARBINARY(16) NOT NULL,
+    alias VARCHAR(64) NOT NULL,
+    note VARCHAR(255) NOT NULL DEFAULT '',
+    updated_by VARCHAR(128) NOT NULL DEFAULT '',
+    updated_at DATETIME(6) NOT NULL,
+    PRIMARY KEY (ip)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
