@@ -67,6 +67,8 @@ class Datagram:
     vlan: int | None = None
     tcp_seq: int = 0
     tcp_flags: int = 0
+    truncated: bool = False
+    """The capture holds less than the datagram (snap length, header-only spool mode)."""
 
 
 @dataclass(slots=True)
@@ -177,6 +179,8 @@ class Decapsulator:
             frag = _U16.unpack_from(b, 6)[0]
             proto = b[9]
             src, dst = b[12:16], b[16:20]
+            if total == 0:  # segmentation offload: the length was never filled in
+                total = len(b)
             if total < ihl:
                 raise ValueError("bad IPv4 total length")
             payload = b[ihl:total]
@@ -268,7 +272,8 @@ class Decapsulator:
                 self._ether(data[8:], 12, fr, ts, out, None, depth + 1)
                 return
             src, dst = _ip_text(src_b), _ip_text(dst_b)
-            out.append(Datagram(ts, src, dst, sport, dport, "udp", data, fr, vlan))
+            cut = length > len(p)
+            out.append(Datagram(ts, src, dst, sport, dport, "udp", data, fr, vlan, truncated=cut))
         elif proto == IPPROTO_TCP:
             sport, dport, seq = struct.unpack_from("!HHI", p, 0)
             hlen = (p[12] >> 4) * 4
