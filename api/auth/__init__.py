@@ -1,0 +1,1 @@
+"""Authentication: password hashing, signed access tokens, machine and share tokens."""

@@ -1,0 +1,1 @@
+"""Route modules, one per resource; each validates, calls ``db/`` and returns a schema."""
