@@ -15,7 +15,8 @@ from api.config import ApiConfig
 from api.deps import require
 from api.errors import error_responses, install_handlers
 from api.metrics import ApiMetrics, install_middleware
-from api.routes import admin, aliases, auth
+from api.imports import ImportRunner
+from api.routes import admin, aliases, auth, imports
 from api.schemas.misc import Health
 from db.errors import DbError
 from db.pool import DbPool
@@ -32,10 +33,16 @@ def _version() -> str:
 
 
 def create_app(config: ApiConfig) -> FastAPI:
+    metrics = ApiMetrics()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with DbPool(config.db_url, maxsize=config.pool_size) as pool:
+        async with (
+            DbPool(config.db_url, maxsize=config.pool_size) as pool,
+            ImportRunner(config, metrics) as runner,
+        ):
             app.state.pool = pool
+            app.state.imports = runner
             yield
 
     app = FastAPI(
@@ -50,7 +57,6 @@ def create_app(config: ApiConfig) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.config = config
-    metrics = ApiMetrics()
     app.state.metrics = metrics
     install_handlers(app)
     install_middleware(app, metrics)
@@ -59,6 +65,7 @@ def create_app(config: ApiConfig) -> FastAPI:
     v1.include_router(auth.router)
     v1.include_router(admin.router)
     v1.include_router(aliases.router)
+    v1.include_router(imports.router)
 
     @v1.get("/health", response_model=Health, tags=["service"],
             responses={503: {"model": Health, "description": "database unavailable"}})

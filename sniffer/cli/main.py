@@ -29,9 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Subcommands of the other services."""
+    from api.cli import add_parsers as add_api_parsers
     from db.cli import add_parser as add_db_parser
 
     add_db_parser(sub, epilog=EXIT_HELP)
+    add_api_parsers(sub)
 
 
 def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
