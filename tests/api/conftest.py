@@ -2,6 +2,7 @@
 analyser (`callsift analyze --db --spool`) from golden captures, served by the real app."""
 
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -29,7 +31,7 @@ PASSWORDS = {
     "operator": "0perator-secret-pass",
     "viewer": "V1ewer-secret-pass",
 }
-SENSOR_A, SENSOR_B = 11, 12
+SENSOR_A, SENSOR_B, SENSOR_C = 11, 12, 13
 CAPTURES_A = (
     "sip_call_rtp_g711_wireshark_sample.pcap",
     "sip_rtp_g711u_call_register_voipshark.pcap",
@@ -39,6 +41,8 @@ CAPTURES_A = (
     "sip_websocket_and_udp.pcap",
 )
 CAPTURES_B = ("sip_tcp6060_segmented_avaya_486_cancel.pcap", "sip_t38_fax_megaco_g711a.pcap")
+CAPTURES_C = ("sip_tcp_call_rtp_rtcp.pcap",)
+"""Also seen by sensor A: the same Call-ID on two sensors (legs); spooled as RTP headers only."""
 
 
 def callsift(*args: str, env: dict[str, str] | None = None, stdin: str | None = None,
@@ -65,11 +69,42 @@ async def _create_user(url: str, name: str, role: str, scope: list[int] | None =
     return uid
 
 
+async def _prefix_pcaps(url: str, sensor: int, prefix: str) -> None:
+    """Sensor C's pcaps live in a sub-directory of the API's spool."""
+    conn = await connect(parse_db_url(url))
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute("UPDATE cdr SET pcap = CONCAT(%s, pcap) WHERE sensor_id = %s",
+                              (prefix, sensor))
+        await conn.commit()
+    finally:
+        conn.close()
+
+
+async def _query(url: str, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+    conn = await connect(parse_db_url(url))
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute(sql, params)
+            return list(await cur.fetchall())
+    finally:
+        conn.close()
+
+
+def cdr_id(url: str, call_id: str, sensor: int = SENSOR_A) -> int:
+    rows = run(_query(url, "SELECT id FROM cdr WHERE call_id = %s AND sensor_id = %s",
+                      (call_id, sensor)))
+    assert len(rows) == 1, (call_id, sensor, rows)
+    return int(rows[0][0])  # type: ignore[call-overload]
+
+
 @dataclass
 class Stack:
     url: str
     spool: Path
     config: ApiConfig
+    records: dict[tuple[int, str], dict[str, Any]]
+    """The analyser's call records, by (sensor, Call-ID)."""
 
 
 @pytest.fixture(scope="session")
@@ -80,18 +115,29 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     run(migrate(url))
     spool = tmp_path_factory.mktemp("spool")
     journal = tmp_path_factory.mktemp("journal")
-    for sensor, captures in ((SENSOR_A, CAPTURES_A), (SENSOR_B, CAPTURES_B)):
-        files = [str(GOLDEN / c) for c in captures]
-        for f in files:  # one file at a time: one link type per analysis
-            r = callsift("analyze", "--db", url, "--sensor-id", str(sensor), "--spool",
-                         str(spool), "--journal", str(journal / str(sensor)), "--json", f)
+    spool_c = spool / "sensor-c"
+    records: dict[tuple[int, str], dict[str, Any]] = {}
+    for sensor, captures, where, mode in (
+        (SENSOR_A, CAPTURES_A, spool, "sip+rtp"),
+        (SENSOR_B, CAPTURES_B, spool, "sip+rtp"),
+        (SENSOR_C, CAPTURES_C, spool_c, "rtp-headers"),
+    ):
+        for c in captures:  # one file at a time: one link type per analysis
+            r = callsift("analyze", "--db", url, "--sensor-id", str(sensor), "--spool", str(where),
+                         "--spool-mode", mode, "--journal", str(journal / str(sensor)), "--json",
+                         str(GOLDEN / c))
             assert r.returncode == 0, r.stderr
+            for line in r.stdout.splitlines():
+                rec = json.loads(line)
+                if rec["type"] == "call":
+                    records[(sensor, rec["call_id"])] = rec
+    run(_prefix_pcaps(url, SENSOR_C, "sensor-c/"))
     for role in PASSWORDS:
         run(_create_user(url, role, role))
     run(_create_user(url, "scoped", "viewer", [SENSOR_B]))
     config = ApiConfig(db_url=url, secret_key=SECRET, spool_dir=spool,
                        import_dir=tmp_path_factory.mktemp("imports"))
-    yield Stack(url, spool, config)
+    yield Stack(url, spool, config, records)
     shutil.rmtree(spool, ignore_errors=True)
     drop_test_database(name)
 

@@ -41,9 +41,8 @@ def test_import_raw_body_bad_file(client: TestClient, operator: dict[str, str]) 
                     content=damaged)
     assert r.status_code == 202
     done = _wait(client, operator, r.json()["id"])
-    assert done["state"] in ("done", "failed")
-    assert done["calls"] == 0
-    assert "cut.pcap" in str(done["message"]) or "truncated" in str(done["message"]), done
+    assert done["state"] == "done" and done["calls"] == 0
+    assert str(done["message"]).startswith("0 calls imported; warning: cut.pcap: truncated at record 1")
 
 
 def test_import_needs_operator(client: TestClient, viewer: dict[str, str]) -> None:
