@@ -16,7 +16,7 @@ from api.deps import require
 from api.errors import error_responses, install_handlers
 from api.metrics import ApiMetrics, install_middleware
 from api.imports import ImportRunner
-from api.routes import admin, aliases, auth, callfiles, imports
+from api.routes import admin, aliases, auth, callfiles, imports, shares
 from api.schemas.misc import Health
 from db.errors import DbError
 from db.pool import DbPool
@@ -67,6 +67,8 @@ def create_app(config: ApiConfig) -> FastAPI:
     v1.include_router(aliases.router)
     v1.include_router(imports.router)
     v1.include_router(callfiles.router)
+    v1.include_router(shares.router)
+    v1.include_router(shares.public)
 
     @v1.get("/health", response_model=Health, tags=["service"],
             responses={503: {"model": Health, "description": "database unavailable"}})
