@@ -14,8 +14,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from api.config import ApiConfig
 from api.deps import require
 from api.errors import error_responses, install_handlers
-from api.metrics import ApiMetrics, install_middleware
 from api.imports import ImportRunner
+from api.metrics import ApiMetrics, install_middleware
 from api.routes import admin, aliases, auth, callfiles, imports, shares
 from api.schemas.misc import Health
 from db.errors import DbError
@@ -70,31 +70,42 @@ def create_app(config: ApiConfig) -> FastAPI:
     v1.include_router(shares.router)
     v1.include_router(shares.public)
 
-    @v1.get("/health", response_model=Health, tags=["service"],
-            responses={503: {"model": Health, "description": "database unavailable"}})
+    @v1.get(
+        "/health",
+        response_model=Health,
+        tags=["service"],
+        responses={503: {"model": Health, "description": "database unavailable"}},
+    )
     async def health(request: Request) -> JSONResponse:
         """Liveness and database reachability (no authentication)."""
         ok = True
         try:
-            async with request.app.state.pool.connection() as conn:
-                async with conn.cursor() as cur:
-                    await cur.execute("SELECT 1")
+            async with request.app.state.pool.connection() as conn, conn.cursor() as cur:
+                await cur.execute("SELECT 1")
         except DbError:
             ok = False
-        body = Health(status="ok" if ok else "degraded", database="ok" if ok else "unavailable",
-                      version=_version())
+        body = Health(
+            status="ok" if ok else "degraded",
+            database="ok" if ok else "unavailable",
+            version=_version(),
+        )
         return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
     guard = [] if config.metrics_public else [Depends(require("viewer"))]
 
-    @v1.get("/metrics", tags=["service"], response_class=Response,
-            responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text"},
-                       **error_responses(401)},
-            dependencies=guard)
+    @v1.get(
+        "/metrics",
+        tags=["service"],
+        response_class=Response,
+        responses={
+            200: {"content": {"text/plain": {}}, "description": "Prometheus text"},
+            **error_responses(401),
+        },
+        dependencies=guard,
+    )
     async def prometheus() -> Response:
         """Prometheus metrics of this API process."""
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(v1)
     return app
-

@@ -16,16 +16,15 @@ from db.url import db_url_from, parse_db_url
 
 DB_HELP = "mysql://USER:PASSWORD@HOST:PORT/DATABASE (default: env CALLSIFT_DB_URL)"
 ROLES = ("viewer", "operator", "admin")
-Sub = argparse._SubParsersAction  # type: ignore[type-arg]
 
 
-def add_parsers(sub: Sub) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _add_api(sub)
     _add_users(sub)
     _add_tokens(sub)
 
 
-def _add_api(sub: Sub) -> None:
+def _add_api(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "api",
         help="serve the REST API",
@@ -39,8 +38,10 @@ def _add_api(sub: Sub) -> None:
     p.set_defaults(run=run_api)
 
 
-def _add_users(sub: Sub) -> None:
-    p = sub.add_parser("users", help="manage API users", description="Users of the REST API and GUI.")
+def _add_users(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "users", help="manage API users", description="Users of the REST API and GUI."
+    )
     us = p.add_subparsers(dest="users_command", required=True, metavar="USERS_COMMAND")
     c = us.add_parser("create", help="create a user (password read from standard input)")
     c.add_argument("name")
@@ -62,7 +63,7 @@ def _add_users(sub: Sub) -> None:
         q.add_argument("--db", metavar="URL", help=DB_HELP)
 
 
-def _add_tokens(sub: Sub) -> None:
+def _add_tokens(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("tokens", help="manage API tokens for machines")
     ts = p.add_subparsers(dest="tokens_command", required=True, metavar="TOKENS_COMMAND")
     c = ts.add_parser("create", help="create a token (printed once)")
@@ -107,7 +108,9 @@ def read_password(prompt: str = "Password: ") -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-def _db_command(args: argparse.Namespace, fn: Callable[[Any, argparse.Namespace], Awaitable[int]]) -> int:
+def _db_command(
+    args: argparse.Namespace, fn: Callable[[Any, argparse.Namespace], Awaitable[int]]
+) -> int:
     from db.connect import connect
     from db.errors import DbError
 
@@ -142,8 +145,9 @@ async def _audit(conn: Any, action: str, target: str, detail: dict[str, Any] | N
     from db.queries.audit import add_audit
 
     actor = os.environ.get("SUDO_USER") or os.environ.get("USER") or "cli"
-    await add_audit(conn, actor=f"cli:{actor}", actor_kind="cli", action=action, target=target,
-                    detail=detail)
+    await add_audit(
+        conn, actor=f"cli:{actor}", actor_kind="cli", action=action, target=target, detail=detail
+    )
 
 
 # -- users ---------------------------------------------------------------------------------------
@@ -233,16 +237,26 @@ async def _tokens_create(conn: Any, args: argparse.Namespace) -> int:
     scope = _scope(args.sensors)
     token, prefix = new_api_token()
     expires = (
-        None if args.expires_days is None
+        None
+        if args.expires_days is None
         else apiauth.utcnow() + dt.timedelta(days=args.expires_days)
     )
-    tid = await apiauth.create_token(conn, name=args.name, token_hash=digest(token), prefix=prefix,
-                                     role=args.role, sensor_scope=scope, created_by="cli",
-                                     expires_at=expires)
+    tid = await apiauth.create_token(
+        conn,
+        name=args.name,
+        token_hash=digest(token),
+        prefix=prefix,
+        role=args.role,
+        sensor_scope=scope,
+        created_by="cli",
+        expires_at=expires,
+    )
     await _audit(conn, "token_created", args.name, {"id": tid, "role": args.role})
     print(token)
-    print(f"token {tid} ({args.name}, {args.role}) created: it is shown only this once",
-          file=sys.stderr)
+    print(
+        f"token {tid} ({args.name}, {args.role}) created: it is shown only this once",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -252,8 +266,13 @@ async def _tokens_list(conn: Any, args: argparse.Namespace) -> int:
     print(f"{'ID':>4}  {'NAME':<24} {'PREFIX':<11} {'ROLE':<9} {'STATE':<8} EXPIRES")
     now = apiauth.utcnow()
     for t in await apiauth.list_tokens(conn):
-        state = ("revoked" if t.revoked_at else
-                 "expired" if t.expires_at and t.expires_at <= now else "active")
+        state = (
+            "revoked"
+            if t.revoked_at
+            else "expired"
+            if t.expires_at and t.expires_at <= now
+            else "active"
+        )
         exp = t.expires_at.strftime("%Y-%m-%d") if t.expires_at else "never"
         print(f"{t.id:>4}  {t.name:<24} {t.prefix:<11} {t.role:<9} {state:<8} {exp}")
     return 0

@@ -72,8 +72,13 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {c: {"model": ErrorBody, "description": _CODES.get(c, "error")} for c in codes}
 
 
-def _json(status: int, code: str, message: str, field: str | None = None,
-          headers: dict[str, str] | None = None) -> JSONResponse:
+def _json(
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body = ErrorBody(error=code, message=message, field=field)
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
@@ -104,8 +109,12 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(DbError)
     async def _db_error(_request: Request, exc: DbError) -> JSONResponse:
         log.error("database error: %s", exc)
-        return _json(503, "database_unavailable", "the database is unavailable: try again later",
-                     headers={"Retry-After": "5"})
+        return _json(
+            503,
+            "database_unavailable",
+            "the database is unavailable: try again later",
+            headers={"Retry-After": "5"},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -39,11 +39,37 @@ def redactor_for(call: dict[str, Any], ips: tuple[str, ...], mask: bool, keep: i
 
 def summary(call: dict[str, Any], r: Redactor) -> dict[str, Any]:
     """The CDR and its streams' quality, redacted."""
-    keep = ("call_id", "caller", "caller_domain", "caller_name", "called", "called_domain",
-            "caller_ip", "caller_port", "called_ip", "called_port", "invite_ts", "ringing_ts",
-            "answer_ts", "end_ts", "duration_s", "connect_duration_s", "final_code",
-            "final_reason", "hangup_by", "state", "codecs", "dtmf", "caller_ua", "called_ua",
-            "bye_code", "sip_messages", "retransmissions", "transport", "flags")
+    keep = (
+        "call_id",
+        "caller",
+        "caller_domain",
+        "caller_name",
+        "called",
+        "called_domain",
+        "caller_ip",
+        "caller_port",
+        "called_ip",
+        "called_port",
+        "invite_ts",
+        "ringing_ts",
+        "answer_ts",
+        "end_ts",
+        "duration_s",
+        "connect_duration_s",
+        "final_code",
+        "final_reason",
+        "hangup_by",
+        "state",
+        "codecs",
+        "dtmf",
+        "caller_ua",
+        "called_ua",
+        "bye_code",
+        "sip_messages",
+        "retransmissions",
+        "transport",
+        "flags",
+    )
     out: dict[str, Any] = {}
     for k in keep:
         v = _jsonable(call.get(k))
@@ -57,19 +83,31 @@ def summary(call: dict[str, Any], r: Redactor) -> dict[str, Any]:
 
 
 def flow_text(call: dict[str, Any], msgs: list[FlowMessage], r: Redactor) -> str:
-    lines = [r.text(f"SIP flow of Call-ID {call['call_id']} ({len(msgs)} messages), "
-                    f"times in UTC, offsets from the first message"), ""]
+    lines = [
+        r.text(
+            f"SIP flow of Call-ID {call['call_id']} ({len(msgs)} messages), "
+            f"times in UTC, offsets from the first message"
+        ),
+        "",
+    ]
     t0 = msgs[0].ts if msgs else 0.0
     for m in msgs:
         src = f"{r.ip(m.src_ip)}:{m.src_port}"
         dst = f"{r.ip(m.dst_ip)}:{m.dst_port}"
         retrans = " [retransmission]" if m.retransmission else ""
-        lines.append(r.text(f"{m.ts - t0:+10.3f} s  {src:>28} -> {dst:<28} {m.transport:<4} "
-                            f"{m.summary}{retrans}"))
+        lines.append(
+            r.text(
+                f"{m.ts - t0:+10.3f} s  {src:>28} -> {dst:<28} {m.transport:<4} "
+                f"{m.summary}{retrans}"
+            )
+        )
     for i, m in enumerate(msgs, 1):
-        lines += ["", f"===== {i}: {_iso(m.ts)}  {r.ip(m.src_ip)}:{m.src_port} -> "
-                      f"{r.ip(m.dst_ip)}:{m.dst_port} ({m.transport}) =====",
-                  r.text(m.raw.replace("\r\n", "\n")).rstrip("\n")]
+        lines += [
+            "",
+            f"===== {i}: {_iso(m.ts)}  {r.ip(m.src_ip)}:{m.src_port} -> "
+            f"{r.ip(m.dst_ip)}:{m.dst_port} ({m.transport}) =====",
+            r.text(m.raw.replace("\r\n", "\n")).rstrip("\n"),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -81,15 +119,25 @@ def pcap_bytes(path: Path, r: Redactor, redact: bool) -> Iterator[bytes]:
 
 def stream_infos(call: dict[str, Any], r: Redactor | None = None) -> list[StreamInfo]:
     return [
-        StreamInfo(StreamKey(s["src_ip"], s["src_port"], s["dst_ip"], s["dst_port"], s["ssrc"]),
-                   s["direction"], s["codec"], s["payload_type"])
+        StreamInfo(
+            StreamKey(s["src_ip"], s["src_port"], s["dst_ip"], s["dst_port"], s["ssrc"]),
+            s["direction"],
+            s["codec"],
+            s["payload_type"],
+        )
         for s in call["streams"]
         if s["src_ip"] and s["dst_ip"]
     ]
 
 
-def build_file(name: str, call: dict[str, Any], pcap: Path | None, r: Redactor, redact: bool,
-               tmp_root: Path | None = None) -> tuple[Iterator[bytes], str]:
+def build_file(
+    name: str,
+    call: dict[str, Any],
+    pcap: Path | None,
+    r: Redactor,
+    redact: bool,
+    tmp_root: Path | None = None,
+) -> tuple[Iterator[bytes], str]:
     """One file of the pack as a byte stream, and its media type."""
     if name == "summary.json":
         data = json.dumps(summary(call, r), indent=2, ensure_ascii=False).encode()
@@ -109,18 +157,24 @@ def build_file(name: str, call: dict[str, Any], pcap: Path | None, r: Redactor, 
     raise KeyError(name)
 
 
-def zip_pack(call: dict[str, Any], pcap: Path, r: Redactor, redact: bool,
-             tmp_root: Path | None = None) -> Iterator[bytes]:
+def zip_pack(
+    call: dict[str, Any], pcap: Path, r: Redactor, redact: bool, tmp_root: Path | None = None
+) -> Iterator[bytes]:
     """The whole pack, built in a temporary file (members streamed in) then streamed out."""
     fd, name = tempfile.mkstemp(prefix="callsift-evidence-", suffix=".zip", dir=tmp_root)
     os.close(fd)
     path = Path(name)
     try:
-        notes = ["callsift evidence pack", f"Call-ID: {r.text(call['call_id'])}",
-                 f"call start (UTC): {_jsonable(call['invite_ts'])}"]
+        notes = [
+            "callsift evidence pack",
+            f"Call-ID: {r.text(call['call_id'])}",
+            f"call start (UTC): {_jsonable(call['invite_ts'])}",
+        ]
         if redact:
-            notes.append("Redacted: chosen addresses replaced consistently (the pcap is rebuilt "
-                         "as raw IP frames), numbers masked but for their last digits.")
+            notes.append(
+                "Redacted: chosen addresses replaced consistently (the pcap is rebuilt "
+                "as raw IP frames), numbers masked but for their last digits."
+            )
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
             for member in ("call.pcap", "sip-flow.txt", "summary.json", "audio.wav"):
                 try:

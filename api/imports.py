@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from api.config import IMPORT_SENSOR_NAME, ApiConfig
+from api.config import ApiConfig
 from api.metrics import ApiMetrics
 
 log = logging.getLogger(__name__)
@@ -73,8 +73,14 @@ class ImportRunner:
             await tg.__aexit__(exc_type, exc, tb)
 
     def new_job(self, filename: str, size: int, user: str, path: Path) -> ImportJob:
-        job = ImportJob(secrets.token_hex(8), filename, size, user, path=path,
-                        sensor_id=self.config.import_sensor_id)
+        job = ImportJob(
+            secrets.token_hex(8),
+            filename,
+            size,
+            user,
+            path=path,
+            sensor_id=self.config.import_sensor_id,
+        )
         self.jobs[job.id] = job
         while len(self.jobs) > KEEP_JOBS:
             self.jobs.popitem(last=False)
@@ -109,9 +115,18 @@ class ImportRunner:
     async def _analyse(self, job: ImportJob) -> None:
         cfg = self.config
         assert job.path is not None
-        args = [*cfg.analyze_cmd, "analyze", "--db", cfg.db_url, "--sensor-id",
-                str(cfg.import_sensor_id), "--json", "--no-progress",
-                "--journal", str(job.path.parent / f".journal-{job.id}")]
+        args = [
+            *cfg.analyze_cmd,
+            "analyze",
+            "--db",
+            cfg.db_url,
+            "--sensor-id",
+            str(cfg.import_sensor_id),
+            "--json",
+            "--no-progress",
+            "--journal",
+            str(job.path.parent / f".journal-{job.id}"),
+        ]
         if cfg.spool_dir is not None:
             args += ["--spool", str(cfg.spool_dir)]
         args.append(str(job.path))
@@ -130,7 +145,9 @@ class ImportRunner:
             proc.kill()
             await proc.wait()
             job.state = "failed"
-            job.message = f"the analysis took longer than {cfg.import_timeout_s:g} s and was stopped"
+            job.message = (
+                f"the analysis took longer than {cfg.import_timeout_s:g} s and was stopped"
+            )
             return
         except asyncio.CancelledError:
             with contextlib.suppress(ProcessLookupError):
@@ -139,16 +156,19 @@ class ImportRunner:
             raise
         job.calls = counts.get("call", 0)
         job.registrations = counts.get("registration", 0)
+        err = err.replace(str(job.path), job.filename)  # never show the server's paths
         lines = [ln.removeprefix("callsift: ") for ln in err.splitlines() if ln.strip()]
         if rc == 0:
             job.state, job.message = "done", f"{job.calls} calls imported"
         elif rc == EXIT_TRUNCATED:
             job.state = "done"
-            job.message = f"{job.calls} calls imported; " + (lines[-1] if lines else "the file is truncated")
+            job.message = f"{job.calls} calls imported; " + (
+                lines[-1] if lines else "the file is truncated"
+            )
         else:
             job.state = "failed"
             text = lines[-1] if lines else f"the analysis failed (exit code {rc})"
-            job.message = text.replace(str(job.path), job.filename)
+            job.message = text
         log.info("import %s of %s: %s", job.id, job.filename, job.message)
 
 

@@ -15,12 +15,16 @@ class ApiMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "callsift_api_requests", "API requests by route template, method and status",
-            ["route", "method", "status"], registry=self.registry,
+            "callsift_api_requests",
+            "API requests by route template, method and status",
+            ["route", "method", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
-            "callsift_api_request_seconds", "API request time by route template",
-            ["route"], registry=self.registry,
+            "callsift_api_request_seconds",
+            "API request time by route template",
+            ["route"],
+            registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
         self.in_flight = Gauge(
@@ -30,7 +34,9 @@ class ApiMetrics:
             "callsift_api_logins", "Login attempts by result", ["result"], registry=self.registry
         )
         self.imports = Counter(
-            "callsift_api_imports", "Capture imports by final state", ["state"],
+            "callsift_api_imports",
+            "Capture imports by final state",
+            ["state"],
             registry=self.registry,
         )
 
@@ -56,12 +62,16 @@ def install_middleware(app: FastAPI, metrics: ApiMetrics) -> None:
             metrics.latency.labels(template).observe(elapsed)
             if access_log.isEnabledFor(logging.INFO):
                 who = getattr(request.state, "principal", None)
-                access_log.info(json.dumps({
-                    "method": request.method,
-                    "path": request.url.path,
-                    "route": template,
-                    "status": status,
-                    "ms": round(elapsed * 1000, 1),
-                    "client": request.client.host if request.client else None,
-                    "user": who.name if who is not None else None,
-                }))
+                access_log.info(
+                    json.dumps(
+                        {
+                            "method": request.method,
+                            "path": request.url.path,
+                            "route": template,
+                            "status": status,
+                            "ms": round(elapsed * 1000, 1),
+                            "client": request.client.host if request.client else None,
+                            "user": who.name if who is not None else None,
+                        }
+                    )
+                )

@@ -78,7 +78,9 @@ class Redactor:
             else None
         )
         self._bpattern = (
-            re.compile(b"|".join(re.escape(k.encode()) for k in sorted(texts, key=len, reverse=True)))
+            re.compile(
+                b"|".join(re.escape(k.encode()) for k in sorted(texts, key=len, reverse=True))
+            )
             if texts
             else None
         )

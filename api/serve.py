@@ -53,8 +53,15 @@ def serve(opts: ServeOptions) -> int:
     app = create_app(config)
     logging.getLogger("api.access").setLevel(logging.INFO)
     server = uvicorn.Server(
-        uvicorn.Config(app, host=opts.host, port=opts.port, access_log=False, log_config=None,
-                       lifespan="on", timeout_graceful_shutdown=10)
+        uvicorn.Config(
+            app,
+            host=opts.host,
+            port=opts.port,
+            access_log=False,
+            log_config=None,
+            lifespan="on",
+            timeout_graceful_shutdown=10,
+        )
     )
     try:
         asyncio.run(server.serve())

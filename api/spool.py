@@ -21,7 +21,9 @@ def call_pcap(spool: Path | None, relpath: str | None) -> Path:
     try:
         real = candidate.resolve(strict=True)
     except (OSError, RuntimeError):
-        raise ApiError(404, "no_pcap", "the call's pcap is no longer in the spool (retention)") from None
+        raise ApiError(
+            404, "no_pcap", "the call's pcap is no longer in the spool (retention)"
+        ) from None
     if not real.is_relative_to(root) or not real.is_file():
         raise ApiError(404, "no_pcap", "the call's pcap path is outside the spool")
     return real

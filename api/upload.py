@@ -13,7 +13,10 @@ from python_multipart.multipart import parse_options_header
 from api.errors import ApiError
 
 CAPTURE_MAGICS = (
-    b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
+    b"\xd4\xc3\xb2\xa1",
+    b"\xa1\xb2\xc3\xd4",
+    b"\x4d\x3c\xb2\xa1",
+    b"\xa1\xb2\x3c\x4d",
     b"\x0a\x0d\x0d\x0a",
 )
 GZIP_MAGIC = b"\x1f\x8b"
@@ -72,8 +75,11 @@ async def receive_capture(
         if sink.size == 0:
             raise ApiError(422, "invalid_parameter", "the upload is empty", field="file")
         if sink.head not in CAPTURE_MAGICS and sink.head[:2] != GZIP_MAGIC:
-            raise ApiError(415, "unsupported_media_type",
-                           "not a pcap or pcapng file (gzip-compressed ones are fine)")
+            raise ApiError(
+                415,
+                "unsupported_media_type",
+                "not a pcap or pcapng file (gzip-compressed ones are fine)",
+            )
     except BaseException:
         sink.close()
         dest.unlink(missing_ok=True)
@@ -81,60 +87,63 @@ async def receive_capture(
     return sink.size, filename
 
 
+class _FormState:
+    """Callbacks of python-multipart's streaming parser: the part named ``file`` goes to the
+    sink, every other part is skipped."""
+
+    def __init__(self, sink: _Sink) -> None:
+        self.sink = sink
+        self.field = b""
+        self.value = b""
+        self.headers: dict[bytes, bytes] = {}
+        self.is_file = False
+        self.found = False
+        self.filename: str | None = None
+
+    def on_part_begin(self) -> None:
+        self.headers = {}
+        self.is_file = False
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self.headers[self.field.lower()] = self.value
+        self.field = self.value = b""
+
+    def on_headers_finished(self) -> None:
+        _disp, p = parse_options_header(self.headers.get(b"content-disposition", b""))
+        if p.get(b"name") == b"file" and not self.found:
+            self.is_file = self.found = True
+            self.filename = p.get(b"filename", b"").decode("utf-8", "replace") or None
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.is_file:
+            self.sink.write(data[start:end])
+
+
 async def _multipart(stream: AsyncIterator[bytes], boundary: bytes, sink: _Sink) -> str | None:
     if not boundary:
         raise ApiError(422, "invalid_parameter", "multipart body without a boundary")
-    state: dict[str, object] = {"field": b"", "value": b"", "headers": {}, "is_file": False,
-                                "found": False, "filename": None}
-
-    def on_part_begin() -> None:
-        state["headers"] = {}
-        state["is_file"] = False
-
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        state["field"] = bytes(state["field"]) + data[start:end]  # type: ignore[arg-type]
-
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        state["value"] = bytes(state["value"]) + data[start:end]  # type: ignore[arg-type]
-
-    def on_header_end() -> None:
-        headers = state["headers"]
-        assert isinstance(headers, dict)
-        headers[bytes(state["field"]).lower()] = bytes(state["value"])  # type: ignore[arg-type]
-        state["field"] = b""
-        state["value"] = b""
-
-    def on_headers_finished() -> None:
-        headers = state["headers"]
-        assert isinstance(headers, dict)
-        _disp, p = parse_options_header(headers.get(b"content-disposition", b""))
-        if p.get(b"name") == b"file" and not state["found"]:
-            state["is_file"] = True
-            state["found"] = True
-            state["filename"] = p.get(b"filename", b"").decode("utf-8", "replace") or None
-
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        if state["is_file"]:
-            sink.write(data[start:end])
-
-    parser = MultipartParser(
-        boundary,
-        {
-            "on_part_begin": on_part_begin,
-            "on_header_field": on_header_field,
-            "on_header_value": on_header_value,
-            "on_header_end": on_header_end,
-            "on_headers_finished": on_headers_finished,
-            "on_part_data": on_part_data,
-        },  # type: ignore[arg-type]
-    )
+    st = _FormState(sink)
+    callbacks = {
+        "on_part_begin": st.on_part_begin,
+        "on_header_field": st.on_header_field,
+        "on_header_value": st.on_header_value,
+        "on_header_end": st.on_header_end,
+        "on_headers_finished": st.on_headers_finished,
+        "on_part_data": st.on_part_data,
+    }
+    parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
     try:
         async for chunk in stream:
             parser.write(chunk)
         parser.finalize()
     except FormParserError as exc:
         raise ApiError(422, "invalid_parameter", f"malformed multipart body: {exc}") from exc
-    if not state["found"]:
+    if not st.found:
         raise ApiError(422, "invalid_parameter", "the form has no field named 'file'", field="file")
-    name = state["filename"]
-    return name if isinstance(name, str) else None
+    return st.filename

@@ -65,7 +65,10 @@ def read_access_token(secret: str, token: str) -> AccessClaims:
         if claims.get("typ") != "access":
             raise ValueError("typ")
         return AccessClaims(
-            int(claims["sub"]), int(claims["sv"]), bytes.fromhex(claims["jti"]), float(claims["exp"])
+            int(claims["sub"]),
+            int(claims["sv"]),
+            bytes.fromhex(claims["jti"]),
+            float(claims["exp"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise TokenError("invalid access token") from exc

@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from api.media.g711 import alaw_to_pcm16, ulaw_to_pcm16
 from api.media.rtp import RtpPacket, StreamKey, rtp_packets
@@ -116,8 +117,8 @@ class Wav:
             pass
 
 
-def _read_exact(h: object, n: int) -> bytes:
-    data: bytes = h.read(n)
+def _read_exact(h: BinaryIO, n: int) -> bytes:
+    data = h.read(n)
     return data + b"\0" * (n - len(data))  # a sparse tail (silence) past the last write
 
 

@@ -47,10 +47,10 @@ class CaptureFile:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._stack = ExitStack()
-        stream: BinaryIO = self._stack.enter_context(open(self.path, "rb"))
+        stream: BinaryIO = self._stack.enter_context(open(self.path, "rb"))  # noqa: SIM115 - closed by the ExitStack
         head = stream.read(4)
         if head[:2] == GZIP_MAGIC:
-            stream = self._stack.enter_context(gzip.open(stream, "rb"))  # type: ignore[arg-type]
+            stream = self._stack.enter_context(gzip.open(stream, "rb"))  # type: ignore[assignment]  # noqa: SIM115
             try:
                 head = stream.read(4)
             except (OSError, EOFError) as exc:
@@ -104,6 +104,4 @@ def pcap_header(linktype: int, snaplen: int = SNAPLEN) -> bytes:
 def pcap_record(ts: float, data: bytes, orig_len: int | None = None) -> bytes:
     us = round(ts * 1e6)
     sec, usec = divmod(us, 1_000_000)
-    return (
-        _RECORD_HEADER.pack(sec & 0xFFFFFFFF, usec, len(data), orig_len or len(data)) + data
-    )
+    return _RECORD_HEADER.pack(sec & 0xFFFFFFFF, usec, len(data), orig_len or len(data)) + data

@@ -22,8 +22,7 @@ def stream_raw(path: Path) -> Iterator[bytes]:
     """The file as a plain pcap (a gzip-compressed one is decompressed on the fly)."""
     with open(path, "rb") as f:
         gz = f.read(2) == b"\x1f\x8b"
-    opener: Callable[[Path], object] = gzip.open if gz else open  # type: ignore[assignment]
-    with opener(path, "rb") as src:  # type: ignore[attr-defined]
+    with gzip.open(path, "rb") if gz else open(path, "rb") as src:
         while chunk := src.read(CHUNK):
             yield chunk
 
@@ -83,7 +82,7 @@ def stream_sip_only(path: Path) -> Iterator[bytes]:
 def _checksum(data: bytes) -> int:
     if len(data) % 2:
         data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    s: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
     while s >> 16:
         s = (s & 0xFFFF) + (s >> 16)
     return ~s & 0xFFFF
@@ -105,8 +104,21 @@ def build_frame(d: Datagram, src: str, dst: str, payload: bytes) -> bytes:
         ck_off = 6
     elif d.transport == "tcp":
         proto = 6
-        seg = struct.pack("!HHIIBBHHH", d.sport, d.dport, d.tcp_seq, 0, 5 << 4,
-                          d.tcp_flags & 0xEF, 65535, 0, 0) + payload
+        seg = (
+            struct.pack(
+                "!HHIIBBHHH",
+                d.sport,
+                d.dport,
+                d.tcp_seq,
+                0,
+                5 << 4,
+                d.tcp_flags & 0xEF,
+                65535,
+                0,
+                0,
+            )
+            + payload
+        )
         ck_off = 16
     else:  # sctp: common header + one DATA chunk (unordered, B and E set)
         proto = 132
@@ -154,4 +166,9 @@ def stream_redacted(
 
 def _is_media(d: Datagram) -> bool:
     """RTP/RTCP (version 2, not text): their payload is audio, left as is."""
-    return d.transport == "udp" and bool(d.payload) and d.payload[0] >> 6 == 2 and not looks_like_sip(d.payload)
+    return (
+        d.transport == "udp"
+        and bool(d.payload)
+        and d.payload[0] >> 6 == 2
+        and not looks_like_sip(d.payload)
+    )

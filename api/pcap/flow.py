@@ -62,8 +62,14 @@ def sdp_summary(body: str) -> str:
             conn = line[2:].split()[-1] if line[2:].split() else ""
         elif line.startswith("m="):
             f = line[2:].split()
-            cur = {"kind": f[0] if f else "?", "port": f[1] if len(f) > 1 else "?",
-                   "pts": f[3:], "maps": {}, "conn": conn, "dir": ""}
+            cur = {
+                "kind": f[0] if f else "?",
+                "port": f[1] if len(f) > 1 else "?",
+                "pts": f[3:],
+                "maps": {},
+                "conn": conn,
+                "dir": "",
+            }
             medias.append(cur)
         elif cur is not None and line.startswith("c="):
             f = line[2:].split()
@@ -79,7 +85,7 @@ def sdp_summary(body: str) -> str:
         maps = m["maps"]
         pts = m["pts"]
         assert isinstance(maps, dict) and isinstance(pts, list)
-        codecs = ",".join(maps.get(pt, _STATIC.get(pt, pt)) for pt in pts)
+        codecs = ",".join(str(maps.get(pt, _STATIC.get(pt, pt))) for pt in pts)
         text = f"{m['kind']} {m['conn']}:{m['port']} {codecs}"
         if m["dir"]:
             text += f" {m['dir']}"
@@ -87,8 +93,15 @@ def sdp_summary(body: str) -> str:
     return "; ".join(parts)
 
 
-_STATIC = {"0": "PCMU/8000", "3": "GSM/8000", "4": "G723/8000", "8": "PCMA/8000",
-           "9": "G722/8000", "13": "CN/8000", "18": "G729/8000"}
+_STATIC = {
+    "0": "PCMU/8000",
+    "3": "GSM/8000",
+    "4": "G723/8000",
+    "8": "PCMA/8000",
+    "9": "G722/8000",
+    "13": "CN/8000",
+    "18": "G729/8000",
+}
 
 
 def _summary(msg: SipMessage, sdp: str | None) -> str:
@@ -116,8 +129,20 @@ def build_flow(events: Iterable[SipEvent], call_ids: set[str] | None = None) -> 
         from_tag = _tag(msg.header("from"))
         to_tag = _tag(msg.header("to"))
         branch = _branch(msg.header("via"))
-        key = (ev.src, ev.sport, ev.dst, ev.dport, msg.method, msg.status, num, meth,
-               branch, from_tag, to_tag, cid)
+        key = (
+            ev.src,
+            ev.sport,
+            ev.dst,
+            ev.dport,
+            msg.method,
+            msg.status,
+            num,
+            meth,
+            branch,
+            from_tag,
+            to_tag,
+            cid,
+        )
         retrans = key in seen
         seen.add(key)
         ctype = (msg.header("content-type") or "").lower()

@@ -114,9 +114,7 @@ class Decapsulator:
             self._ethertype(_U16.unpack_from(b, 14)[0], b[16:], fr, ts, out, vlan, depth)
         elif lt == LINKTYPE_LINUX_SLL2:
             self._ethertype(_U16.unpack_from(b, 0)[0], b[20:], fr, ts, out, vlan, depth)
-        elif lt == LINKTYPE_RAW:
-            self._ip(b, fr, ts, out, vlan, depth)
-        elif lt == LINKTYPE_IPV4 or lt == LINKTYPE_IPV6:
+        elif lt in (LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6):
             self._ip(b, fr, ts, out, vlan, depth)
         elif lt in (LINKTYPE_NULL, LINKTYPE_LOOP):
             family = struct.unpack_from("<I" if b[0] or b[1] else ">I", b, 0)[0]
@@ -249,7 +247,9 @@ class Decapsulator:
         return bytes(buf), tuple(entry.frames)
 
     def _expire(self, now: float, force: bool = False) -> None:
-        for k in [k for k, e in self._frags.items() if force or now - e.first_ts > FRAGMENT_TIMEOUT_S]:
+        for k in [
+            k for k, e in self._frags.items() if force or now - e.first_ts > FRAGMENT_TIMEOUT_S
+        ]:
             del self._frags[k]
             self.skipped += 1
 
@@ -279,9 +279,7 @@ class Decapsulator:
             hlen = (p[12] >> 4) * 4
             flags = p[13]
             src, dst = _ip_text(src_b), _ip_text(dst_b)
-            out.append(
-                Datagram(ts, src, dst, sport, dport, "tcp", p[hlen:], fr, vlan, seq, flags)
-            )
+            out.append(Datagram(ts, src, dst, sport, dport, "tcp", p[hlen:], fr, vlan, seq, flags))
         elif proto == IPPROTO_SCTP:
             self._sctp(src_b, dst_b, p, fr, ts, out, vlan)
         elif proto in (IPPROTO_IPIP, IPPROTO_IPV6):
@@ -307,7 +305,9 @@ class Decapsulator:
             if clen < 4:
                 break
             if ctype == SCTP_DATA and clen > 16:
-                out.append(Datagram(ts, src, dst, sport, dport, "sctp", p[off + 16 : off + clen], fr, vlan))
+                out.append(
+                    Datagram(ts, src, dst, sport, dport, "sctp", p[off + 16 : off + clen], fr, vlan)
+                )
             off += (clen + 3) & ~3
 
     def _gre(

@@ -137,14 +137,15 @@ def parse(data: bytes) -> SipMessage:
     headers: list[tuple[str, str]] = []
     for line in lines[1:]:
         if line[:1] in (b" ", b"\t") and headers:  # folded continuation
-            name, value = headers[-1]
-            headers[-1] = (name, value + " " + line.strip().decode("utf-8", "replace"))
+            prev_name, prev_value = headers[-1]
+            folded = line.strip().decode("utf-8", "replace")
+            headers[-1] = (prev_name, prev_value + " " + folded)
             continue
-        name, colon, value = line.partition(b":")
+        raw_name, colon, raw_value = line.partition(b":")
         if not colon:
             continue
-        key = name.strip().decode("utf-8", "replace").lower()
-        headers.append((COMPACT.get(key, key), value.strip().decode("utf-8", "replace")))
+        key = raw_name.strip().decode("utf-8", "replace").lower()
+        headers.append((COMPACT.get(key, key), raw_value.strip().decode("utf-8", "replace")))
     clen = next((v for k, v in headers if k == "content-length"), None)
     if clen is not None and clen.isdigit():
         body = body[: int(clen)]

@@ -242,7 +242,9 @@ class SipExtractor:
             if opcode in WS_OPCODES_DATA or opcode == 0:
                 st.ws_buf += payload
                 if b0 & 0x80:  # FIN: the message is whole
-                    self._emit(out, d, bytes(st.ws_buf), tuple(dict.fromkeys(st.frames)), transport="ws")
+                    self._emit(
+                        out, d, bytes(st.ws_buf), tuple(dict.fromkeys(st.frames)), transport="ws"
+                    )
                     st.ws_buf.clear()
                     st.frames = []
         if buf:
@@ -304,7 +306,9 @@ class SipExtractor:
         ts = d.ts if sec is None else sec + (usec or 0) / 1e6
         out: list[SipEvent] = []
         transport = {6: "tcp", 17: "udp", 132: "sctp"}.get(ip_proto, "udp")
-        self._emit(out, d, payload, d.frames, ts=ts, transport=transport, addr=(src, sport, dst, dport))
+        self._emit(
+            out, d, payload, d.frames, ts=ts, transport=transport, addr=(src, sport, dst, dport)
+        )
         return out[0] if out else None
 
 

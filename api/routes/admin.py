@@ -10,7 +10,6 @@ from api.auth.passwords import hash_password, weakness
 from api.auth.tokens import digest, new_api_token
 from api.deps import Admin, Config, Conn
 from api.errors import ApiError, error_responses, not_found
-from api.timeutil import naive_utc
 from api.schemas.auth import (
     AuditList,
     AuditOut,
@@ -23,6 +22,7 @@ from api.schemas.auth import (
     UserOut,
     UserUpdate,
 )
+from api.timeutil import naive_utc
 from db.queries import apiauth
 from db.queries.audit import list_audit
 
@@ -66,8 +66,9 @@ async def users(conn: Conn, who: Admin) -> UserList:
     return UserList(items=[user_out(u) for u in await apiauth.list_users(conn)])
 
 
-@router.post("/users", status_code=201, response_model=UserOut,
-             responses=error_responses(401, 403, 409, 422))
+@router.post(
+    "/users", status_code=201, response_model=UserOut, responses=error_responses(401, 403, 409, 422)
+)
 async def create_user(body: UserCreate, request: Request, conn: Conn, who: Admin) -> UserOut:
     problem = weakness(body.password, body.username)
     if problem:
@@ -77,8 +78,14 @@ async def create_user(body: UserCreate, request: Request, conn: Conn, who: Admin
     )
     if uid is None:
         raise ApiError(409, "conflict", f"user {body.username!r} exists already")
-    await audit(conn, request, who, "user_created", body.username,
-                {"role": body.role, "sensor_scope": body.sensor_scope})
+    await audit(
+        conn,
+        request,
+        who,
+        "user_created",
+        body.username,
+        {"role": body.role, "sensor_scope": body.sensor_scope},
+    )
     user = await apiauth.user_by_id(conn, uid)
     assert user is not None
     return user_out(user)
@@ -92,8 +99,9 @@ async def get_user(user_id: Id, conn: Conn, who: Admin) -> UserOut:
     return user_out(user)
 
 
-@router.patch("/users/{user_id}", response_model=UserOut,
-              responses=error_responses(401, 403, 404, 422))
+@router.patch(
+    "/users/{user_id}", response_model=UserOut, responses=error_responses(401, 403, 404, 422)
+)
 async def update_user(
     user_id: Id, body: UserUpdate, request: Request, conn: Conn, who: Admin
 ) -> UserOut:
@@ -136,8 +144,12 @@ async def tokens(conn: Conn, who: Admin) -> TokenList:
     return TokenList(items=[token_out(t) for t in await apiauth.list_tokens(conn)])
 
 
-@router.post("/tokens", status_code=201, response_model=TokenCreated,
-             responses=error_responses(401, 403, 422))
+@router.post(
+    "/tokens",
+    status_code=201,
+    response_model=TokenCreated,
+    responses=error_responses(401, 403, 422),
+)
 async def create_token(body: TokenCreate, request: Request, conn: Conn, who: Admin) -> TokenCreated:
     """A long-lived token for a machine: the secret is in this answer only."""
     token, prefix = new_api_token()
@@ -156,8 +168,14 @@ async def create_token(body: TokenCreate, request: Request, conn: Conn, who: Adm
         created_by=who.name,
         expires_at=expires,
     )
-    await audit(conn, request, who, "token_created", body.name,
-                {"id": tid, "role": body.role, "expires_at": expires})
+    await audit(
+        conn,
+        request,
+        who,
+        "token_created",
+        body.name,
+        {"id": tid, "role": body.role, "expires_at": expires},
+    )
     t = await apiauth.token_by_id(conn, tid)
     assert t is not None
     return TokenCreated(**token_out(t).model_dump(), token=token)
@@ -191,13 +209,25 @@ async def audit_log(
     """Newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
     before = int(cursor) if cursor else None
     rows = await list_audit(
-        conn, before_id=before, limit=limit, action=action, actor=actor,
-        since=naive_utc(since), until=naive_utc(until),
+        conn,
+        before_id=before,
+        limit=limit,
+        action=action,
+        actor=actor,
+        since=naive_utc(since),
+        until=naive_utc(until),
     )
     items = [
-        AuditOut(id=r.id, ts=r.ts, actor=r.actor, actor_kind=r.actor_kind, action=r.action,
-                 target=r.target, ip=r.ip, detail=r.detail)
+        AuditOut(
+            id=r.id,
+            ts=r.ts,
+            actor=r.actor,
+            actor_kind=r.actor_kind,
+            action=r.action,
+            target=r.target,
+            ip=r.ip,
+            detail=r.detail,
+        )
         for r in rows
     ]
     return AuditList(items=items, next_cursor=str(rows[-1].id) if len(rows) == limit else None)
-

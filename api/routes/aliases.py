@@ -23,8 +23,9 @@ def _ip(text: str) -> str:
 
 
 def _out(a: q.IpAlias) -> AliasOut:
-    return AliasOut(ip=a.ip, alias=a.alias, note=a.note, updated_by=a.updated_by,
-                    updated_at=a.updated_at)
+    return AliasOut(
+        ip=a.ip, alias=a.alias, note=a.note, updated_by=a.updated_by, updated_at=a.updated_at
+    )
 
 
 @router.get("", response_model=AliasList, responses=error_responses(401))
@@ -41,7 +42,9 @@ async def get_alias(ip: IpPath, conn: Conn, who: Viewer) -> AliasOut:
 
 
 @router.put("/{ip}", response_model=AliasOut, responses=error_responses(401, 403, 422))
-async def set_alias(ip: IpPath, body: AliasIn, request: Request, conn: Conn, who: Admin) -> AliasOut:
+async def set_alias(
+    ip: IpPath, body: AliasIn, request: Request, conn: Conn, who: Admin
+) -> AliasOut:
     addr = _ip(ip)
     await q.set_alias(conn, addr, body.alias, body.note, who.name)
     await audit(conn, request, who, "alias_set", addr, {"alias": body.alias})

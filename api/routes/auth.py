@@ -33,8 +33,15 @@ async def login(body: LoginRequest, request: Request, conn: Conn, cfg: Config) -
     by_user, by_ip = await failed_logins(conn, username=body.username, ip=ip, since=since)
     if by_user >= cfg.login_max_failures_user or by_ip >= cfg.login_max_failures_ip:
         log.warning("login throttled for %r from %s", body.username, ip)
-        await audit(conn, request, None, "login_throttled", body.username,
-                    actor=body.username[:64], actor_kind="anon")
+        await audit(
+            conn,
+            request,
+            None,
+            "login_throttled",
+            body.username,
+            actor=body.username[:64],
+            actor_kind="anon",
+        )
         raise ApiError(
             429,
             "too_many_requests",
@@ -46,12 +53,26 @@ async def login(body: LoginRequest, request: Request, conn: Conn, cfg: Config) -
     if user is None or not ok or user.disabled:
         reason = "unknown user" if user is None else "disabled" if ok else "bad password"
         log.warning("failed login for %r from %s (%s)", body.username, ip, reason)
-        await audit(conn, request, None, LOGIN_FAILED, body.username, {"reason": reason},
-                    actor=body.username[:64], actor_kind="anon")
-        raise ApiError(401, "invalid_credentials", "wrong user name or password",
-                       headers={"WWW-Authenticate": "Bearer"})
+        await audit(
+            conn,
+            request,
+            None,
+            LOGIN_FAILED,
+            body.username,
+            {"reason": reason},
+            actor=body.username[:64],
+            actor_kind="anon",
+        )
+        raise ApiError(
+            401,
+            "invalid_credentials",
+            "wrong user name or password",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     if rehash:
-        await apiauth.rehash_password(conn, user.id, user.password_hash, hash_password(body.password))
+        await apiauth.rehash_password(
+            conn, user.id, user.password_hash, hash_password(body.password)
+        )
     token, _claims = issue_access_token(
         cfg.secret_key, user.id, user.session_epoch, cfg.token_lifetime_s
     )

@@ -43,7 +43,9 @@ PCAP_TYPE = "application/vnd.tcpdump.pcap"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@-]")
 
 
-async def load_call(conn: CONNECTION, call_id: int, scope: tuple[int, ...] | None) -> dict[str, Any]:
+async def load_call(
+    conn: CONNECTION, call_id: int, scope: tuple[int, ...] | None
+) -> dict[str, Any]:
     call = await call_by_id(conn, call_id, scope)
     if call is None:
         raise not_found(f"no call with id {call_id}")
@@ -80,8 +82,10 @@ async def get_call(call_id: CallId, conn: Conn, who: Viewer) -> CallDetail:
 @router.get(
     "/{call_id}/pcap",
     response_class=StreamingResponse,
-    responses={200: {"content": {PCAP_TYPE: {}}, "description": "the call's pcap"},
-               **error_responses(401, 403, 404, 422)},
+    responses={
+        200: {"content": {PCAP_TYPE: {}}, "description": "the call's pcap"},
+        **error_responses(401, 403, 404, 422),
+    },
 )
 async def get_pcap(
     call_id: CallId,
@@ -97,8 +101,11 @@ async def get_pcap(
     await audit(conn, request, who, "pcap_download", str(call_id), {"sip_only": sip_only})
     name = pcap_name(call, "-sip" if sip_only else "")
     body = stream_sip_only(path) if sip_only else stream_raw(path)
-    return StreamingResponse(body, media_type=PCAP_TYPE,
-                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return StreamingResponse(
+        body,
+        media_type=PCAP_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def _hosts(msgs: list[FlowMessage], aliases: dict[str, str]) -> list[Host]:
@@ -120,15 +127,34 @@ def flow_items(msgs: list[tuple[FlowMessage, int | None]], raw: bool) -> list[Si
     t0 = msgs[0][0].ts if msgs else 0.0
     prev = t0
     for i, (m, leg) in enumerate(msgs):
-        out.append(SipMessageOut(
-            index=i, ts=_utc(m.ts), offset_ms=round((m.ts - t0) * 1000, 3),
-            delta_ms=round((m.ts - prev) * 1000, 3), src_ip=m.src_ip, src_port=m.src_port,
-            dst_ip=m.dst_ip, dst_port=m.dst_port, transport=m.transport, method=m.method,
-            status=m.status, reason=m.reason, cseq=m.cseq, cseq_method=m.cseq_method,
-            call_id=m.call_id, from_tag=m.from_tag, to_tag=m.to_tag, via_branch=m.branch,
-            retransmission=m.retransmission, summary=m.summary, user_agent=m.user_agent,
-            sdp=m.sdp, leg_id=leg, raw=m.raw if raw else None,
-        ))
+        out.append(
+            SipMessageOut(
+                index=i,
+                ts=_utc(m.ts),
+                offset_ms=round((m.ts - t0) * 1000, 3),
+                delta_ms=round((m.ts - prev) * 1000, 3),
+                src_ip=m.src_ip,
+                src_port=m.src_port,
+                dst_ip=m.dst_ip,
+                dst_port=m.dst_port,
+                transport=m.transport,
+                method=m.method,
+                status=m.status,
+                reason=m.reason,
+                cseq=m.cseq,
+                cseq_method=m.cseq_method,
+                call_id=m.call_id,
+                from_tag=m.from_tag,
+                to_tag=m.to_tag,
+                via_branch=m.branch,
+                retransmission=m.retransmission,
+                summary=m.summary,
+                user_agent=m.user_agent,
+                sdp=m.sdp,
+                leg_id=leg,
+                raw=m.raw if raw else None,
+            )
+        )
         prev = m.ts
     return out
 
@@ -137,8 +163,9 @@ def _utc(ts: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(ts, dt.UTC)
 
 
-async def sip_flow_of(conn: CONNECTION, cfg: Any, call: dict[str, Any], legs: bool,
-                      scope: tuple[int, ...] | None) -> tuple[list[tuple[FlowMessage, int | None]], list[str]]:
+async def sip_flow_of(
+    conn: CONNECTION, cfg: Any, call: dict[str, Any], legs: bool, scope: tuple[int, ...] | None
+) -> tuple[list[tuple[FlowMessage, int | None]], list[str]]:
     rows = [call]
     if legs:
         rows += await legs_of(conn, call, scope)
@@ -169,8 +196,12 @@ async def get_sip(
     msgs = [m for m, _ in merged]
     ips = {m.src_ip for m in msgs} | {m.dst_ip for m in msgs}
     aliases = await aliases_for(conn, ips)
-    return SipFlow(call_ids=call_ids, hosts=_hosts(msgs, aliases), items=flow_items(merged, raw),
-                   truncated=len(msgs) >= MAX_MESSAGES)
+    return SipFlow(
+        call_ids=call_ids,
+        hosts=_hosts(msgs, aliases),
+        items=flow_items(merged, raw),
+        truncated=len(msgs) >= MAX_MESSAGES,
+    )
 
 
 def _stream_infos(call: dict[str, Any]) -> list[tuple[dict[str, Any], StreamInfo]]:
@@ -186,8 +217,10 @@ def _stream_infos(call: dict[str, Any]) -> list[tuple[dict[str, Any], StreamInfo
 @router.get(
     "/{call_id}/audio.wav",
     response_class=StreamingResponse,
-    responses={200: {"content": {"audio/wav": {}}, "description": "16-bit PCM WAV, 8 kHz"},
-               **error_responses(401, 403, 404, 415, 422)},
+    responses={
+        200: {"content": {"audio/wav": {}}, "description": "16-bit PCM WAV, 8 kHz"},
+        **error_responses(401, 403, 404, 415, 422),
+    },
 )
 async def get_audio(
     call_id: CallId,
@@ -195,8 +228,13 @@ async def get_audio(
     conn: Conn,
     cfg: Config,
     who: Operator,
-    dir: Annotated[str, Query(pattern="^(caller|callee|stereo)$",
-                              description="one direction, or stereo (left: caller)")] = "stereo",
+    dir: Annotated[
+        str,
+        Query(
+            pattern="^(caller|callee|stereo)$",
+            description="one direction, or stereo (left: caller)",
+        ),
+    ] = "stereo",
 ) -> StreamingResponse:
     """The call's audio decoded from the pcap (G.711 µ-law/A-law), laid out by RTP timestamp
     with lost packets as silence and both directions aligned on capture time."""
@@ -215,14 +253,18 @@ async def get_audio(
     await audit(conn, request, who, "audio_download", str(call_id), {"dir": dir})
     name = pcap_name(call, f"-{dir}").removesuffix(".pcap") + ".wav"
     return StreamingResponse(
-        wav.chunks(), media_type="audio/wav",
-        headers={"Content-Disposition": f'attachment; filename="{name}"',
-                 "Content-Length": str(wav.size)},
+        wav.chunks(),
+        media_type="audio/wav",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Length": str(wav.size),
+        },
     )
 
 
-@router.get("/{call_id}/rtp-series", response_model=RtpSeries,
-            responses=error_responses(401, 404, 422))
+@router.get(
+    "/{call_id}/rtp-series", response_model=RtpSeries, responses=error_responses(401, 404, 422)
+)
 async def get_rtp_series(call_id: CallId, conn: Conn, cfg: Config, who: Viewer) -> RtpSeries:
     """Per stream and per second: packets, expected, lost, jitter and the largest gap."""
     call = await load_call(conn, call_id, who.sensor_scope)
@@ -236,14 +278,29 @@ async def get_rtp_series(call_id: CallId, conn: Conn, cfg: Config, who: Viewer) 
     out = []
     for s, info in pairs:
         rows = per_second(packets[info.key], info.codec, info.payload_type)
-        out.append(StreamSeries(
-            index=s["stream_idx"], direction=s["direction"], ssrc=s["ssrc"], codec=s["codec"],
-            src=f"{s['src_ip']}:{s['src_port']}", dst=f"{s['dst_ip']}:{s['dst_port']}",
-            seconds=[SecondOut(t=_utc(r.t), offset_s=round(r.t - start, 3), packets=r.packets,
-                               expected=r.expected, lost=r.lost, jitter_ms_max=r.jitter_ms_max,
-                               jitter_ms_mean=r.jitter_ms_mean, max_delta_ms=r.max_delta_ms)
-                     for r in rows],
-        ))
+        out.append(
+            StreamSeries(
+                index=s["stream_idx"],
+                direction=s["direction"],
+                ssrc=s["ssrc"],
+                codec=s["codec"],
+                src=f"{s['src_ip']}:{s['src_port']}",
+                dst=f"{s['dst_ip']}:{s['dst_port']}",
+                seconds=[
+                    SecondOut(
+                        t=_utc(r.t),
+                        offset_s=round(r.t - start, 3),
+                        packets=r.packets,
+                        expected=r.expected,
+                        lost=r.lost,
+                        jitter_ms_max=r.jitter_ms_max,
+                        jitter_ms_mean=r.jitter_ms_mean,
+                        max_delta_ms=r.max_delta_ms,
+                    )
+                    for r in rows
+                ],
+            )
+        )
     return RtpSeries(call_id=call_id, streams=out)
 
 
@@ -256,7 +313,20 @@ async def get_legs(call_id: CallId, conn: Conn, who: Viewer) -> Legs:
     """The other rows of the same call: the same Call-ID seen by other sensors or captures."""
     call = await load_call(conn, call_id, who.sensor_scope)
     rows = await legs_of(conn, call, who.sensor_scope)
-    return Legs(items=[LegOut(id=r["id"], sensor_id=r["sensor_id"], sensor_name=r["sensor_name"],
-                              call_id=r["call_id"], caller=r["caller"], called=r["called"],
-                              invite_ts=r["invite_ts"], final_code=r["final_code"],
-                              state=r["state"], link="same_call_id") for r in rows])
+    return Legs(
+        items=[
+            LegOut(
+                id=r["id"],
+                sensor_id=r["sensor_id"],
+                sensor_name=r["sensor_name"],
+                call_id=r["call_id"],
+                caller=r["caller"],
+                called=r["called"],
+                invite_ts=r["invite_ts"],
+                final_code=r["final_code"],
+                state=r["state"],
+                link="same_call_id",
+            )
+            for r in rows
+        ]
+    )

@@ -23,9 +23,18 @@ JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")]
 
 def _out(j: ImportJob) -> ImportOut:
     return ImportOut(
-        id=j.id, filename=j.filename, size=j.size, user=j.user, state=j.state,  # type: ignore[arg-type]
-        message=j.message, calls=j.calls, registrations=j.registrations, sensor_id=j.sensor_id,
-        created_at=j.created_at, started_at=j.started_at, finished_at=j.finished_at,
+        id=j.id,
+        filename=j.filename,
+        size=j.size,
+        user=j.user,
+        state=j.state,  # type: ignore[arg-type]
+        message=j.message,
+        calls=j.calls,
+        registrations=j.registrations,
+        sensor_id=j.sensor_id,
+        created_at=j.created_at,
+        started_at=j.started_at,
+        finished_at=j.finished_at,
     )
 
 
@@ -61,20 +70,28 @@ async def upload(
     conn: Conn,
     cfg: Config,
     who: Operator,
-    filename: Annotated[str | None, Query(max_length=255, description="name of a raw-body upload")] = None,
+    filename: Annotated[
+        str | None, Query(max_length=255, description="name of a raw-body upload")
+    ] = None,
 ) -> JSONResponse:
     """The body is streamed to disk as it arrives and refused past the size limit; the
     analysis runs in the background: poll ``GET /imports/{id}``."""
     folder = cfg.uploads_dir
     if folder is None:
-        raise ApiError(503, "unavailable", "imports need a spool directory (callsift api --spool DIR)")
+        raise ApiError(
+            503, "unavailable", "imports need a spool directory (callsift api --spool DIR)"
+        )
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cfg.import_max_bytes + 65536:
         raise ApiError(413, "too_large", f"the capture is larger than {cfg.import_max_bytes} bytes")
     runner = _runner(request)
     if runner.queued_or_running() >= MAX_WAITING:
-        raise ApiError(429, "too_many_requests", "too many imports waiting: try again later",
-                       headers={"Retry-After": "30"})
+        raise ApiError(
+            429,
+            "too_many_requests",
+            "too many imports waiting: try again later",
+            headers={"Retry-After": "30"},
+        )
     os.makedirs(folder, mode=0o750, exist_ok=True)
     dest = folder / f"{secrets.token_hex(12)}.upload"
     size, form_name = await receive_capture(
@@ -89,8 +106,11 @@ async def upload(
         dest.unlink(missing_ok=True)
         raise
     runner.start(job)
-    return JSONResponse(_out(job).model_dump(mode="json"), status_code=202,
-                        headers={"Location": f"{request.url.path}/{job.id}"})
+    return JSONResponse(
+        _out(job).model_dump(mode="json"),
+        status_code=202,
+        headers={"Location": f"{request.url.path}/{job.id}"},
+    )
 
 
 @router.get("", response_model=ImportList, responses=error_responses(401, 403))

@@ -207,13 +207,17 @@ async def update_user(
     if ends_sessions:
         sets.append("session_epoch = session_epoch + 1")
     async with conn.cursor() as cur:
-        await cur.execute(f"UPDATE api_user SET {', '.join(sets)} WHERE id = %s", (*params, user_id))
+        await cur.execute(
+            f"UPDATE api_user SET {', '.join(sets)} WHERE id = %s", (*params, user_id)
+        )
         return int(cur.rowcount) == 1
 
 
 async def touch_login(conn: CONNECTION, user_id: int) -> None:
     async with conn.cursor() as cur:
-        await cur.execute("UPDATE api_user SET last_login_at = %s WHERE id = %s", (utcnow(), user_id))
+        await cur.execute(
+            "UPDATE api_user SET last_login_at = %s WHERE id = %s", (utcnow(), user_id)
+        )
 
 
 async def rehash_password(conn: CONNECTION, user_id: int, old_hash: str, new_hash: str) -> None:

@@ -45,11 +45,16 @@ CAPTURES_C = ("sip_tcp_call_rtp_rtcp.pcap",)
 """Also seen by sensor A: the same Call-ID on two sensors (legs); spooled as RTP headers only."""
 
 
-def callsift(*args: str, env: dict[str, str] | None = None, stdin: str | None = None,
-             timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def callsift(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("callsift")
     return subprocess.run(
-        [str(exe), *args], capture_output=True, text=True, input=stdin, timeout=timeout,
+        [str(exe), *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
     )
 
@@ -61,7 +66,9 @@ def run(coro):  # type: ignore[no-untyped-def]
 async def _create_user(url: str, name: str, role: str, scope: list[int] | None = None) -> int:
     conn = await connect(parse_db_url(url))
     try:
-        uid = await apiauth.create_user(conn, name, hash_password(PASSWORDS.get(role, "x")), role, scope)
+        uid = await apiauth.create_user(
+            conn, name, hash_password(PASSWORDS.get(role, "x")), role, scope
+        )
         await conn.commit()
     finally:
         conn.close()
@@ -74,8 +81,9 @@ async def _prefix_pcaps(url: str, sensor: int, prefix: str) -> None:
     conn = await connect(parse_db_url(url))
     try:
         async with conn.cursor() as cur:
-            await cur.execute("UPDATE cdr SET pcap = CONCAT(%s, pcap) WHERE sensor_id = %s",
-                              (prefix, sensor))
+            await cur.execute(
+                "UPDATE cdr SET pcap = CONCAT(%s, pcap) WHERE sensor_id = %s", (prefix, sensor)
+            )
         await conn.commit()
     finally:
         conn.close()
@@ -92,8 +100,9 @@ async def _query(url: str, sql: str, params: tuple[object, ...]) -> list[tuple[o
 
 
 def cdr_id(url: str, call_id: str, sensor: int = SENSOR_A) -> int:
-    rows = run(_query(url, "SELECT id FROM cdr WHERE call_id = %s AND sensor_id = %s",
-                      (call_id, sensor)))
+    rows = run(
+        _query(url, "SELECT id FROM cdr WHERE call_id = %s AND sensor_id = %s", (call_id, sensor))
+    )
     assert len(rows) == 1, (call_id, sensor, rows)
     return int(rows[0][0])  # type: ignore[call-overload]
 
@@ -123,9 +132,21 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         (SENSOR_C, CAPTURES_C, spool_c, "rtp-headers"),
     ):
         for c in captures:  # one file at a time: one link type per analysis
-            r = callsift("analyze", "--db", url, "--sensor-id", str(sensor), "--spool", str(where),
-                         "--spool-mode", mode, "--journal", str(journal / str(sensor)), "--json",
-                         str(GOLDEN / c))
+            r = callsift(
+                "analyze",
+                "--db",
+                url,
+                "--sensor-id",
+                str(sensor),
+                "--spool",
+                str(where),
+                "--spool-mode",
+                mode,
+                "--journal",
+                str(journal / str(sensor)),
+                "--json",
+                str(GOLDEN / c),
+            )
             assert r.returncode == 0, r.stderr
             for line in r.stdout.splitlines():
                 rec = json.loads(line)
@@ -135,8 +156,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     for role in PASSWORDS:
         run(_create_user(url, role, role))
     run(_create_user(url, "scoped", "viewer", [SENSOR_B]))
-    config = ApiConfig(db_url=url, secret_key=SECRET, spool_dir=spool,
-                       import_dir=tmp_path_factory.mktemp("imports"))
+    config = ApiConfig(
+        db_url=url,
+        secret_key=SECRET,
+        spool_dir=spool,
+        import_dir=tmp_path_factory.mktemp("imports"),
+    )
     yield Stack(url, spool, config, records)
     shutil.rmtree(spool, ignore_errors=True)
     drop_test_database(name)
@@ -149,8 +174,9 @@ def client(stack: Stack) -> Iterator[TestClient]:
 
 
 def login(client: TestClient, user: str, password: str | None = None) -> dict[str, str]:
-    r = client.post("/api/v1/auth/login",
-                    json={"username": user, "password": password or PASSWORDS[user]})
+    r = client.post(
+        "/api/v1/auth/login", json={"username": user, "password": password or PASSWORDS[user]}
+    )
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 

@@ -17,11 +17,15 @@ def _wait(client: TestClient, h: dict[str, str], job: str) -> dict[str, object]:
     raise AssertionError("import did not finish")
 
 
-def test_import_multipart_yields_calls(client: TestClient, operator: dict[str, str],
-                                       stack: Stack) -> None:
+def test_import_multipart_yields_calls(
+    client: TestClient, operator: dict[str, str], stack: Stack
+) -> None:
     data = (GOLDEN / "sip_tcp_in_ipip.pcap").read_bytes()
-    r = client.post("/api/v1/imports", headers=operator,
-                    files={"file": ("customer trace.pcap", data, "application/vnd.tcpdump.pcap")})
+    r = client.post(
+        "/api/v1/imports",
+        headers=operator,
+        files={"file": ("customer trace.pcap", data, "application/vnd.tcpdump.pcap")},
+    )
     assert r.status_code == 202, r.text
     assert r.headers["location"].endswith(r.json()["id"])
     done = _wait(client, operator, r.json()["id"])
@@ -32,17 +36,25 @@ def test_import_multipart_yields_calls(client: TestClient, operator: dict[str, s
 
 
 def test_import_raw_body_bad_file(client: TestClient, operator: dict[str, str]) -> None:
-    r = client.post("/api/v1/imports?filename=notes.txt", headers={**operator, "Content-Type": "application/octet-stream"},
-                    content=b"hello, this is not a capture")
+    r = client.post(
+        "/api/v1/imports?filename=notes.txt",
+        headers={**operator, "Content-Type": "application/octet-stream"},
+        content=b"hello, this is not a capture",
+    )
     assert r.status_code == 415
     assert r.json()["message"] == "not a pcap or pcapng file (gzip-compressed ones are fine)"
     damaged = (GOLDEN / "sip_tcp_in_ipip.pcap").read_bytes()[:30]
-    r = client.post("/api/v1/imports?filename=cut.pcap", headers={**operator, "Content-Type": "application/octet-stream"},
-                    content=damaged)
+    r = client.post(
+        "/api/v1/imports?filename=cut.pcap",
+        headers={**operator, "Content-Type": "application/octet-stream"},
+        content=damaged,
+    )
     assert r.status_code == 202
     done = _wait(client, operator, r.json()["id"])
     assert done["state"] == "done" and done["calls"] == 0
-    assert str(done["message"]).startswith("0 calls imported; warning: cut.pcap: truncated at record 1")
+    assert str(done["message"]).startswith(
+        "0 calls imported; warning: cut.pcap: truncated at record 1"
+    )
 
 
 def test_import_needs_operator(client: TestClient, viewer: dict[str, str]) -> None:

@@ -17,8 +17,9 @@ def _share(client: TestClient, h: dict[str, str], cid: int, **body: object) -> d
     return r.json()  # type: ignore[no-any-return]
 
 
-def test_share_pack_without_login(client: TestClient, operator: dict[str, str], stack: Stack,
-                                  tmp_path: Path) -> None:
+def test_share_pack_without_login(
+    client: TestClient, operator: dict[str, str], stack: Stack, tmp_path: Path
+) -> None:
     cid = cdr_id(stack.url, ULAW_CALL)
     link = _share(client, operator, cid, max_downloads=3)
     url = str(link["url"])
@@ -27,11 +28,20 @@ def test_share_pack_without_login(client: TestClient, operator: dict[str, str], 
     z = client.get(url + "/evidence.zip")
     assert z.status_code == 200
     pack = zipfile.ZipFile(io.BytesIO(z.content))
-    assert sorted(pack.namelist()) == ["README.txt", "audio.wav", "call.pcap", "sip-flow.txt",
-                                       "summary.json"]
+    assert sorted(pack.namelist()) == [
+        "README.txt",
+        "audio.wav",
+        "call.pcap",
+        "sip-flow.txt",
+        "summary.json",
+    ]
     (tmp_path / "c.pcap").write_bytes(pack.read("call.pcap"))
-    r = subprocess.run(["tshark", "-r", str(tmp_path / "c.pcap"), "-Y", "sip"], capture_output=True,
-                       text=True, check=True)
+    r = subprocess.run(
+        ["tshark", "-r", str(tmp_path / "c.pcap"), "-Y", "sip"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "INVITE" in r.stdout
     assert ULAW_CALL in pack.read("sip-flow.txt").decode()
     assert client.get(url + "/summary.json").status_code == 200
@@ -45,8 +55,9 @@ def test_share_pack_without_login(client: TestClient, operator: dict[str, str], 
     assert client.get("/api/v1/share/" + "A" * 43).status_code == 404
 
 
-def test_share_revoke_and_roles(client: TestClient, operator: dict[str, str],
-                                viewer: dict[str, str], stack: Stack) -> None:
+def test_share_revoke_and_roles(
+    client: TestClient, operator: dict[str, str], viewer: dict[str, str], stack: Stack
+) -> None:
     cid = cdr_id(stack.url, ULAW_CALL)
     assert client.post(f"/api/v1/calls/{cid}/share", headers=viewer, json={}).status_code == 403
     link = _share(client, operator, cid)
@@ -57,8 +68,9 @@ def test_share_revoke_and_roles(client: TestClient, operator: dict[str, str],
     assert all("token" not in s for s in listed)
 
 
-def test_share_redaction(client: TestClient, operator: dict[str, str], stack: Stack,
-                         tmp_path: Path) -> None:
+def test_share_redaction(
+    client: TestClient, operator: dict[str, str], stack: Stack, tmp_path: Path
+) -> None:
     cid = cdr_id(stack.url, ULAW_CALL)
     rec = client.get(f"/api/v1/calls/{cid}", headers=operator).json()
     ip = rec["caller_ip"]
@@ -69,10 +81,39 @@ def test_share_redaction(client: TestClient, operator: dict[str, str], stack: St
     assert f"sip:{rec['caller']}@" not in text and rec["caller"][-2:] in text
     pcap = tmp_path / "r.pcap"
     pcap.write_bytes(pack.read("call.pcap"))
-    r = subprocess.run(["tshark", "-r", str(pcap), "-T", "fields", "-e", "ip.src", "-e", "ip.dst",
-                        "-e", "sip.Method"], capture_output=True, text=True, check=True)
+    r = subprocess.run(
+        [
+            "tshark",
+            "-r",
+            str(pcap),
+            "-T",
+            "fields",
+            "-e",
+            "ip.src",
+            "-e",
+            "ip.dst",
+            "-e",
+            "sip.Method",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert ip not in r.stdout and "INVITE" in r.stdout
-    bad = subprocess.run(["tshark", "-r", str(pcap), "-Y", "_ws.expert.severity >= error",
-                          "-o", "udp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE"],
-                         capture_output=True, text=True, check=True)
+    bad = subprocess.run(
+        [
+            "tshark",
+            "-r",
+            str(pcap),
+            "-Y",
+            "_ws.expert.severity >= error",
+            "-o",
+            "udp.check_checksum:TRUE",
+            "-o",
+            "ip.check_checksum:TRUE",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert bad.stdout == ""
