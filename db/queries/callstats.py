@@ -1,0 +1,245 @@
+"""Call statistics over a time range (the dashboard): ASR, NER, ACD, PDD, calls and peak
+concurrent calls per interval, MOS and loss distributions, SIP codes, failing destinations,
+user agents. Each function is one statement over ``cdr`` (and ``cdr_rtp``), bounded by
+``invite_ts`` so that only the partitions of the range are read.
+
+Definitions (docs/API.md): a call is *answered* when it has an ``answer_ts``; NER counts the
+calls that reached the called party: answered, busy (486, 600), no answer (480, 408, 487) or
+declined (603), and cancelled calls."""
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from db.connect import CONNECTION
+from db.queries.apicalls import scope_clause
+
+NER_CODES = (486, 600, 480, 408, 487, 603)
+PDD_BUCKET_MS = 100
+PDD_BUCKETS = 100
+"""PDD histogram: 100 ms buckets up to 10 s, the last one open-ended."""
+MOS_EDGES = (1.0, 2.0, 2.5, 3.0, 3.5, 4.0, 4.3)
+LOSS_EDGES = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0)
+CONCURRENCY_LOOKBACK = dt.timedelta(hours=6)
+"""Calls that began this long before the range may still be up in it (peak concurrency)."""
+_EPOCH = "'1970-01-01 00:00:00'"
+
+
+@dataclass(frozen=True, slots=True)
+class StatsFilter:
+    since: dt.datetime
+    until: dt.datetime
+    sensors: Sequence[int] | None = None
+    """The caller's scope intersected with the requested sensors (None: every sensor)."""
+    caller_prefix: str | None = None
+    called_prefix: str | None = None
+
+
+def like_prefix(prefix: str) -> str:
+    """A LIKE pattern matching values that start with ``prefix`` literally."""
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def where(f: StatsFilter, alias: str = "c") -> tuple[str, list[Any]]:
+    sql = f"{alias}.invite_ts >= %s AND {alias}.invite_ts < %s"
+    params: list[Any] = [f.since, f.until]
+    clause, sp = scope_clause(f"{alias}.sensor_id", f.sensors)
+    sql += clause
+    params += sp
+    if f.caller_prefix:
+        sql += f" AND {alias}.caller LIKE %s"
+        params.append(like_prefix(f.caller_prefix))
+    if f.called_prefix:
+        sql += f" AND {alias}.called LIKE %s"
+        params.append(like_prefix(f.called_prefix))
+    return sql, params
+
+
+@dataclass(slots=True)
+class IntervalRow:
+    start: dt.datetime
+    calls: int = 0
+    answered: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    reached: int = 0
+    """Calls counted by NER."""
+    talk_s: float = 0.0
+    pdd_sum_ms: float = 0.0
+    pdd_count: int = 0
+    peak_concurrent: int = 0
+
+
+async def per_interval(conn: CONNECTION, f: StatsFilter, interval_s: int) -> list[IntervalRow]:
+    """Counts per interval (intervals without calls are absent)."""
+    w, params = where(f)
+    codes = ", ".join(str(c) for c in NER_CODES)
+    sql = (
+        f"SELECT TIMESTAMPDIFF(SECOND, {_EPOCH}, c.invite_ts) DIV %s AS b, COUNT(*), "
+        "SUM(c.answer_ts IS NOT NULL), SUM(c.state = 'failed'), SUM(c.state = 'cancelled'), "
+        f"SUM(c.answer_ts IS NOT NULL OR c.state = 'cancelled' OR c.final_code IN ({codes})), "
+        "SUM(IF(c.answer_ts IS NOT NULL, c.connect_duration_s, 0)), "
+        "SUM(TIMESTAMPDIFF(MICROSECOND, c.invite_ts, c.ringing_ts)) / 1000, "
+        "COUNT(c.ringing_ts) "
+        f"FROM cdr c WHERE {w} GROUP BY b ORDER BY b"
+    )
+    async with conn.cursor() as cur:
+        await cur.execute(sql, (interval_s, *params))
+        rows = await cur.fetchall()
+    epoch = dt.datetime(1970, 1, 1)
+    return [
+        IntervalRow(
+            start=epoch + dt.timedelta(seconds=int(b) * interval_s),
+            calls=int(n),
+            answered=int(a or 0),
+            failed=int(fl or 0),
+            cancelled=int(cn or 0),
+            reached=int(r or 0),
+            talk_s=float(t or 0.0),
+            pdd_sum_ms=float(p or 0.0),
+            pdd_count=int(pc or 0),
+        )
+        for b, n, a, fl, cn, r, t, p, pc in rows
+    ]
+
+
+async def pdd_histogram(conn: CONNECTION, f: StatsFilter) -> dict[int, int]:
+    """``bucket index -> calls`` (bucket i covers i*100 ms .. (i+1)*100 ms; the last is open)."""
+    w, params = where(f)
+    sql = (
+        "SELECT LEAST(TIMESTAMPDIFF(MICROSECOND, c.invite_ts, c.ringing_ts) DIV %s, %s) AS b, "
+        f"COUNT(*) FROM cdr c WHERE {w} AND c.ringing_ts IS NOT NULL GROUP BY b"
+    )
+    async with conn.cursor() as cur:
+        await cur.execute(sql, (PDD_BUCKET_MS * 1000, PDD_BUCKETS - 1, *params))
+        return {max(0, int(b)): int(n) for b, n in await cur.fetchall()}
+
+
+def _bucket_case(column: str, edges: Sequence[float]) -> str:
+    """``CASE`` giving the index of the first edge above the value (len(edges) past the last)."""
+    parts = " ".join(f"WHEN {column} < {e!r} THEN {i}" for i, e in enumerate(edges))
+    return f"CASE {parts} ELSE {len(edges)} END"
+
+
+async def stream_histograms(
+    conn: CONNECTION, f: StatsFilter
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Streams per MOS bucket (NULL MOS left out) and per loss bucket (``loss_pct <= edge``)."""
+    w, params = where(f)
+    loss = (
+        "CASE "
+        + " ".join(f"WHEN r.loss_pct <= {e!r} THEN {i}" for i, e in enumerate(LOSS_EDGES))
+        + f" ELSE {len(LOSS_EDGES)} END"
+    )
+    sql = (
+        f"SELECT {_bucket_case('r.mos', MOS_EDGES)} AS mb, {loss} AS lb, COUNT(*), "
+        "SUM(r.mos IS NULL) FROM cdr c JOIN cdr_rtp r ON r.cdr_id = c.id AND "
+        f"r.invite_ts = c.invite_ts WHERE {w} GROUP BY mb, lb"
+    )
+    mos: dict[int, int] = {}
+    loss_h: dict[int, int] = {}
+    async with conn.cursor() as cur:
+        await cur.execute(sql, params)
+        for mb, lb, n, no_mos in await cur.fetchall():
+            n, no_mos = int(n), int(no_mos or 0)
+            if n - no_mos:
+                mos[int(mb)] = mos.get(int(mb), 0) + n - no_mos
+            loss_h[int(lb)] = loss_h.get(int(lb), 0) + n
+    return mos, loss_h
+
+
+async def code_counts(conn: CONNECTION, f: StatsFilter) -> list[tuple[int | None, int]]:
+    w, params = where(f)
+    async with conn.cursor() as cur:
+        await cur.execute(
+            f"SELECT c.final_code, COUNT(*) AS n FROM cdr c WHERE {w} "
+            "GROUP BY c.final_code ORDER BY n DESC, c.final_code",
+            params,
+        )
+        return [(None if code is None else int(code), int(n)) for code, n in await cur.fetchall()]
+
+
+@dataclass(frozen=True, slots=True)
+class FailingDestination:
+    called: str
+    failed: int
+    calls: int
+    top_code: int | None
+
+
+async def top_failing(
+    conn: CONNECTION, f: StatsFilter, limit: int = 10
+) -> list[FailingDestination]:
+    """Called numbers with the most failed calls (and their most frequent final code)."""
+    w, params = where(f)
+    sql = (
+        "SELECT c.called, SUM(c.state = 'failed') AS nf, COUNT(*), "
+        "SUBSTRING_INDEX(GROUP_CONCAT(IF(c.state = 'failed', c.final_code, NULL) "
+        "ORDER BY c.final_code), ',', 1) "
+        f"FROM cdr c WHERE {w} GROUP BY c.called HAVING nf > 0 ORDER BY nf DESC, c.called "
+        "LIMIT %s"
+    )
+    async with conn.cursor() as cur:
+        await cur.execute(sql, (*params, limit))
+        rows = await cur.fetchall()
+    return [
+        FailingDestination(str(called), int(nf), int(n), int(code) if code else None)
+        for called, nf, n, code in rows
+    ]
+
+
+async def top_user_agents(
+    conn: CONNECTION, f: StatsFilter, limit: int = 10
+) -> list[tuple[str, int]]:
+    """User agents of callers and callees, by calls."""
+    w, params = where(f)
+    sql = (
+        "SELECT ua.user_agent, SUM(x.n) AS n FROM ("
+        f"SELECT c.caller_ua_id AS u, COUNT(*) AS n FROM cdr c WHERE {w} GROUP BY c.caller_ua_id "
+        "UNION ALL "
+        f"SELECT c.called_ua_id, COUNT(*) FROM cdr c WHERE {w} GROUP BY c.called_ua_id"
+        ") x JOIN user_agent ua ON ua.id = x.u GROUP BY ua.user_agent ORDER BY n DESC, "
+        "ua.user_agent LIMIT %s"
+    )
+    async with conn.cursor() as cur:
+        await cur.execute(sql, (*params, *params, limit))
+        return [(str(u), int(n)) for u, n in await cur.fetchall()]
+
+
+@dataclass(slots=True)
+class Concurrency:
+    peak: int = 0
+    peak_interval: dt.datetime | None = None
+    per_interval: dict[dt.datetime, tuple[int, int]] = field(default_factory=dict)
+    """Interval start -> (peak in it, calls up at its last event)."""
+
+
+async def concurrency(conn: CONNECTION, f: StatsFilter, interval_s: int) -> Concurrency:
+    """Peak concurrent calls per interval with events: a running sum over call starts (+1) and
+    ends (-1) in time order, calls begun up to :data:`CONCURRENCY_LOOKBACK` before the range
+    included. Intervals without any start or end are absent (the caller carries the level)."""
+    early = StatsFilter(
+        f.since - CONCURRENCY_LOOKBACK, f.until, f.sensors, f.caller_prefix, f.called_prefix
+    )
+    w, params = where(early)
+    sql = (
+        f"SELECT TIMESTAMPDIFF(SECOND, {_EPOCH}, t) DIV %s AS b, MAX(lvl), "
+        "SUBSTRING_INDEX(GROUP_CONCAT(lvl ORDER BY t DESC, d DESC), ',', 1) FROM ("
+        "SELECT t, d, SUM(d) OVER (ORDER BY t, d ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+        " AS lvl FROM ("
+        f"SELECT c.invite_ts AS t, 1 AS d FROM cdr c WHERE {w} "
+        "UNION ALL "
+        f"SELECT GREATEST(c.end_ts, c.invite_ts), -1 FROM cdr c WHERE {w}"
+        ") e) x WHERE t >= %s AND t < %s GROUP BY b ORDER BY b"
+    )
+    out = Concurrency()
+    epoch = dt.datetime(1970, 1, 1)
+    async with conn.cursor() as cur:
+        await cur.execute(sql, (interval_s, *params, *params, f.since, f.until))
+        for b, peak, last in await cur.fetchall():
+            start = epoch + dt.timedelta(seconds=int(b) * interval_s)
+            out.per_interval[start] = (int(peak), int(last))
+            if int(peak) > out.peak:
+                out.peak, out.peak_interval = int(peak), start
+    return out
