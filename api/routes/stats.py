@@ -97,14 +97,20 @@ async def stats(
         sensors = list(who.sensor_scope)
     f = q.StatsFilter(start, end, sensors, caller_prefix or None, called_prefix or None)
     pool: DbPool = request.app.state.pool
-    rows, pdd, (mos, loss), codes, failing, uas, conc = await asyncio.gather(
-        _on(pool, lambda c: q.per_interval(c, f, step)),
-        _on(pool, lambda c: q.pdd_histogram(c, f)),
-        _on(pool, lambda c: q.stream_histograms(c, f)),
-        _on(pool, lambda c: q.code_counts(c, f)),
-        _on(pool, lambda c: q.top_failing(c, f)),
-        _on(pool, lambda c: q.top_user_agents(c, f)),
-        _on(pool, lambda c: q.concurrency(c, f, step)),
+    async with asyncio.TaskGroup() as tg:  # one connection each: the server runs them at once
+        t_rows = tg.create_task(_on(pool, lambda c: q.per_interval(c, f, step)))
+        t_pdd = tg.create_task(_on(pool, lambda c: q.pdd_histogram(c, f)))
+        t_hist = tg.create_task(_on(pool, lambda c: q.stream_histograms(c, f)))
+        t_codes = tg.create_task(_on(pool, lambda c: q.code_counts(c, f)))
+        t_failing = tg.create_task(_on(pool, lambda c: q.top_failing(c, f)))
+        t_uas = tg.create_task(_on(pool, lambda c: q.top_user_agents(c, f)))
+        t_conc = tg.create_task(_on(pool, lambda c: q.concurrency(c, f, step)))
+    rows, pdd, (mos, loss) = t_rows.result(), t_pdd.result(), t_hist.result()
+    codes, failing, uas, conc = (
+        t_codes.result(),
+        t_failing.result(),
+        t_uas.result(),
+        t_conc.result(),
     )
     return _assemble(start, end, step, rows, pdd, mos, loss, codes, failing, uas, conc)
 
