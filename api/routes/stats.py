@@ -12,6 +12,7 @@ from api.errors import bad_request, error_responses
 from api.schemas.stats import Bucket, CodeCount, Failing, Interval, Stats, Totals, UaCount
 from api.timeutil import naive_utc
 from db.connect import CONNECTION
+from db.errors import DbError
 from db.pool import DbPool
 from db.queries import callstats as q
 
@@ -97,14 +98,17 @@ async def stats(
         sensors = list(who.sensor_scope)
     f = q.StatsFilter(start, end, sensors, caller_prefix or None, called_prefix or None)
     pool: DbPool = request.app.state.pool
-    async with asyncio.TaskGroup() as tg:  # one connection each: the server runs them at once
-        t_rows = tg.create_task(_on(pool, lambda c: q.per_interval(c, f, step)))
-        t_pdd = tg.create_task(_on(pool, lambda c: q.pdd_histogram(c, f)))
-        t_hist = tg.create_task(_on(pool, lambda c: q.stream_histograms(c, f)))
-        t_codes = tg.create_task(_on(pool, lambda c: q.code_counts(c, f)))
-        t_failing = tg.create_task(_on(pool, lambda c: q.top_failing(c, f)))
-        t_uas = tg.create_task(_on(pool, lambda c: q.top_user_agents(c, f)))
-        t_conc = tg.create_task(_on(pool, lambda c: q.concurrency(c, f, step)))
+    try:
+        async with asyncio.TaskGroup() as tg:  # one connection each: the server runs them at once
+            t_rows = tg.create_task(_on(pool, lambda c: q.per_interval(c, f, step)))
+            t_pdd = tg.create_task(_on(pool, lambda c: q.pdd_histogram(c, f)))
+            t_hist = tg.create_task(_on(pool, lambda c: q.stream_histograms(c, f)))
+            t_codes = tg.create_task(_on(pool, lambda c: q.code_counts(c, f)))
+            t_failing = tg.create_task(_on(pool, lambda c: q.top_failing(c, f)))
+            t_uas = tg.create_task(_on(pool, lambda c: q.top_user_agents(c, f)))
+            t_conc = tg.create_task(_on(pool, lambda c: q.concurrency(c, f, step)))
+    except* DbError as group:
+        raise group.exceptions[0] from None
     rows, pdd, (mos, loss) = t_rows.result(), t_pdd.result(), t_hist.result()
     codes, failing, uas, conc = (
         t_codes.result(),
