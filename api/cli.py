@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from db.url import db_url_from, parse_db_url
+from db.url import URL_FORM, parse_db_url
 
-DB_HELP = "mysql://USER:PASSWORD@HOST:PORT/DATABASE (default: env CALLSIFT_DB_URL)"
+DB_HELP = f"{URL_FORM} (default: env CALLSIFT_DB_URL)"
 ROLES = ("viewer", "operator", "admin")
 
 
@@ -31,11 +31,13 @@ def _add_api(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Serve the REST API (docs/API.md). The key signing access tokens comes "
         "from CALLSIFT_SECRET_KEY (at least 32 characters): there is no default.",
     )
-    p.add_argument("--db", metavar="URL", help=DB_HELP)
-    p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default 8080)")
-    p.add_argument("--spool", metavar="DIR", help="the per-call pcap spool (pcaps, audio, imports)")
-    p.set_defaults(run=run_api)
+    _common(p)
+    p.add_argument("--host", help="address to listen on (api.host, default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (api.port, default 8080)")
+    p.add_argument(
+        "--spool", metavar="DIR", help="the per-call pcap spool: pcaps, audio, imports (spool.dir)"
+    )
+    p.set_defaults(run=run_api, cmd_parser=p)
 
 
 def _add_users(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,7 +62,8 @@ def _add_users(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     r.add_argument("name")
     r.set_defaults(run=lambda a: _db_command(a, _users_reset))
     for q in (c, ls, d, e, r):
-        q.add_argument("--db", metavar="URL", help=DB_HELP)
+        _common(q)
+        q.set_defaults(cmd_parser=q)
 
 
 def _add_tokens(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -78,10 +81,27 @@ def _add_tokens(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     r.add_argument("id", type=int)
     r.set_defaults(run=lambda a: _db_command(a, _tokens_revoke))
     for q in (c, ls, r):
-        q.add_argument("--db", metavar="URL", help=DB_HELP)
+        _common(q)
+        q.set_defaults(cmd_parser=q)
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    from db.cli import db_url_arg
+
+    p.add_argument("--db", type=db_url_arg, metavar="URL", help=DB_HELP)
+    p.add_argument(
+        "--config", metavar="FILE", help="TOML settings file (default: env CALLSIFT_CONFIG)"
+    )
+
+
+def _settings(args: argparse.Namespace, **flags: Any) -> tuple[Any, str]:
+    from db.settings import load_settings
+
+    settings = load_settings(args.config, {"storage.db_url": args.db, **flags})
+    return settings, settings.storage.require_db_url()
 
 
 def _fail(message: str) -> int:
@@ -112,13 +132,9 @@ def _db_command(
     args: argparse.Namespace, fn: Callable[[Any, argparse.Namespace], Awaitable[int]]
 ) -> int:
     from db.connect import connect
-    from db.errors import DbError
 
-    try:
-        url = db_url_from(args.db)
-        cfg = parse_db_url(url)
-    except ValueError as exc:
-        return _fail(str(exc))
+    _, url = _settings(args)
+    cfg = parse_db_url(url)
 
     async def go() -> int:
         conn = await connect(cfg)
@@ -131,14 +147,8 @@ def _db_command(
 
     try:
         return asyncio.run(go())
-    except (DbError, ValueError) as exc:
+    except ValueError as exc:
         return _fail(str(exc))
-    except Exception as exc:
-        from db.connect import DRIVER_ERRORS, translate
-
-        if not isinstance(exc, DRIVER_ERRORS):
-            raise
-        return _fail(str(translate(exc, "database command failed")))
 
 
 async def _audit(conn: Any, action: str, target: str, detail: dict[str, Any] | None = None) -> None:
@@ -293,24 +303,38 @@ async def _tokens_revoke(conn: Any, args: argparse.Namespace) -> int:
 
 
 def run_api(args: argparse.Namespace) -> int:
-    from api.serve import ServeOptions, serve
+    from api.serve import serve
 
-    try:
-        url = db_url_from(args.db)
-        parse_db_url(url)
-    except ValueError as exc:
-        return _fail(str(exc))
-    from api.auth.tokens import secret_problem
+    settings, url = _settings(
+        args, **{"api.host": args.host, "api.port": args.port, "spool.dir": args.spool}
+    )
+    secret = settings.require("api.secret_key").get_secret_value()
+    return serve(
+        api_config(settings, url, secret, spool_given=args.spool is not None),
+        settings.api.host,
+        settings.api.port,
+    )
 
-    secret = os.environ.get("CALLSIFT_SECRET_KEY", "")
-    problem = secret_problem(secret)
-    if problem:
-        return _fail(problem)
-    opts = ServeOptions(
+
+def api_config(settings: Any, url: str, secret: str, *, spool_given: bool = True) -> Any:
+    """The service's :class:`~api.config.ApiConfig` from the settings tree."""
+    from api.config import ApiConfig
+
+    a = settings.api
+    spool = Path(settings.spool.dir)
+    return ApiConfig(
         db_url=url,
         secret_key=secret,
-        host=args.host or os.environ.get("CALLSIFT_API_HOST") or "127.0.0.1",
-        port=args.port or int(os.environ.get("CALLSIFT_API_PORT") or 8080),
-        spool=Path(args.spool) if args.spool else None,
+        spool_dir=spool if spool_given or spool.is_dir() else None,
+        token_lifetime_s=a.token_lifetime_s,
+        metrics_public=a.metrics_public,
+        login_window_s=a.login_window_s,
+        login_max_failures_user=a.login_max_failures_user,
+        login_max_failures_ip=a.login_max_failures_ip,
+        stale_after_s=a.stale_after_s,
+        share_max_days=a.share_max_days,
+        import_max_bytes=a.import_max_mb << 20,
+        import_concurrency=a.import_concurrency,
+        import_timeout_s=a.import_timeout_s,
+        import_sensor_id=a.import_sensor_id,
     )
-    return serve(opts)

@@ -3,26 +3,13 @@
 import asyncio
 import logging
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 
 import uvicorn
 
 from api.app import create_app
 from api.config import ApiConfig
-from db.errors import DbError
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class ServeOptions:
-    db_url: str
-    secret_key: str
-    host: str = "127.0.0.1"
-    port: int = 8080
-    spool: Path | None = None
-    token_lifetime_s: int = 3600
 
 
 async def preflight(db_url: str) -> None:
@@ -38,37 +25,25 @@ async def preflight(db_url: str) -> None:
         conn.close()
 
 
-def serve(opts: ServeOptions) -> int:
-    try:
-        asyncio.run(preflight(opts.db_url))
-    except DbError as exc:
-        print(f"callsift: {exc}", file=sys.stderr)
-        return 1
-    config = ApiConfig(
-        db_url=opts.db_url,
-        secret_key=opts.secret_key,
-        spool_dir=opts.spool,
-        token_lifetime_s=opts.token_lifetime_s,
-    )
+def serve(config: ApiConfig, host: str, port: int) -> int:
+    """Run until SIGINT/SIGTERM; :class:`~db.errors.DbError` (reported by the CLI) when the
+    database cannot be used."""
+    asyncio.run(preflight(config.db_url))
     app = create_app(config)
     logging.getLogger("api.access").setLevel(logging.INFO)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
-            host=opts.host,
-            port=opts.port,
+            host=host,
+            port=port,
             access_log=False,
             log_config=None,
             lifespan="on",
             timeout_graceful_shutdown=10,
         )
     )
-    try:
-        asyncio.run(server.serve())
-    except DbError as exc:
-        print(f"callsift: {exc}", file=sys.stderr)
-        return 1
+    asyncio.run(server.serve())
     if not server.started:
-        print(f"callsift: the API could not start on {opts.host}:{opts.port}", file=sys.stderr)
+        print(f"callsift: the API could not start on {host}:{port}", file=sys.stderr)
         return 1
     return 0

@@ -9,8 +9,9 @@ from typing import Any, Self
 
 import aiomysql
 
-from db.connect import CONNECTION, DRIVER_ERRORS, _parameter_escaper, describe, translate
-from db.errors import DbError
+from db.connect import CONNECTION, _parameter_escaper
+from db.driver import DRIVER_ERRORS, describe, kind, translate
+from db.errors import DbUnavailable
 from db.url import DbConfig, parse_db_url
 
 ACQUIRE_TIMEOUT_S = 10.0
@@ -51,7 +52,7 @@ class DbPool:
                 )
         except DRIVER_ERRORS as exc:
             reason = describe(exc, cfg.host, self.timeout_s)
-            raise DbError(
+            raise kind(exc)(
                 f"cannot connect to MySQL at {cfg.where} as {cfg.user}: {reason}"
             ) from exc
         return self
@@ -71,13 +72,13 @@ class DbPool:
     async def connection(self) -> AsyncIterator[CONNECTION]:
         """One connection for the caller's unit of work (returned to the pool after)."""
         if self._pool is None:
-            raise DbError("the database pool is closed")
+            raise DbUnavailable("the database pool is closed")
         try:
             async with asyncio.timeout(ACQUIRE_TIMEOUT_S):
                 conn = await self._pool.acquire()
         except DRIVER_ERRORS as exc:
             cfg = self.cfg
-            raise DbError(
+            raise kind(exc)(
                 f"cannot connect to MySQL at {cfg.where} as {cfg.user}: "
                 f"{describe(exc, cfg.host, ACQUIRE_TIMEOUT_S)}"
             ) from exc

@@ -310,6 +310,46 @@ class ApiSettings(Section):
         3600, env="CALLSIFT_API_TOKEN_LIFETIME_S", ge=60,
         doc="Lifetime of an API access token, seconds.",
     )  # fmt: skip
+    metrics_public: bool = setting(
+        True, env="CALLSIFT_API_METRICS_PUBLIC",
+        doc="`/api/v1/metrics` answers without a token (for scrapers); false: it needs one.",
+    )  # fmt: skip
+    login_window_s: int = setting(
+        900, env="CALLSIFT_API_LOGIN_WINDOW_S", ge=10,
+        doc="Failed logins are counted over this many seconds (and a throttled login waits it).",
+    )  # fmt: skip
+    login_max_failures_user: int = setting(
+        5, env="CALLSIFT_API_LOGIN_MAX_FAILURES_USER", ge=1,
+        doc="Failed logins of one user name within the window before logins answer 429.",
+    )  # fmt: skip
+    login_max_failures_ip: int = setting(
+        20, env="CALLSIFT_API_LOGIN_MAX_FAILURES_IP", ge=1,
+        doc="Failed logins from one address within the window before logins answer 429.",
+    )  # fmt: skip
+    stale_after_s: float = setting(
+        60.0, env="CALLSIFT_API_STALE_AFTER_S", gt=0,
+        doc="A sensor whose last heartbeat is older than this is shown as stale.",
+    )  # fmt: skip
+    share_max_days: int = setting(
+        30, env="CALLSIFT_API_SHARE_MAX_DAYS", ge=1, le=365,
+        doc="Longest life of a share link, days.",
+    )  # fmt: skip
+    import_max_mb: int = setting(
+        1024, env="CALLSIFT_API_IMPORT_MAX_MB", ge=1,
+        doc="Largest capture an operator may upload for import, MiB.",
+    )  # fmt: skip
+    import_concurrency: int = setting(
+        1, env="CALLSIFT_API_IMPORT_CONCURRENCY", ge=1, le=16,
+        doc="Imported captures analysed at once (the others wait).",
+    )  # fmt: skip
+    import_timeout_s: float = setting(
+        900.0, env="CALLSIFT_API_IMPORT_TIMEOUT_S", gt=0,
+        doc="An import's analysis is stopped after this many seconds.",
+    )  # fmt: skip
+    import_sensor_id: int = setting(
+        65535, env="CALLSIFT_API_IMPORT_SENSOR_ID", ge=1, le=65535,
+        doc="Sensor id (named `import`) under which imported calls appear.",
+    )  # fmt: skip
 
     @field_validator("secret_key")
     @classmethod
