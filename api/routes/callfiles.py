@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.audit import audit
+from api.callview import call_row, summary_row
 from api.deps import Config, Conn, Operator, Viewer
 from api.errors import ApiError, error_responses, not_found
 from api.media.audio import AudioError, NoAudio, StreamInfo, UnsupportedCodec, render_wav
@@ -33,7 +34,7 @@ from api.schemas.calls import (
 from api.spool import call_pcap
 from db.connect import CONNECTION
 from db.queries.aliases import aliases_for
-from db.queries.apicalls import call_by_id, legs_of
+from db.read import get_call, get_sensor, list_legs, list_sensors
 
 router = APIRouter(prefix="/calls", tags=["calls"])
 CallId = Annotated[int, Path(ge=1, le=(1 << 63) - 1, description="the call's cdr id")]
@@ -46,9 +47,12 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._@-]")
 async def load_call(
     conn: CONNECTION, call_id: int, scope: tuple[int, ...] | None
 ) -> dict[str, Any]:
-    call = await call_by_id(conn, call_id, scope)
-    if call is None:
+    detail = await get_call(conn, call_id, scope)
+    if detail is None:
         raise not_found(f"no call with id {call_id}")
+    sensor = await get_sensor(conn, detail.sensor_id)
+    call = call_row(detail, sensor.name if sensor else None)
+    call["_detail"] = detail
     return call
 
 
@@ -74,7 +78,7 @@ def call_detail(call: dict[str, Any]) -> CallDetail:
 
 
 @router.get("/{call_id}", response_model=CallDetail, responses=error_responses(401, 404, 422))
-async def get_call(call_id: CallId, conn: Conn, who: Viewer) -> CallDetail:
+async def call_record(call_id: CallId, conn: Conn, who: Viewer) -> CallDetail:
     """The whole record: every CDR field, the RTP streams with their RTCP figures, DTMF."""
     return call_detail(await load_call(conn, call_id, who.sensor_scope))
 
@@ -168,7 +172,7 @@ async def sip_flow_of(
 ) -> tuple[list[tuple[FlowMessage, int | None]], list[str]]:
     rows = [call]
     if legs:
-        rows += await legs_of(conn, call, scope)
+        rows += [summary_row(s) for s in await list_legs(conn, call["_detail"], scope)]
     merged: list[tuple[FlowMessage, int | None]] = []
     for row in rows:
         if row is not call and not row["pcap"]:
@@ -312,13 +316,14 @@ def _naive_epoch(t: dt.datetime) -> float:
 async def get_legs(call_id: CallId, conn: Conn, who: Viewer) -> Legs:
     """The other rows of the same call: the same Call-ID seen by other sensors or captures."""
     call = await load_call(conn, call_id, who.sensor_scope)
-    rows = await legs_of(conn, call, who.sensor_scope)
+    rows = [summary_row(s) for s in await list_legs(conn, call["_detail"], who.sensor_scope)]
+    names = {s.id: s.name for s in await list_sensors(conn)}
     return Legs(
         items=[
             LegOut(
                 id=r["id"],
                 sensor_id=r["sensor_id"],
-                sensor_name=r["sensor_name"],
+                sensor_name=names.get(r["sensor_id"]),
                 call_id=r["call_id"],
                 caller=r["caller"],
                 called=r["called"],

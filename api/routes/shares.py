@@ -19,7 +19,7 @@ from api.schemas.shares import ShareCreate, ShareCreated, SharedCall, ShareList,
 from api.spool import call_pcap
 from db.queries import shares as q
 from db.queries.apiauth import utcnow
-from db.queries.apicalls import call_by_id
+from db.read import get_call
 
 router = APIRouter(tags=["shares"])
 public = APIRouter(prefix="/share", tags=["shares"])
@@ -112,7 +112,7 @@ async def revoke_share(
 ) -> Response:
     """Revoke now: the link stops working at once."""
     share = await q.share_by_id(conn, share_id)
-    if share is None or await call_by_id(conn, share.cdr_id, who.sensor_scope) is None:
+    if share is None or await get_call(conn, share.cdr_id, who.sensor_scope) is None:
         raise not_found(f"no share link with id {share_id}")
     if not await q.revoke_share(conn, share_id):
         raise not_found(f"share link {share_id} is revoked already")
@@ -133,13 +133,18 @@ async def _live_share(conn: Any, token: str) -> q.ShareLink:
     return share
 
 
+async def _shared(conn: Any, cdr_id: int) -> dict[str, Any]:
+    try:
+        return await load_call(conn, cdr_id, None)
+    except ApiError:
+        raise ApiError(410, "gone", "the call of this link no longer exists (retention)") from None
+
+
 @public.get("/{token}", response_model=SharedCall, responses=error_responses(404, 410, 422))
 async def shared_call(token: Token, conn: Conn) -> SharedCall:
     """What the link holds (no login; not counted as a download)."""
     share = await _live_share(conn, token)
-    call = await call_by_id(conn, share.cdr_id, None)
-    if call is None:
-        raise ApiError(410, "gone", "the call of this link no longer exists (retention)")
+    call = await _shared(conn, share.cdr_id)
     r = redactor_for(call, share.redact_ips, share.mask_numbers, share.keep_digits)
     return SharedCall(
         call_id=r.text(call["call_id"]),
@@ -168,9 +173,7 @@ async def shared_file(
 ) -> StreamingResponse:
     """One file of the pack, or the whole pack as ``evidence.zip``; each counts a download."""
     share = await _live_share(conn, token)
-    call = await call_by_id(conn, share.cdr_id, None)
-    if call is None:
-        raise ApiError(410, "gone", "the call of this link no longer exists (retention)")
+    call = await _shared(conn, share.cdr_id)
     pcap = call_pcap(cfg.spool_dir, call["pcap"]) if name != "summary.json" else None
     if not await q.count_download(conn, share.id):
         raise ApiError(410, "gone", "this link has expired, was revoked or was used up")

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from db.connect import CONNECTION
+from db.driver import translated
 from db.queries.apiauth import utcnow
 from db.queries.ipcol import ip_col, ip_str
 
@@ -28,6 +29,7 @@ def _alias(row: tuple[object, ...]) -> IpAlias | None:
     return IpAlias(ip, str(row[1]), str(row[2]), str(row[3]), row[4])  # type: ignore[arg-type]
 
 
+@translated("cannot read or write IP aliases")
 async def list_aliases(conn: CONNECTION) -> list[IpAlias]:
     async with conn.cursor() as cur:
         await cur.execute(f"SELECT {_COLUMNS} FROM ip_alias ORDER BY LENGTH(ip), ip")
@@ -35,6 +37,7 @@ async def list_aliases(conn: CONNECTION) -> list[IpAlias]:
     return [a for a in map(_alias, rows) if a is not None]
 
 
+@translated("cannot read or write IP aliases")
 async def aliases_for(conn: CONNECTION, ips: Iterable[str]) -> dict[str, str]:
     """``ip -> alias`` for those of ``ips`` that have one."""
     packed = sorted({p for p in (ip_col(i) for i in ips) if p is not None})
@@ -47,6 +50,7 @@ async def aliases_for(conn: CONNECTION, ips: Iterable[str]) -> dict[str, str]:
     return {a.ip: a.alias for a in map(_alias, rows) if a is not None}
 
 
+@translated("cannot read or write IP aliases")
 async def get_alias(conn: CONNECTION, ip: str) -> IpAlias | None:
     packed = ip_col(ip)
     if packed is None:
@@ -57,6 +61,7 @@ async def get_alias(conn: CONNECTION, ip: str) -> IpAlias | None:
     return None if row is None else _alias(row)
 
 
+@translated("cannot read or write IP aliases")
 async def set_alias(conn: CONNECTION, ip: str, alias: str, note: str, updated_by: str) -> bool:
     """Create or replace; True when created. ``ValueError`` for a text that is no address."""
     packed = ip_col(ip)
@@ -72,6 +77,7 @@ async def set_alias(conn: CONNECTION, ip: str, alias: str, note: str, updated_by
         return int(cur.rowcount) == 1
 
 
+@translated("cannot read or write IP aliases")
 async def delete_alias(conn: CONNECTION, ip: str) -> bool:
     packed = ip_col(ip)
     if packed is None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from db.connect import CONNECTION
+from db.driver import translated
 
 ROLES = ("viewer", "operator", "admin")
 """In increasing order of rights: each role may do what the ones before it may."""
@@ -107,6 +108,7 @@ def _is_duplicate(exc: BaseException) -> bool:
 # -- users -------------------------------------------------------------------------------------
 
 
+@translated("cannot read or write API users and tokens")
 async def create_user(
     conn: CONNECTION,
     username: str,
@@ -130,6 +132,7 @@ async def create_user(
         return int(cur.lastrowid)
 
 
+@translated("cannot read or write API users and tokens")
 async def user_by_name(conn: CONNECTION, username: str) -> User | None:
     async with conn.cursor() as cur:
         await cur.execute(f"SELECT {_USER_COLUMNS} FROM api_user WHERE username = %s", (username,))
@@ -137,6 +140,7 @@ async def user_by_name(conn: CONNECTION, username: str) -> User | None:
     return None if row is None else _user(row)
 
 
+@translated("cannot read or write API users and tokens")
 async def user_by_id(conn: CONNECTION, user_id: int) -> User | None:
     async with conn.cursor() as cur:
         await cur.execute(f"SELECT {_USER_COLUMNS} FROM api_user WHERE id = %s", (user_id,))
@@ -144,6 +148,7 @@ async def user_by_id(conn: CONNECTION, user_id: int) -> User | None:
     return None if row is None else _user(row)
 
 
+@translated("cannot read or write API users and tokens")
 async def session_user(conn: CONNECTION, user_id: int, jti: bytes) -> tuple[User | None, bool]:
     """The user of a login session and whether the session was revoked (logout), in one
     round trip: checked on every request, so that a disabled user is refused at once."""
@@ -159,12 +164,14 @@ async def session_user(conn: CONNECTION, user_id: int, jti: bytes) -> tuple[User
     return _user(row[:-1]), bool(row[-1])
 
 
+@translated("cannot read or write API users and tokens")
 async def list_users(conn: CONNECTION) -> list[User]:
     async with conn.cursor() as cur:
         await cur.execute(f"SELECT {_USER_COLUMNS} FROM api_user ORDER BY username")
         return [_user(r) for r in await cur.fetchall()]
 
 
+@translated("cannot read or write API users and tokens")
 async def count_users(conn: CONNECTION) -> int:
     async with conn.cursor() as cur:
         await cur.execute("SELECT COUNT(*) FROM api_user")
@@ -172,6 +179,7 @@ async def count_users(conn: CONNECTION) -> int:
     return int(row[0]) if row else 0
 
 
+@translated("cannot read or write API users and tokens")
 async def update_user(
     conn: CONNECTION,
     user_id: int,
@@ -213,6 +221,7 @@ async def update_user(
         return int(cur.rowcount) == 1
 
 
+@translated("cannot read or write API users and tokens")
 async def touch_login(conn: CONNECTION, user_id: int) -> None:
     async with conn.cursor() as cur:
         await cur.execute(
@@ -220,6 +229,7 @@ async def touch_login(conn: CONNECTION, user_id: int) -> None:
         )
 
 
+@translated("cannot read or write API users and tokens")
 async def rehash_password(conn: CONNECTION, user_id: int, old_hash: str, new_hash: str) -> None:
     """Store a stronger hash of the same password (argon2 parameters raised); sessions stay."""
     async with conn.cursor() as cur:
@@ -232,6 +242,7 @@ async def rehash_password(conn: CONNECTION, user_id: int, old_hash: str, new_has
 # -- login sessions ----------------------------------------------------------------------------
 
 
+@translated("cannot read or write API users and tokens")
 async def revoke_session(conn: CONNECTION, jti: bytes, expires_at: dt.datetime) -> None:
     """End one login session now (logout); rows past their token's expiry are purged."""
     async with conn.cursor() as cur:
@@ -245,6 +256,7 @@ async def revoke_session(conn: CONNECTION, jti: bytes, expires_at: dt.datetime) 
 # -- machine tokens ----------------------------------------------------------------------------
 
 
+@translated("cannot read or write API users and tokens")
 async def create_token(
     conn: CONNECTION,
     *,
@@ -274,6 +286,7 @@ async def create_token(
         return int(cur.lastrowid)
 
 
+@translated("cannot read or write API users and tokens")
 async def token_by_hash(conn: CONNECTION, token_hash: bytes) -> ApiToken | None:
     async with conn.cursor() as cur:
         await cur.execute(
@@ -283,6 +296,7 @@ async def token_by_hash(conn: CONNECTION, token_hash: bytes) -> ApiToken | None:
     return None if row is None else _token(row)
 
 
+@translated("cannot read or write API users and tokens")
 async def token_by_id(conn: CONNECTION, token_id: int) -> ApiToken | None:
     async with conn.cursor() as cur:
         await cur.execute(f"SELECT {_TOKEN_COLUMNS} FROM api_token WHERE id = %s", (token_id,))
@@ -290,12 +304,14 @@ async def token_by_id(conn: CONNECTION, token_id: int) -> ApiToken | None:
     return None if row is None else _token(row)
 
 
+@translated("cannot read or write API users and tokens")
 async def list_tokens(conn: CONNECTION) -> list[ApiToken]:
     async with conn.cursor() as cur:
         await cur.execute(f"SELECT {_TOKEN_COLUMNS} FROM api_token ORDER BY id")
         return [_token(r) for r in await cur.fetchall()]
 
 
+@translated("cannot read or write API users and tokens")
 async def revoke_token(conn: CONNECTION, token_id: int) -> bool:
     """Revoke now; False when there is no such token or it was revoked already."""
     async with conn.cursor() as cur:
@@ -306,6 +322,7 @@ async def revoke_token(conn: CONNECTION, token_id: int) -> bool:
         return int(cur.rowcount) == 1
 
 
+@translated("cannot read or write API users and tokens")
 async def touch_token(conn: CONNECTION, token_id: int, *, every_s: float = 60.0) -> None:
     """Record a use (at most one write per ``every_s``: tokens are used on every request)."""
     now = utcnow()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from db.connect import CONNECTION
+from db.driver import translated
 from db.queries.apiauth import utcnow
 from db.queries.ipcol import ip_col, ip_str
 
@@ -29,6 +30,7 @@ class AuditEntry:
     detail: dict[str, Any]
 
 
+@translated("cannot read or write the audit log")
 async def add_audit(
     conn: CONNECTION,
     *,
@@ -60,6 +62,7 @@ async def add_audit(
         return int(cur.lastrowid)
 
 
+@translated("cannot read or write the audit log")
 async def list_audit(
     conn: CONNECTION,
     *,
@@ -118,6 +121,7 @@ def _detail(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"value": value}
 
 
+@translated("cannot read or write the audit log")
 async def failed_logins(
     conn: CONNECTION, *, username: str, ip: str | None, since: dt.datetime
 ) -> tuple[int, int]:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from db.connect import CONNECTION
-from db.queries.apicalls import scope_clause
+from db.driver import translated
+from db.read.calls import like_prefix
 
 NER_CODES = (486, 600, 480, 408, 487, 603)
 PDD_BUCKET_MS = 100
@@ -36,9 +37,13 @@ class StatsFilter:
     called_prefix: str | None = None
 
 
-def like_prefix(prefix: str) -> str:
-    """A LIKE pattern matching values that start with ``prefix`` literally."""
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+def scope_clause(column: str, scope: Sequence[int] | None) -> tuple[str, list[Any]]:
+    """``AND column IN (...)`` for a sensor scope ('' for every sensor; never true for [])."""
+    if scope is None:
+        return "", []
+    if not scope:
+        return " AND FALSE", []
+    return f" AND {column} IN ({', '.join(['%s'] * len(scope))})", [int(s) for s in scope]
 
 
 def where(f: StatsFilter, alias: str = "c") -> tuple[str, list[Any]]:
@@ -71,6 +76,7 @@ class IntervalRow:
     peak_concurrent: int = 0
 
 
+@translated("cannot read or write call statistics")
 async def per_interval(conn: CONNECTION, f: StatsFilter, interval_s: int) -> list[IntervalRow]:
     """Counts per interval (intervals without calls are absent)."""
     w, params = where(f)
@@ -104,6 +110,7 @@ async def per_interval(conn: CONNECTION, f: StatsFilter, interval_s: int) -> lis
     ]
 
 
+@translated("cannot read or write call statistics")
 async def pdd_histogram(conn: CONNECTION, f: StatsFilter) -> dict[int, int]:
     """``bucket index -> calls`` (bucket i covers i*100 ms .. (i+1)*100 ms; the last is open)."""
     w, params = where(f)
@@ -122,6 +129,7 @@ def _bucket_case(column: str, edges: Sequence[float]) -> str:
     return f"CASE {parts} ELSE {len(edges)} END"
 
 
+@translated("cannot read or write call statistics")
 async def stream_histograms(
     conn: CONNECTION, f: StatsFilter
 ) -> tuple[dict[int, int], dict[int, int]]:
@@ -149,6 +157,7 @@ async def stream_histograms(
     return mos, loss_h
 
 
+@translated("cannot read or write call statistics")
 async def code_counts(conn: CONNECTION, f: StatsFilter) -> list[tuple[int | None, int]]:
     w, params = where(f)
     async with conn.cursor() as cur:
@@ -168,6 +177,7 @@ class FailingDestination:
     top_code: int | None
 
 
+@translated("cannot read or write call statistics")
 async def top_failing(
     conn: CONNECTION, f: StatsFilter, limit: int = 10
 ) -> list[FailingDestination]:
@@ -189,6 +199,7 @@ async def top_failing(
     ]
 
 
+@translated("cannot read or write call statistics")
 async def top_user_agents(
     conn: CONNECTION, f: StatsFilter, limit: int = 10
 ) -> list[tuple[str, int]]:
@@ -215,6 +226,7 @@ class Concurrency:
     """Interval start -> (peak in it, calls up at its last event)."""
 
 
+@translated("cannot read or write call statistics")
 async def concurrency(conn: CONNECTION, f: StatsFilter, interval_s: int) -> Concurrency:
     """Peak concurrent calls per interval with events: a running sum over call starts (+1) and
     ends (-1) in time order, calls begun up to :data:`CONCURRENCY_LOOKBACK` before the range

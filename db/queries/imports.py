@@ -1,9 +1,11 @@
 """The ``sensors`` row under which imported captures appear (written by the API)."""
 
 from db.connect import CONNECTION
+from db.driver import translated
 from db.queries.apiauth import utcnow
 
 
+@translated("cannot read or write the import sensor")
 async def register_import_sensor(conn: CONNECTION, sensor_id: int, name: str) -> None:
     """Create the import pseudo-sensor's row, or mark it used now (its ``last_heartbeat`` is
     the time of the latest import)."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from db.connect import CONNECTION
+from db.driver import translated
 from db.queries.apiauth import utcnow
 
 
@@ -51,6 +52,7 @@ def _share(r: Sequence[Any]) -> ShareLink:
     )
 
 
+@translated("cannot read or write share links")
 async def create_share(
     conn: CONNECTION,
     *,
@@ -87,6 +89,7 @@ async def create_share(
         return int(cur.lastrowid)
 
 
+@translated("cannot read or write share links")
 async def share_by_hash(conn: CONNECTION, token_hash: bytes) -> ShareLink | None:
     async with conn.cursor() as cur:
         await cur.execute(f"SELECT {_COLUMNS} FROM share_link WHERE token_hash = %s", (token_hash,))
@@ -94,6 +97,7 @@ async def share_by_hash(conn: CONNECTION, token_hash: bytes) -> ShareLink | None
     return None if row is None else _share(row)
 
 
+@translated("cannot read or write share links")
 async def share_by_id(conn: CONNECTION, share_id: int) -> ShareLink | None:
     async with conn.cursor() as cur:
         await cur.execute(f"SELECT {_COLUMNS} FROM share_link WHERE id = %s", (share_id,))
@@ -101,6 +105,7 @@ async def share_by_id(conn: CONNECTION, share_id: int) -> ShareLink | None:
     return None if row is None else _share(row)
 
 
+@translated("cannot read or write share links")
 async def shares_of_call(conn: CONNECTION, cdr_id: int) -> list[ShareLink]:
     async with conn.cursor() as cur:
         await cur.execute(
@@ -109,6 +114,7 @@ async def shares_of_call(conn: CONNECTION, cdr_id: int) -> list[ShareLink]:
         return [_share(r) for r in await cur.fetchall()]
 
 
+@translated("cannot read or write share links")
 async def count_download(conn: CONNECTION, share_id: int) -> bool:
     """Take one download from the link, atomically: False when it is revoked, expired or used
     up (then nothing is served)."""
@@ -121,6 +127,7 @@ async def count_download(conn: CONNECTION, share_id: int) -> bool:
         return int(cur.rowcount) == 1
 
 
+@translated("cannot read or write share links")
 async def revoke_share(conn: CONNECTION, share_id: int) -> bool:
     async with conn.cursor() as cur:
         await cur.execute(

@@ -1,7 +1,7 @@
 """Typed read queries for the API and the GUI: filters and results are pydantic models
 (db/read/models.py), every statement parameterised, every driver error a DbError."""
 
-from db.read.calls import get_call, list_calls
+from db.read.calls import get_call, list_calls, list_legs, stream_quality
 from db.read.models import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -35,6 +35,8 @@ __all__ = [
     "get_call",
     "get_sensor",
     "list_calls",
+    "list_legs",
     "list_registrations",
     "list_sensors",
+    "stream_quality",
 ]

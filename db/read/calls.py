@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from db.connect import CONNECTION
@@ -51,11 +52,81 @@ def _where(f: CallFilter) -> tuple[list[str], list[Any]]:
         add("c.call_id = %s", f.call_id)
     if f.final_code is not None:
         add("c.final_code = %s", f.final_code)
+    _api_criteria(f, add, clauses, params)
     if f.after is not None:
         invite, ident = decode_cursor(f.after)
         clauses.append("(c.invite_ts < %s OR (c.invite_ts = %s AND c.id < %s))")
         params += [invite, invite, ident]
     return clauses, params
+
+
+def glob_like(pattern: str) -> str:
+    """``*`` wildcards -> a ``LIKE`` pattern (``%`` and ``_`` stay literal)."""
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%")
+
+
+_STREAM_EXISTS = (
+    "EXISTS (SELECT 1 FROM cdr_rtp r WHERE r.cdr_id = c.id AND r.invite_ts = c.invite_ts AND {})"
+)
+
+
+def _api_criteria(
+    f: CallFilter, add: Callable[[str, Any], None], clauses: list[str], params: list[Any]
+) -> None:
+    """The criteria the API adds to the sensor-side ones (see :class:`CallFilter`)."""
+    if f.sensor_ids is not None:
+        if not f.sensor_ids:
+            clauses.append("FALSE")
+        else:
+            clauses.append(f"c.sensor_id IN ({', '.join(['%s'] * len(f.sensor_ids))})")
+            params.extend(int(s) for s in f.sensor_ids)
+    if f.caller_like is not None:
+        add("c.caller LIKE %s", glob_like(f.caller_like))
+    if f.called_like is not None:
+        add("c.called LIKE %s", glob_like(f.called_like))
+    for value, op in (
+        (f.party, "= %s"),
+        (None if f.party_prefix is None else like_prefix(f.party_prefix), "LIKE %s"),
+        (None if f.party_like is None else glob_like(f.party_like), "LIKE %s"),
+    ):
+        if value is not None:
+            clauses.append(f"(c.caller {op} OR c.called {op})")
+            params += [value, value]
+    if f.ip is not None:
+        packed = v.ip(f.ip)
+        clauses.append("(c.caller_ip = %s OR c.called_ip = %s)" if packed else "FALSE")
+        if packed:
+            params += [packed, packed]
+    if f.code_class is not None:
+        clauses.append("c.final_code BETWEEN %s AND %s")
+        params += [f.code_class * 100, f.code_class * 100 + 99]
+    if f.states is not None:
+        if not f.states:
+            clauses.append("FALSE")
+        else:
+            clauses.append(f"c.state IN ({', '.join(['%s'] * len(f.states))})")
+            params.extend(f.states)
+    if f.outcome == "answered":
+        clauses.append("c.answer_ts IS NOT NULL")
+    elif f.outcome == "unanswered":
+        clauses.append("c.answer_ts IS NULL")
+    elif f.outcome is not None:
+        add("c.state = %s", f.outcome)
+    if f.min_duration_s is not None:
+        add("c.duration_s >= %s", f.min_duration_s)
+    if f.max_duration_s is not None:
+        add("c.duration_s <= %s", f.max_duration_s)
+    if f.codec is not None:
+        add("FIND_IN_SET(%s, c.codecs)", f.codec.replace(",", ";"))
+    if f.flag is not None:
+        add("FIND_IN_SET(%s, c.flags)", f.flag.replace(",", ";"))
+    if f.vlan is not None:
+        add("c.vlan = %s", f.vlan)
+    if f.mos_below is not None:
+        add(_STREAM_EXISTS.format("r.mos < %s"), f.mos_below)
+    if f.loss_above is not None:
+        add(_STREAM_EXISTS.format("r.loss_pct > %s"), f.loss_above)
 
 
 @translated("cannot list calls")
@@ -105,15 +176,22 @@ def _summary(row: Any) -> CallSummary:
         flags=rec.flags,
         transport=rec.transport,
         pcap=rec.pcap,
+        vlan=rec.vlan,
+        ringing_ts=rec.ringing_ts,
+        caller_ua=rec.caller_ua,
+        called_ua=rec.called_ua,
     )
 
 
 @translated("cannot read a call")
-async def get_call(conn: CONNECTION, cdr_id: int) -> CallDetail | None:
+async def get_call(
+    conn: CONNECTION, cdr_id: int, sensor_ids: Sequence[int] | None = None
+) -> CallDetail | None:
     """The stored call ``cdr_id`` (its ``id`` in a :class:`CallSummary`) with its RTP streams
-    and DTMF digits, or None."""
+    and DTMF digits, or None (also when its sensor is not among ``sensor_ids``)."""
+    scope, scope_params = _scope(sensor_ids)
     async with conn.cursor() as cur:
-        await cur.execute(f"{CALL_SELECT} WHERE c.id = %s LIMIT 1", (cdr_id,))
+        await cur.execute(f"{CALL_SELECT} WHERE c.id = %s{scope} LIMIT 1", (cdr_id, *scope_params))
         row = await cur.fetchone()
         if row is None:
             return None
@@ -130,3 +208,68 @@ async def get_call(conn: CONNECTION, cdr_id: int) -> CallDetail | None:
     return CallDetail(
         id=int(row[0]), sensor_id=int(row[1]), record=call_from_row(row, streams), dtmf=dtmf
     )
+
+
+def _scope(sensor_ids: Sequence[int] | None) -> tuple[str, list[Any]]:
+    if sensor_ids is None:
+        return "", []
+    if not sensor_ids:
+        return " AND FALSE", []
+    return f" AND c.sensor_id IN ({', '.join(['%s'] * len(sensor_ids))})", [
+        int(s) for s in sensor_ids
+    ]
+
+
+LEG_WINDOW_S = 12 * 3600
+"""Legs are looked for this far around the call's start (partition pruning)."""
+
+
+@translated("cannot list the legs of a call")
+async def list_legs(
+    conn: CONNECTION, call: CallDetail, sensor_ids: Sequence[int] | None = None
+) -> list[CallSummary]:
+    """Other rows of the same call: the same Call-ID (seen by other sensors or in other
+    captures) within :data:`LEG_WINDOW_S` of its start, oldest first (at most 50)."""
+    scope, scope_params = _scope(sensor_ids)
+    start = call.record.invite_ts
+    async with conn.cursor() as cur:
+        await cur.execute(
+            f"{CALL_SELECT} WHERE c.call_id = %s AND c.invite_ts BETWEEN %s AND %s "
+            f"AND c.id <> %s{scope} ORDER BY c.invite_ts, c.id LIMIT 50",
+            (
+                call.record.call_id,
+                v.ts(start - LEG_WINDOW_S),
+                v.ts(start + LEG_WINDOW_S),
+                call.id,
+                *scope_params,
+            ),
+        )
+        return [_summary(r) for r in await cur.fetchall()]
+
+
+@translated("cannot read the quality of the listed calls")
+async def stream_quality(
+    conn: CONNECTION, calls: Sequence[CallSummary]
+) -> dict[int, dict[str, tuple[float | None, float, float]]]:
+    """Per call and direction (``caller``/``callee``; ``""`` when unknown): the lowest MOS,
+    the highest loss % and the highest jitter (ms) of its streams, for a page of calls."""
+    if not calls:
+        return {}
+    ids = [c.id for c in calls]
+    lo = v.ts(min(c.invite_ts for c in calls))
+    hi = v.ts(max(c.invite_ts for c in calls))
+    out: dict[int, dict[str, tuple[float | None, float, float]]] = {}
+    async with conn.cursor() as cur:
+        await cur.execute(
+            "SELECT cdr_id, COALESCE(direction, ''), MIN(mos), MAX(loss_pct), MAX(max_jitter_ms) "
+            f"FROM cdr_rtp WHERE cdr_id IN ({', '.join(['%s'] * len(ids))}) "
+            "AND invite_ts BETWEEN %s AND %s GROUP BY cdr_id, direction",
+            (*ids, lo, hi),
+        )
+        for cdr_id, direction, mos, loss, jitter in await cur.fetchall():
+            out.setdefault(int(cdr_id), {})[str(direction)] = (
+                None if mos is None else float(mos),
+                float(loss or 0.0),
+                float(jitter or 0.0),
+            )
+    return out

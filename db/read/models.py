@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -40,6 +41,26 @@ class CallFilter(Model):
     final_code: int | None = Field(None, ge=100, le=699, description="final SIP response code")
     limit: int = Field(DEFAULT_LIMIT, ge=1, description=f"page size (at most {MAX_LIMIT})")
     after: str | None = Field(None, description="the `next` cursor of the previous page")
+    # -- the API's further criteria (issue 9) --
+    sensor_ids: list[int] | None = Field(
+        None, description="only these sensors (a user's or token's scope); [] matches nothing"
+    )
+    caller_like: str | None = Field(None, min_length=1, description="caller, `*` = any text")
+    called_like: str | None = Field(None, min_length=1, description="called, `*` = any text")
+    party: str | None = Field(None, description="caller or called number, exactly")
+    party_prefix: str | None = Field(None, min_length=1, description="either number starts with")
+    party_like: str | None = Field(None, min_length=1, description="either number, `*` = any text")
+    ip: str | None = Field(None, description="caller or called IP address")
+    code_class: int | None = Field(None, ge=1, le=6, description="final code class: 4 for 4xx")
+    states: list[str] | None = Field(None, description="call states (docs/CDR.md)")
+    outcome: Literal["answered", "unanswered", "failed", "cancelled"] | None = None
+    min_duration_s: float | None = Field(None, ge=0)
+    max_duration_s: float | None = Field(None, ge=0)
+    codec: str | None = Field(None, min_length=1, description="an agreed codec (e.g. PCMA)")
+    mos_below: float | None = Field(None, description="a stream's MOS is below this")
+    loss_above: float | None = Field(None, description="a stream's loss % is above this")
+    vlan: int | None = Field(None, ge=0, le=4095)
+    flag: str | None = Field(None, min_length=1, description="a call flag (e.g. hold)")
 
 
 class CallSummary(Model):
@@ -71,6 +92,10 @@ class CallSummary(Model):
     flags: list[str]
     transport: str
     pcap: str | None
+    vlan: int | None = None
+    ringing_ts: float | None = None
+    caller_ua: str | None = None
+    called_ua: str | None = None
 
 
 class CallPage(Model):
