@@ -16,7 +16,7 @@ from api.deps import require
 from api.errors import error_responses, install_handlers
 from api.imports import ImportRunner
 from api.metrics import ApiMetrics, install_middleware
-from api.routes import admin, aliases, auth, callfiles, imports, shares, stats
+from api.routes import admin, aliases, auth, callfiles, calls, imports, shares, stats
 from api.schemas.misc import Health
 from db.errors import DbError
 from db.pool import DbPool
@@ -66,6 +66,7 @@ def create_app(config: ApiConfig) -> FastAPI:
     v1.include_router(admin.router)
     v1.include_router(aliases.router)
     v1.include_router(imports.router)
+    v1.include_router(calls.router)
     v1.include_router(callfiles.router)
     v1.include_router(shares.router)
     v1.include_router(shares.public)

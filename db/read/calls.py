@@ -119,8 +119,11 @@ def _api_criteria(
         add("c.duration_s <= %s", f.max_duration_s)
     if f.codec is not None:
         add("FIND_IN_SET(%s, c.codecs)", f.codec.replace(",", ";"))
-    if f.flag is not None:
-        add("FIND_IN_SET(%s, c.flags)", f.flag.replace(",", ";"))
+    if f.flag is not None:  # an ASCII column: other text can match nothing
+        if f.flag.isascii():
+            add("FIND_IN_SET(%s, c.flags)", f.flag.replace(",", ";"))
+        else:
+            clauses.append("FALSE")
     if f.vlan is not None:
         add("c.vlan = %s", f.vlan)
     if f.mos_below is not None:

@@ -1,0 +1,276 @@
+"""``/calls``: search (keyset pages, newest first) and the same search exported as CSV or JSON
+lines in constant memory."""
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+
+from api.audit import audit
+from api.auth.principal import Principal
+from api.deps import Conn, Viewer
+from api.errors import bad_request, error_responses
+from api.schemas.calllist import CallItem, CallList, Quality
+from api.timeutil import naive_utc
+from db.connect import CONNECTION
+from db.pool import DbPool
+from db.read import MAX_LIMIT, BadCursor, CallFilter, CallSummary, list_calls, stream_quality
+from db.records import CALL_STATES
+
+router = APIRouter(prefix="/calls", tags=["calls"])
+EXPORT_PAGE = 1000
+EXPORT_MAX_ROWS = 5_000_000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+NUMBER = Query(max_length=128, description="exact; `123*` prefix; `*` anywhere is a wildcard")
+
+
+class CallQuery:
+    """The search criteria as query parameters (shared by the list and the export)."""
+
+    def __init__(
+        self,
+        since: Annotated[
+            dt.datetime | None, Query(description="INVITE at or after (UTC unless zoned)")
+        ] = None,
+        until: Annotated[dt.datetime | None, Query(description="INVITE before")] = None,
+        caller: Annotated[str | None, NUMBER] = None,
+        called: Annotated[str | None, NUMBER] = None,
+        party: Annotated[str | None, NUMBER] = None,
+        ip: Annotated[str | None, Query(max_length=45, description="caller or called IP")] = None,
+        code: Annotated[
+            str | None,
+            Query(
+                pattern=r"^([1-6][0-9][0-9]|[1-6]xx)$",
+                description="final code, or a class like 4xx",
+            ),
+        ] = None,
+        state: Annotated[
+            list[str] | None, Query(description=f"one of {', '.join(CALL_STATES)}")
+        ] = None,
+        outcome: Annotated[
+            Literal["answered", "unanswered", "failed", "cancelled"] | None, Query()
+        ] = None,
+        min_duration: Annotated[float | None, Query(ge=0, description="seconds")] = None,
+        max_duration: Annotated[float | None, Query(ge=0, description="seconds")] = None,
+        codec: Annotated[str | None, Query(max_length=64)] = None,
+        mos_below: Annotated[float | None, Query(ge=0, le=5)] = None,
+        loss_above: Annotated[float | None, Query(ge=0, le=100, description="percent")] = None,
+        sensor: Annotated[list[int] | None, Query(description="sensor ids")] = None,
+        call_id: Annotated[
+            str | None, Query(max_length=255, description="SIP Call-ID, exactly")
+        ] = None,
+        vlan: Annotated[int | None, Query(ge=0, le=4095)] = None,
+        flag: Annotated[
+            str | None, Query(max_length=32, description="e.g. hold, early_media")
+        ] = None,
+    ) -> None:
+        self.values = dict(locals())
+        del self.values["self"]
+
+    def to_filter(self, who: Principal, limit: int, cursor: str | None) -> CallFilter:
+        p = self.values
+        for name, value in p.items():
+            texts = value if isinstance(value, list) else [value]
+            if any(isinstance(t, str) and _CONTROL.search(t) for t in texts):
+                raise bad_request(f"{name!r} holds a control character", name)
+        crit: dict[str, Any] = {"limit": limit, "after": cursor}
+        since, until = naive_utc(p["since"]), naive_utc(p["until"])
+        if since is not None:
+            crit["since"] = since.replace(tzinfo=dt.UTC).timestamp()
+        if until is not None:
+            crit["until"] = until.replace(tzinfo=dt.UTC).timestamp()
+        for name in ("caller", "called", "party"):
+            value = p[name]
+            if value is None or value == "":
+                continue
+            stars = value.count("*")
+            if stars == 0:
+                crit[name] = value
+            elif stars == 1 and value.endswith("*") and len(value) > 1:
+                crit[f"{name}_prefix"] = value[:-1]
+            elif value.strip("*"):
+                crit[f"{name}_like"] = value
+            else:
+                raise bad_request(f"{name!r} needs more than wildcards", name)
+        if p["ip"]:
+            crit["ip"] = p["ip"]
+        if p["code"]:
+            if p["code"].endswith("xx"):
+                crit["code_class"] = int(p["code"][0])
+            else:
+                crit["final_code"] = int(p["code"])
+        if p["state"]:
+            bad = [s for s in p["state"] if s not in CALL_STATES]
+            if bad:
+                raise bad_request(
+                    f"unknown state {bad[0]!r} (one of {', '.join(CALL_STATES)})", "state"
+                )
+            crit["states"] = p["state"]
+        for src, dst in (
+            ("outcome", "outcome"),
+            ("min_duration", "min_duration_s"),
+            ("max_duration", "max_duration_s"),
+            ("codec", "codec"),
+            ("mos_below", "mos_below"),
+            ("loss_above", "loss_above"),
+            ("call_id", "call_id"),
+            ("vlan", "vlan"),
+            ("flag", "flag"),
+        ):
+            if p[src] is not None and p[src] != "":
+                crit[dst] = p[src]
+        sensors = p["sensor"]
+        if sensors is not None:
+            crit["sensor_ids"] = [s for s in sensors if who.sees(s)]
+        elif who.sensor_scope is not None:
+            crit["sensor_ids"] = list(who.sensor_scope)
+        return CallFilter(**crit)
+
+
+Criteria = Annotated[CallQuery, Depends()]
+
+
+def _quality(q: dict[str, tuple[float | None, float, float]], direction: str) -> Quality | None:
+    v = q.get(direction)
+    return None if v is None else Quality(mos=v[0], loss_pct=v[1], jitter_ms=v[2])
+
+
+def item(
+    c: CallSummary, quality: dict[int, dict[str, tuple[float | None, float, float]]]
+) -> CallItem:
+    q = quality.get(c.id, {})
+    data = c.model_dump(exclude={"uid", "pcap"})
+    for k in ("invite_ts", "ringing_ts", "answer_ts", "end_ts"):
+        if data[k] is not None:
+            data[k] = dt.datetime.fromtimestamp(data[k], dt.UTC)
+    return CallItem(
+        **data,
+        has_pcap=bool(c.pcap),
+        caller_quality=_quality(q, "caller"),
+        callee_quality=_quality(q, "callee"),
+    )
+
+
+async def _page(conn: CONNECTION, f: CallFilter) -> tuple[list[CallSummary], str | None]:
+    try:
+        page = await list_calls(conn, f)
+    except BadCursor as exc:
+        raise bad_request(str(exc), "cursor") from exc
+    return page.calls, page.next
+
+
+@router.get("", response_model=CallList, responses=error_responses(401, 422))
+async def search_calls(
+    conn: Conn,
+    who: Viewer,
+    criteria: Criteria,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    cursor: Annotated[
+        str | None, Query(max_length=64, description="`next_cursor` of the previous page")
+    ] = None,
+) -> CallList:
+    """Calls matching every given criterion, newest first, one keyset page at a time."""
+    f = criteria.to_filter(who, limit, cursor)
+    calls, nxt = await _page(conn, f)
+    quality = await stream_quality(conn, calls)
+    return CallList(items=[item(c, quality) for c in calls], next_cursor=nxt)
+
+
+CSV_COLUMNS = (
+    "id", "sensor_id", "call_id", "invite_ts", "answer_ts", "end_ts", "caller", "caller_name",
+    "caller_domain", "called", "called_domain", "caller_ip", "caller_port", "called_ip",
+    "called_port", "vlan", "duration_s", "connect_duration_s", "final_code", "final_reason",
+    "state", "hangup_by", "codecs", "flags", "transport", "caller_ua", "called_ua",
+    "caller_mos", "caller_loss_pct", "callee_mos", "callee_loss_pct",
+)  # fmt: skip
+
+
+def _iso(ts: float | None) -> str | None:
+    return (
+        None
+        if ts is None
+        else dt.datetime.fromtimestamp(ts, dt.UTC).isoformat().replace("+00:00", "Z")
+    )
+
+
+def export_row(c: CallSummary, q: dict[str, tuple[float | None, float, float]]) -> dict[str, Any]:
+    row = c.model_dump(include=set(CSV_COLUMNS))
+    for k in ("invite_ts", "answer_ts", "end_ts"):
+        row[k] = _iso(row[k])
+    row["codecs"] = ",".join(c.codecs)
+    row["flags"] = ",".join(c.flags)
+    for d in ("caller", "callee"):
+        v = q.get(d)
+        row[f"{d}_mos"] = None if v is None else v[0]
+        row[f"{d}_loss_pct"] = None if v is None else v[1]
+    return row
+
+
+async def _export(pool: DbPool, f: CallFilter, fmt: str, max_rows: int) -> AsyncIterator[bytes]:
+    """Pages of the search, written out as they are read: memory holds one page."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(
+        buf, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\r\n"
+    )
+    if fmt == "csv":
+        writer.writeheader()
+    sent = 0
+    cursor: str | None = f.after
+    while True:
+        async with pool.connection() as conn:
+            page = await list_calls(
+                conn, f.model_copy(update={"after": cursor, "limit": EXPORT_PAGE})
+            )
+            quality = await stream_quality(conn, page.calls)
+        for c in page.calls:
+            row = export_row(c, quality.get(c.id, {}))
+            if fmt == "csv":
+                writer.writerow(row)
+            else:
+                buf.write(json.dumps(row, ensure_ascii=False) + "\n")
+            sent += 1
+            if sent >= max_rows:
+                break
+        yield buf.getvalue().encode()
+        buf.seek(0)
+        buf.truncate()
+        cursor = page.next
+        if cursor is None or sent >= max_rows:
+            return
+
+
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/csv": {}, "application/x-ndjson": {}},
+            "description": "the search, every page",
+        },
+        **error_responses(401, 422),
+    },
+)
+async def export_calls(
+    request: Request,
+    conn: Conn,
+    who: Viewer,
+    criteria: Criteria,
+    format: Annotated[Literal["csv", "jsonl"], Query()] = "csv",
+    max_rows: Annotated[int, Query(ge=1, le=EXPORT_MAX_ROWS)] = 1_000_000,
+) -> StreamingResponse:
+    """The whole search (up to ``max_rows``), newest first, streamed as CSV or JSON lines."""
+    f = criteria.to_filter(who, EXPORT_PAGE, None)
+    await audit(conn, request, who, "export", format, {"max_rows": max_rows})
+    media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
+    name = f"callsift-calls-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}.{format}"
+    return StreamingResponse(
+        _export(request.app.state.pool, f, format, max_rows),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
