@@ -16,7 +16,7 @@ from api.deps import require
 from api.errors import error_responses, install_handlers
 from api.imports import ImportRunner
 from api.metrics import ApiMetrics, install_middleware
-from api.routes import admin, aliases, auth, callfiles, calls, imports, shares, stats
+from api.routes import admin, aliases, auth, callfiles, calls, data, imports, shares, stats
 from api.schemas.misc import Health
 from db.errors import DbError
 from db.pool import DbPool
@@ -71,6 +71,7 @@ def create_app(config: ApiConfig) -> FastAPI:
     v1.include_router(shares.router)
     v1.include_router(shares.public)
     v1.include_router(stats.router)
+    v1.include_router(data.router)
 
     @v1.get(
         "/health",

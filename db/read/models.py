@@ -131,6 +131,8 @@ class RegistrationFilter(Model):
     user_prefix: str | None = Field(None, min_length=1, description="user part starts with")
     domain: str | None = Field(None, description="domain, exactly (case-insensitive)")
     registered_only: bool = Field(False, description="only AORs whose binding has not expired")
+    sensor_ids: list[int] | None = Field(None, description="only these sensors (scope)")
+    failed_only: bool = Field(False, description="only AORs whose latest REGISTER failed")
     limit: int = Field(DEFAULT_LIMIT, ge=1, description=f"page size (at most {MAX_LIMIT})")
     after: str | None = Field(None, description="the `next` cursor of the previous page")
 

@@ -62,6 +62,14 @@ def _where(f: RegistrationFilter) -> tuple[list[str], list[Any]]:
         params.append(f.domain)
     if f.registered_only:
         clauses.append("s.registered_until > UTC_TIMESTAMP(6)")
+    if f.failed_only:
+        clauses.append("(s.result_code IS NULL OR s.result_code >= 300)")
+    if f.sensor_ids is not None:
+        if f.sensor_ids:
+            clauses.append(f"s.sensor_id IN ({', '.join(['%s'] * len(f.sensor_ids))})")
+            params.extend(int(x) for x in f.sensor_ids)
+        else:
+            clauses.append("FALSE")
     if f.after is not None:
         aor, sensor = _decode(f.after)
         clauses.append("(s.aor > %s OR (s.aor = %s AND s.sensor_id > %s))")
