@@ -39,12 +39,14 @@ class Me(BaseModel):
 
 class PasswordChange(BaseModel):
     current_password: str = Field(min_length=1, max_length=1024)
-    new_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=10, max_length=256)
 
 
 class UserCreate(BaseModel):
-    username: str = Field(min_length=1, max_length=64, examples=["alice"])
-    password: str = Field(min_length=1, max_length=1024)
+    username: str = Field(
+        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@+-]+$", examples=["alice"]
+    )
+    password: str = Field(min_length=10, max_length=256)
     role: Role
     sensor_scope: SensorScope = None
 
@@ -63,7 +65,7 @@ class UserUpdate(BaseModel):
         default=None, description="sensor ids; send null together with all_sensors=true for all"
     )
     all_sensors: bool = Field(default=False, description="clear the scope: every sensor")
-    password: str | None = Field(default=None, min_length=1, max_length=1024)
+    password: str | None = Field(default=None, min_length=10, max_length=256)
 
 
 class UserOut(BaseModel):
