@@ -3,11 +3,11 @@
 import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
 
-from api.deps import Viewer
+from api.deps import Conn, Viewer
 from api.errors import bad_request, error_responses
 from api.schemas.stats import Bucket, CodeCount, Failing, Interval, Stats, Totals, UaCount
 from api.timeutil import naive_utc
@@ -65,6 +65,7 @@ async def _on(pool: DbPool, fn: Callable[[CONNECTION], Awaitable[T]]) -> T:
 @router.get("/stats", response_model=Stats, responses=error_responses(401, 422))
 async def stats(
     request: Request,
+    conn: Conn,
     who: Viewer,
     since: Annotated[dt.datetime, Query(description="start of the range (UTC unless zoned)")],
     until: Annotated[
@@ -98,24 +99,30 @@ async def stats(
         sensors = list(who.sensor_scope)
     f = q.StatsFilter(start, end, sensors, caller_prefix or None, called_prefix or None)
     pool: DbPool = request.app.state.pool
-    try:
-        async with asyncio.TaskGroup() as tg:  # one connection each: the server runs them at once
-            t_rows = tg.create_task(_on(pool, lambda c: q.per_interval(c, f, step)))
-            t_pdd = tg.create_task(_on(pool, lambda c: q.pdd_histogram(c, f)))
-            t_hist = tg.create_task(_on(pool, lambda c: q.stream_histograms(c, f)))
-            t_codes = tg.create_task(_on(pool, lambda c: q.code_counts(c, f)))
-            t_failing = tg.create_task(_on(pool, lambda c: q.top_failing(c, f)))
-            t_uas = tg.create_task(_on(pool, lambda c: q.top_user_agents(c, f)))
-            t_conc = tg.create_task(_on(pool, lambda c: q.concurrency(c, f, step)))
+
+    async def group_a(c: CONNECTION) -> tuple[Any, ...]:
+        return (
+            await q.per_interval(c, f, step),
+            await q.code_counts(c, f),
+            await q.top_failing(c, f),
+            await q.top_user_agents(c, f),
+        )
+
+    async def group_b(c: CONNECTION) -> tuple[Any, ...]:
+        return (
+            await q.pdd_histogram(c, f),
+            await q.stream_histograms(c, f),
+            await q.concurrency(c, f, step),
+        )
+
+    try:  # two connections: the server works on both halves at once, no more
+        async with asyncio.TaskGroup() as tg:
+            ta = tg.create_task(group_a(conn))
+            tb = tg.create_task(_on(pool, group_b))
     except* DbError as group:
         raise group.exceptions[0] from None
-    rows, pdd, (mos, loss) = t_rows.result(), t_pdd.result(), t_hist.result()
-    codes, failing, uas, conc = (
-        t_codes.result(),
-        t_failing.result(),
-        t_uas.result(),
-        t_conc.result(),
-    )
+    rows, codes, failing, uas = ta.result()
+    pdd, (mos, loss), conc = tb.result()
     return _assemble(start, end, step, rows, pdd, mos, loss, codes, failing, uas, conc)
 
 

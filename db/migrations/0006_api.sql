@@ -83,3 +83,15 @@ CREATE TABLE IF NOT EXISTS ip_alias (
     updated_at DATETIME(6) NOT NULL,
     PRIMARY KEY (ip)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- Search indexes end with the row id: lists are ordered by (invite_ts, id) (keyset paging with
+-- a tie-breaker), and on a partitioned table only an index holding both columns explicitly
+-- gives that order without sorting every matching row (EXPLAIN in docs/BENCHMARKS.md).
+ALTER TABLE cdr
+    DROP INDEX idx_cdr_invite_ts, ADD INDEX idx_cdr_invite_ts (invite_ts, id),
+    DROP INDEX idx_cdr_sensor, ADD INDEX idx_cdr_sensor (sensor_id, invite_ts, id),
+    DROP INDEX idx_cdr_caller, ADD INDEX idx_cdr_caller (caller, invite_ts, id),
+    DROP INDEX idx_cdr_called, ADD INDEX idx_cdr_called (called, invite_ts, id),
+    DROP INDEX idx_cdr_caller_ip, ADD INDEX idx_cdr_caller_ip (caller_ip, invite_ts, id),
+    DROP INDEX idx_cdr_called_ip, ADD INDEX idx_cdr_called_ip (called_ip, invite_ts, id),
+    DROP INDEX idx_cdr_final_code, ADD INDEX idx_cdr_final_code (final_code, invite_ts, id);
