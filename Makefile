@@ -25,6 +25,7 @@ test: lint typecheck
 bench: install
 	$(BIN)/python bench/run_bench.py
 	$(BIN)/python bench/bench_writer.py
+	$(BIN)/python bench/bench_api.py
 	$(BIN)/python bench/bench_live.py
 	$(BIN)/python bench/bench_flood.py
 
