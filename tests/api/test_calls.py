@@ -150,8 +150,9 @@ def test_scope_in_the_list(client: TestClient, stack: Stack) -> None:
 
 def test_export_csv_and_jsonl(client: TestClient, viewer: dict[str, str]) -> None:
     ids = [i["id"] for i in _all(client, viewer)]
-    r = client.get("/api/v1/calls/export", headers=viewer,
-                   params={"format": "csv", "sensor": GOLDEN_SENSORS})
+    r = client.get(
+        "/api/v1/calls/export", headers=viewer, params={"format": "csv", "sensor": GOLDEN_SENSORS}
+    )
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert [int(x["id"]) for x in rows] == ids
