@@ -9,7 +9,6 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import SENSOR_A, SENSOR_B, SENSOR_C, Stack, login
 
-
 GOLDEN_SENSORS = [SENSOR_A, SENSOR_B, SENSOR_C]
 """Other modules write calls of their own sensors into the session's database."""
 
