@@ -101,17 +101,13 @@ async def stats(
     pool: DbPool = request.app.state.pool
 
     async def group_a(c: CONNECTION) -> tuple[Any, ...]:
-        return (
-            await q.per_interval(c, f, step),
-            await q.code_counts(c, f),
-            await q.top_failing(c, f),
-            await q.top_user_agents(c, f),
-        )
+        rows, codes = await q.per_interval(c, f, step)
+        return (rows, codes, await q.top_failing(c, f), await q.top_user_agents(c, f))
 
     async def group_b(c: CONNECTION) -> tuple[Any, ...]:
         return (
             await q.pdd_histogram(c, f),
-            await q.stream_histograms(c, f),
+            await q.quality_histograms(c, f),
             await q.concurrency(c, f, step),
         )
 

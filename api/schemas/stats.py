@@ -67,8 +67,10 @@ class Stats(BaseModel):
     totals: Totals
     intervals: list[Interval]
     pdd_histogram: list[Bucket]
-    mos_distribution: list[Bucket] = Field(description="RTP streams per MOS range")
-    loss_distribution: list[Bucket] = Field(description="RTP streams per loss % range")
+    mos_distribution: list[Bucket] = Field(description="calls per MOS range of their worst stream")
+    loss_distribution: list[Bucket] = Field(
+        description="calls per loss % range of their worst stream"
+    )
     sip_codes: list[CodeCount]
     top_failing: list[Failing]
     user_agents: list[UaCount]

@@ -59,7 +59,10 @@ CDR_COLUMNS: tuple[str, ...] = (
 )
 
 
-_INSERT_CDR = insert_once("cdr", CDR_COLUMNS, "id")
+SUMMARY_COLUMNS: tuple[str, ...] = ("mos_min", "loss_max")
+"""Written with each call (migration 6), derived from its streams: the worst MOS and loss % of
+any stream, NULL without streams. Call searches and statistics read them from ``cdr`` alone."""
+_INSERT_CDR = insert_once("cdr", (*CDR_COLUMNS, *SUMMARY_COLUMNS), "id")
 _INSERT_RTP = insert_once(
     "cdr_rtp", ("cdr_id", "invite_ts", "stream_idx", *STREAM_COLUMNS), "cdr_id"
 )
@@ -117,7 +120,15 @@ def _cdr_row(
         v.uint(c.retransmissions, v.U32),
         v.atext(c.transport, 8),
         v.joined(c.flags, 255),
+        *_worst(c),
     )
+
+
+def _worst(c: CallRecord) -> tuple[float | None, float | None]:
+    """(lowest MOS, highest loss %) over the call's streams."""
+    mos = [m for m in (v.opt_real(s.mos) for s in c.streams) if m is not None]
+    loss = [v.real(s.loss_pct) for s in c.streams]
+    return (min(mos) if mos else None, max(loss) if loss else None)
 
 
 @translated("cannot write calls")

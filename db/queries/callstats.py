@@ -76,41 +76,49 @@ class IntervalRow:
     peak_concurrent: int = 0
 
 
-@translated("cannot read or write call statistics")
-async def per_interval(conn: CONNECTION, f: StatsFilter, interval_s: int) -> list[IntervalRow]:
-    """Counts per interval (intervals without calls are absent)."""
+@translated("cannot compute call statistics")
+async def per_interval(
+    conn: CONNECTION, f: StatsFilter, interval_s: int
+) -> tuple[list[IntervalRow], list[tuple[int | None, int]]]:
+    """Counts per interval (intervals without calls are absent), and calls per final code:
+    one pass over the range (grouped by interval and code)."""
     w, params = where(f)
     codes = ", ".join(str(c) for c in NER_CODES)
     sql = (
-        f"SELECT TIMESTAMPDIFF(SECOND, {_EPOCH}, c.invite_ts) DIV %s AS b, COUNT(*), "
-        "SUM(c.answer_ts IS NOT NULL), SUM(c.state = 'failed'), SUM(c.state = 'cancelled'), "
+        f"SELECT TIMESTAMPDIFF(SECOND, {_EPOCH}, c.invite_ts) DIV %s AS b, c.final_code, "
+        "COUNT(*), SUM(c.answer_ts IS NOT NULL), SUM(c.state = 'failed'), "
+        "SUM(c.state = 'cancelled'), "
         f"SUM(c.answer_ts IS NOT NULL OR c.state = 'cancelled' OR c.final_code IN ({codes})), "
         "SUM(IF(c.answer_ts IS NOT NULL, c.connect_duration_s, 0)), "
         "SUM(TIMESTAMPDIFF(MICROSECOND, c.invite_ts, c.ringing_ts)) / 1000, "
         "COUNT(c.ringing_ts) "
-        f"FROM cdr c WHERE {w} GROUP BY b ORDER BY b"
+        f"FROM cdr c WHERE {w} GROUP BY b, c.final_code"
     )
     async with conn.cursor() as cur:
         await cur.execute(sql, (interval_s, *params))
         rows = await cur.fetchall()
     epoch = dt.datetime(1970, 1, 1)
-    return [
-        IntervalRow(
-            start=epoch + dt.timedelta(seconds=int(b) * interval_s),
-            calls=int(n),
-            answered=int(a or 0),
-            failed=int(fl or 0),
-            cancelled=int(cn or 0),
-            reached=int(r or 0),
-            talk_s=float(t or 0.0),
-            pdd_sum_ms=float(p or 0.0),
-            pdd_count=int(pc or 0),
-        )
-        for b, n, a, fl, cn, r, t, p, pc in rows
-    ]
+    by: dict[int, IntervalRow] = {}
+    per_code: dict[int | None, int] = {}
+    for b, code, n, a, fl, cn, r, t, p, pc in rows:
+        row = by.get(int(b))
+        if row is None:
+            row = by[int(b)] = IntervalRow(start=epoch + dt.timedelta(seconds=int(b) * interval_s))
+        row.calls += int(n)
+        row.answered += int(a or 0)
+        row.failed += int(fl or 0)
+        row.cancelled += int(cn or 0)
+        row.reached += int(r or 0)
+        row.talk_s += float(t or 0.0)
+        row.pdd_sum_ms += float(p or 0.0)
+        row.pdd_count += int(pc or 0)
+        key = None if code is None else int(code)
+        per_code[key] = per_code.get(key, 0) + int(n)
+    codes_sorted = sorted(per_code.items(), key=lambda kv: (-kv[1], -1 if kv[0] is None else kv[0]))
+    return [by[b] for b in sorted(by)], codes_sorted
 
 
-@translated("cannot read or write call statistics")
+@translated("cannot compute call statistics")
 async def pdd_histogram(conn: CONNECTION, f: StatsFilter) -> dict[int, int]:
     """``bucket index -> calls`` (bucket i covers i*100 ms .. (i+1)*100 ms; the last is open)."""
     w, params = where(f)
@@ -129,44 +137,33 @@ def _bucket_case(column: str, edges: Sequence[float]) -> str:
     return f"CASE {parts} ELSE {len(edges)} END"
 
 
-@translated("cannot read or write call statistics")
-async def stream_histograms(
+@translated("cannot compute call statistics")
+async def quality_histograms(
     conn: CONNECTION, f: StatsFilter
 ) -> tuple[dict[int, int], dict[int, int]]:
-    """Streams per MOS bucket (NULL MOS left out) and per loss bucket (``loss_pct <= edge``)."""
+    """Calls per bucket of their worst stream's MOS (calls without a MOS left out), and per
+    bucket of their worst stream's loss (``loss_max <= edge``; calls without streams left out)."""
     w, params = where(f)
     loss = (
         "CASE "
-        + " ".join(f"WHEN r.loss_pct <= {e!r} THEN {i}" for i, e in enumerate(LOSS_EDGES))
+        + " ".join(f"WHEN c.loss_max <= {e!r} THEN {i}" for i, e in enumerate(LOSS_EDGES))
         + f" ELSE {len(LOSS_EDGES)} END"
     )
     sql = (
-        f"SELECT {_bucket_case('r.mos', MOS_EDGES)} AS mb, {loss} AS lb, COUNT(*), "
-        "SUM(r.mos IS NULL) FROM cdr c JOIN cdr_rtp r ON r.cdr_id = c.id AND "
-        f"r.invite_ts = c.invite_ts WHERE {w} GROUP BY mb, lb"
+        f"SELECT IF(c.mos_min IS NULL, -1, {_bucket_case('c.mos_min', MOS_EDGES)}) AS mb, "
+        f"IF(c.loss_max IS NULL, -1, {loss}) AS lb, COUNT(*) FROM cdr c "
+        f"WHERE {w} AND c.loss_max IS NOT NULL GROUP BY mb, lb"
     )
     mos: dict[int, int] = {}
     loss_h: dict[int, int] = {}
     async with conn.cursor() as cur:
         await cur.execute(sql, params)
-        for mb, lb, n, no_mos in await cur.fetchall():
-            n, no_mos = int(n), int(no_mos or 0)
-            if n - no_mos:
-                mos[int(mb)] = mos.get(int(mb), 0) + n - no_mos
-            loss_h[int(lb)] = loss_h.get(int(lb), 0) + n
+        for mb, lb, n in await cur.fetchall():
+            if int(mb) >= 0:
+                mos[int(mb)] = mos.get(int(mb), 0) + int(n)
+            if int(lb) >= 0:
+                loss_h[int(lb)] = loss_h.get(int(lb), 0) + int(n)
     return mos, loss_h
-
-
-@translated("cannot read or write call statistics")
-async def code_counts(conn: CONNECTION, f: StatsFilter) -> list[tuple[int | None, int]]:
-    w, params = where(f)
-    async with conn.cursor() as cur:
-        await cur.execute(
-            f"SELECT c.final_code, COUNT(*) AS n FROM cdr c WHERE {w} "
-            "GROUP BY c.final_code ORDER BY n DESC, c.final_code",
-            params,
-        )
-        return [(None if code is None else int(code), int(n)) for code, n in await cur.fetchall()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +174,7 @@ class FailingDestination:
     top_code: int | None
 
 
-@translated("cannot read or write call statistics")
+@translated("cannot compute call statistics")
 async def top_failing(
     conn: CONNECTION, f: StatsFilter, limit: int = 10
 ) -> list[FailingDestination]:
@@ -199,7 +196,7 @@ async def top_failing(
     ]
 
 
-@translated("cannot read or write call statistics")
+@translated("cannot compute call statistics")
 async def top_user_agents(
     conn: CONNECTION, f: StatsFilter, limit: int = 10
 ) -> list[tuple[str, int]]:
@@ -226,7 +223,7 @@ class Concurrency:
     """Interval start -> (peak in it, calls up at its last event)."""
 
 
-@translated("cannot read or write call statistics")
+@translated("cannot compute call statistics")
 async def concurrency(conn: CONNECTION, f: StatsFilter, interval_s: int) -> Concurrency:
     """Peak concurrent calls per interval with events: a running sum over call starts (+1) and
     ends (-1) in time order, calls begun up to :data:`CONCURRENCY_LOOKBACK` before the range

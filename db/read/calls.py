@@ -66,13 +66,6 @@ def glob_like(pattern: str) -> str:
     return escaped.replace("*", "%")
 
 
-_STREAM_WORST = (
-    "(SELECT {} FROM cdr_rtp r WHERE r.cdr_id = c.id AND r.invite_ts = c.invite_ts)"
-)
-"""A correlated scalar subquery (one primary-key range per call row, as the calls are walked
-newest first): unlike EXISTS, the optimiser cannot turn it into a scan of every stream."""
-
-
 def _api_criteria(
     f: CallFilter, add: Callable[[str, Any], None], clauses: list[str], params: list[Any]
 ) -> None:
@@ -128,10 +121,10 @@ def _api_criteria(
             clauses.append("FALSE")
     if f.vlan is not None:
         add("c.vlan = %s", f.vlan)
-    if f.mos_below is not None:
-        add(_STREAM_WORST.format("MIN(r.mos)") + " < %s", f.mos_below)
+    if f.mos_below is not None:  # the call's worst stream, stored with it
+        add("c.mos_min < %s", f.mos_below)
     if f.loss_above is not None:
-        add(_STREAM_WORST.format("MAX(r.loss_pct)") + " > %s", f.loss_above)
+        add("c.loss_max > %s", f.loss_above)
 
 
 def search_sql(f: CallFilter) -> tuple[str, list[Any]]:
