@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -120,3 +120,9 @@ def install_handlers(app: FastAPI) -> None:
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")
         return _json(500, "internal_error", "internal error (logged on the server)")
+
+
+def json_model(model: BaseModel, status: int = 200) -> Response:
+    """A model as the JSON response, serialised once (FastAPI would validate it again against
+    the route's ``response_model``, which still documents it)."""
+    return Response(model.model_dump_json(), status_code=status, media_type="application/json")

@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 from anyio import CapacityLimiter
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.audit import audit
 from api.callview import call_row, summary_row
 from api.deps import Config, Conn, Operator, Viewer
-from api.errors import ApiError, error_responses, not_found
+from api.errors import ApiError, error_responses, json_model, not_found
 from api.media.audio import AudioError, NoAudio, StreamInfo, UnsupportedCodec, render_wav
 from api.media.rtp import StreamKey, rtp_packets
 from api.media.series import per_second
@@ -193,18 +193,20 @@ async def get_sip(
     who: Viewer,
     raw: Annotated[bool, Query(description="include each message's text")] = False,
     legs: Annotated[bool, Query(description="merge the flows of the call's other legs")] = False,
-) -> SipFlow:
+) -> Response:
     """The SIP messages read from the call's pcap, in time order, as a ladder needs them."""
     call = await load_call(conn, call_id, who.sensor_scope)
     merged, call_ids = await sip_flow_of(conn, cfg, call, legs, who.sensor_scope)
     msgs = [m for m, _ in merged]
     ips = {m.src_ip for m in msgs} | {m.dst_ip for m in msgs}
     aliases = await aliases_for(conn, ips)
-    return SipFlow(
-        call_ids=call_ids,
-        hosts=_hosts(msgs, aliases),
-        items=flow_items(merged, raw),
-        truncated=len(msgs) >= MAX_MESSAGES,
+    return json_model(
+        SipFlow(
+            call_ids=call_ids,
+            hosts=_hosts(msgs, aliases),
+            items=flow_items(merged, raw),
+            truncated=len(msgs) >= MAX_MESSAGES,
+        )
     )
 
 

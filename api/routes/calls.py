@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from api.audit import audit
 from api.auth.principal import Principal
 from api.deps import Conn, Viewer
-from api.errors import bad_request, error_responses
+from api.errors import bad_request, error_responses, json_model
 from api.schemas.calllist import CallItem, CallList, Quality
 from api.timeutil import naive_utc
 from db.connect import CONNECTION
@@ -174,12 +174,12 @@ async def search_calls(
     cursor: Annotated[
         str | None, Query(max_length=64, description="`next_cursor` of the previous page")
     ] = None,
-) -> CallList:
+) -> Response:
     """Calls matching every given criterion, newest first, one keyset page at a time."""
     f = criteria.to_filter(who, limit, cursor)
     calls, nxt = await _page(conn, f)
     quality = await stream_quality(conn, calls)
-    return CallList(items=[item(c, quality) for c in calls], next_cursor=nxt)
+    return json_model(CallList(items=[item(c, quality) for c in calls], next_cursor=nxt))
 
 
 CSV_COLUMNS = (

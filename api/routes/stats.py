@@ -5,10 +5,10 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import Conn, Viewer
-from api.errors import bad_request, error_responses
+from api.errors import bad_request, error_responses, json_model
 from api.schemas.stats import Bucket, CodeCount, Failing, Interval, Stats, Totals, UaCount
 from api.timeutil import naive_utc
 from db.connect import CONNECTION
@@ -77,7 +77,7 @@ async def stats(
     interval: Annotated[
         int | None, Query(description="seconds: 60, 300, 900, 3600 or 86400")
     ] = None,
-) -> Stats:
+) -> Response:
     start = naive_utc(since)
     end = naive_utc(until) or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     assert start is not None
@@ -119,7 +119,7 @@ async def stats(
         raise group.exceptions[0] from None
     rows, codes, failing, uas = ta.result()
     pdd, (mos, loss), conc = tb.result()
-    return _assemble(start, end, step, rows, pdd, mos, loss, codes, failing, uas, conc)
+    return json_model(_assemble(start, end, step, rows, pdd, mos, loss, codes, failing, uas, conc))
 
 
 def _assemble(
