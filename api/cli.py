@@ -89,7 +89,7 @@ def _add_tokens(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    from db.cli import db_url_arg
+    from db.url import db_url_arg
 
     p.add_argument("--db", type=db_url_arg, metavar="URL", help=DB_HELP)
     p.add_argument(
