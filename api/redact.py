@@ -60,10 +60,12 @@ class Redactor:
         for serial, ip in enumerate(sorted(set(ips)), start=1):
             addr = ipaddress.ip_address(ip)
             short = str(addr)
-            if addr.version == 4:
-                stand_in = _ipv4_of_length(len(short), serial)
-            else:
-                stand_in = _ipv6_of_length(len(short), serial)
+            make = _ipv4_of_length if addr.version == 4 else _ipv6_of_length
+            stand_in = make(len(short), serial)
+            for bump in range(1, 64):  # a stand-in never equals the address it hides
+                if stand_in != short or len(short) <= 2:  # "::" has no other spelling
+                    break
+                stand_in = make(len(short), serial + bump)
             self.ip_map[short] = stand_in
             texts[short] = stand_in
             if addr.version == 6:
