@@ -18,6 +18,7 @@ from api.imports import ImportRunner
 from api.metrics import ApiMetrics, install_middleware
 from api.routes import admin, aliases, auth, callfiles, calls, data, imports, shares, stats
 from api.schemas.misc import Health
+from api.statsrefresh import StatsRefresher
 from db.errors import DbError
 from db.pool import DbPool
 
@@ -40,9 +41,11 @@ def create_app(config: ApiConfig) -> FastAPI:
         async with (
             DbPool(config.db_url, maxsize=config.pool_size) as pool,
             ImportRunner(config, metrics) as runner,
+            StatsRefresher(pool, config.stats_refresh_s) as refresher,
         ):
             app.state.pool = pool
             app.state.imports = runner
+            app.state.stats_refresher = refresher
             yield
 
     app = FastAPI(

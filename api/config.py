@@ -41,6 +41,8 @@ class ApiConfig:
     """Where uploads wait for their analysis (default: ``<spool>/.imports``)."""
     analyze_cmd: tuple[str, ...] = field(default_factory=analyze_command)
     pool_size: int = 10
+    stats_refresh_s: float = 30.0
+    """Period of the hourly statistics refresh (the newest figures are computed live)."""
 
     @property
     def uploads_dir(self) -> Path | None:

@@ -32,6 +32,7 @@ from api.auth.passwords import hash_password
 from db.connect import connect
 from db.migrate import migrate
 from db.queries import apiauth
+from db.queries.statsummary import refresh
 from db.read import CallFilter
 from db.read.calls import search_sql
 from db.records import CallRecord, StreamRecord
@@ -295,6 +296,14 @@ def main() -> None:
             took = await seed(args.calls - have)
             seeded = f"seeded {args.calls - have:,} CDRs in {took:.0f} s ({(args.calls - have) / took:,.0f}/s); "
         await ensure_user()
+        conn = await connect(parse_db_url(URL))
+        try:  # what the API's background refresher does: whole hours summarised
+            t = time.perf_counter()
+            hours = await refresh(conn)
+            await conn.commit()
+            seeded += f"hourly statistics: {hours} hours in {time.perf_counter() - t:.0f} s; "
+        finally:
+            conn.close()
 
     asyncio.run(prepare())
     total = asyncio.run(count_cdrs())

@@ -1,9 +1,7 @@
 """``/stats``: the dashboard's figures over a time range."""
 
-import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -12,15 +10,16 @@ from api.errors import bad_request, error_responses, json_model
 from api.schemas.stats import Bucket, CodeCount, Failing, Interval, Stats, Totals, UaCount
 from api.timeutil import naive_utc
 from db.connect import CONNECTION
-from db.errors import DbError
-from db.pool import DbPool
 from db.queries import callstats as q
+from db.queries import statsummary as sm
 
 router = APIRouter(tags=["stats"])
 INTERVALS = (60, 300, 900, 3600, 86400)
 MAX_INTERVALS = 2000
 MAX_RANGE = dt.timedelta(days=400)
-T = TypeVar("T")
+MAX_LIVE_HOURS = 48
+"""Beyond this many unsummarised hours a request computes its whole range from the calls."""
+TOP = 10
 
 
 def default_interval(span: dt.timedelta) -> int:
@@ -55,11 +54,6 @@ def _buckets(hist: dict[int, int], edges: tuple[float, ...], low0: float) -> lis
         high = edges[i] if i < len(edges) else None
         out.append(Bucket(low=low, high=high, count=hist.get(i, 0)))
     return out
-
-
-async def _on(pool: DbPool, fn: Callable[[CONNECTION], Awaitable[T]]) -> T:
-    async with pool.connection() as conn:
-        return await fn(conn)
 
 
 @router.get("/stats", response_model=Stats, responses=error_responses(401, 422))
@@ -98,109 +92,134 @@ async def stats(
     elif who.sensor_scope is not None:
         sensors = list(who.sensor_scope)
     f = q.StatsFilter(start, end, sensors, caller_prefix or None, called_prefix or None)
-    pool: DbPool = request.app.state.pool
-
-    async def group_a(c: CONNECTION) -> tuple[Any, ...]:
-        rows, codes = await q.per_interval(c, f, step)
-        return (rows, codes, await q.top_failing(c, f), await q.top_user_agents(c, f))
-
-    async def group_b(c: CONNECTION) -> tuple[Any, ...]:
-        return (
-            await q.pdd_histogram(c, f),
-            await q.quality_histograms(c, f),
-            await q.concurrency(c, f, step),
-        )
-
-    try:  # two connections: the server works on both halves at once, no more
-        async with asyncio.TaskGroup() as tg:
-            ta = tg.create_task(group_a(conn))
-            tb = tg.create_task(_on(pool, group_b))
-    except* DbError as group:
-        raise group.exceptions[0] from None
-    rows, codes, failing, uas = ta.result()
-    pdd, (mos, loss), conc = tb.result()
-    return json_model(_assemble(start, end, step, rows, pdd, mos, loss, codes, failing, uas, conc))
+    blob = await gather_blob(conn, f, step)
+    return json_model(assemble(start, end, step, blob))
 
 
-def _assemble(
-    start: dt.datetime,
-    end: dt.datetime,
-    step: int,
-    rows: list[q.IntervalRow],
-    pdd: dict[int, int],
-    mos: dict[int, int],
-    loss: dict[int, int],
-    codes: list[tuple[int | None, int]],
-    failing: list[q.FailingDestination],
-    uas: list[tuple[str, int]],
-    conc: q.Concurrency,
-) -> Stats:
-    by_start = {r.start: r for r in rows}
-    intervals = []
+async def gather_blob(conn: CONNECTION, f: q.StatsFilter, step: int) -> sm.Blob:
+    """The figures of the range: stored hourly blobs where they are whole and fresh (no filter
+    but the range, intervals of an hour or more), the rest computed from the calls."""
+    if f.sensors is not None or f.caller_prefix or f.called_prefix or step < 3600:
+        return await sm.compute(conn, f, step)
+    first = sm.hour_of(f.since) + (sm.HOUR if f.since != sm.hour_of(f.since) else dt.timedelta())
+    last = sm.hour_of(f.until)
+    mark = await sm.watermark(conn)
+    if mark is None or last <= first:
+        return await sm.compute(conn, f, step)
+    dirty, _ = await sm.hours_stored_since(conn, sm.dirty_since(mark))
+    stored = await sm.load_hours(conn, first, last)
+    usable = {h: b for h, b in stored.items() if h not in set(dirty)}
+    missing = []
+    h = first
+    while h < last:
+        if h not in usable:
+            missing.append(h)
+        h += sm.HOUR
+    if len(missing) > MAX_LIVE_HOURS:
+        return await sm.compute(conn, f, step)
+    out = sm.Blob()
+    for b in usable.values():
+        out.add(b, step)
+    ranges = [(f.since, first), (last, f.until)] + [(m, m + sm.HOUR) for m in missing]
+    for lo, hi in ranges:
+        if lo < hi:
+            out.add(await sm.compute(conn, q.StatsFilter(lo, hi), 3600), step)
+    return out
+
+
+def assemble(start: dt.datetime, end: dt.datetime, step: int, blob: sm.Blob) -> Stats:
     epoch = dt.datetime(1970, 1, 1)
-    first = epoch + dt.timedelta(seconds=int((start - epoch).total_seconds()) // step * step)
+    first = int((start - epoch).total_seconds()) // step * step
+    intervals = []
     carry = 0
+    totals = dict.fromkeys(
+        (
+            "calls",
+            "answered",
+            "failed",
+            "cancelled",
+            "reached",
+            "talk_s",
+            "pdd_sum_ms",
+            "pdd_count",
+        ),
+        0.0,
+    )
     t = first
-    while t < end:
-        r = by_start.get(t) or q.IntervalRow(start=t)
-        peak, last = conc.per_interval.get(t, (carry, carry))
+    stop = int((end - epoch).total_seconds())
+    while t < stop:
+        r = blob.intervals.get(t, {})
+        for k in totals:
+            totals[k] += r.get(k, 0)
+        peak, last = blob.peaks.get(t, [carry, carry])
         peak = max(peak, carry)
         carry = last
+        calls, answered = int(r.get("calls", 0)), int(r.get("answered", 0))
+        pdd_n = int(r.get("pdd_count", 0))
         intervals.append(
             Interval(
-                start=t,
-                calls=r.calls,
-                answered=r.answered,
-                failed=r.failed,
-                cancelled=r.cancelled,
-                asr_pct=_pct(r.answered, r.calls),
-                acd_s=round(r.talk_s / r.answered, 3) if r.answered else None,
-                pdd_ms_avg=round(r.pdd_sum_ms / r.pdd_count, 3) if r.pdd_count else None,
+                start=epoch + dt.timedelta(seconds=t),
+                calls=calls,
+                answered=answered,
+                failed=int(r.get("failed", 0)),
+                cancelled=int(r.get("cancelled", 0)),
+                asr_pct=_pct(answered, calls),
+                acd_s=round(r.get("talk_s", 0) / answered, 3) if answered else None,
+                pdd_ms_avg=round(r.get("pdd_sum_ms", 0) / pdd_n, 3) if pdd_n else None,
                 peak_concurrent=peak,
             )
         )
-        t += dt.timedelta(seconds=step)
-    calls = sum(r.calls for r in rows)
-    answered = sum(r.answered for r in rows)
-    talk = sum(r.talk_s for r in rows)
-    pdd_n = sum(r.pdd_count for r in rows)
+        t += step
+    calls, answered = int(totals["calls"]), int(totals["answered"])
+    pdd_n = int(totals["pdd_count"])
+    pdd = {int(k): n for k, n in blob.pdd.items()}
     peak = max((i.peak_concurrent for i in intervals), default=0)
     peak_at = next((i.start for i in intervals if i.peak_concurrent == peak and peak), None)
-    totals = Totals(
+    tot = Totals(
         calls=calls,
         answered=answered,
-        failed=sum(r.failed for r in rows),
-        cancelled=sum(r.cancelled for r in rows),
+        failed=int(totals["failed"]),
+        cancelled=int(totals["cancelled"]),
         asr_pct=_pct(answered, calls),
-        ner_pct=_pct(sum(r.reached for r in rows), calls),
-        acd_s=round(talk / answered, 3) if answered else None,
-        pdd_ms_avg=round(sum(r.pdd_sum_ms for r in rows) / pdd_n, 3) if pdd_n else None,
+        ner_pct=_pct(int(totals["reached"]), calls),
+        acd_s=round(totals["talk_s"] / answered, 3) if answered else None,
+        pdd_ms_avg=round(totals["pdd_sum_ms"] / pdd_n, 3) if pdd_n else None,
         pdd_ms_p50=_percentile(pdd, 0.5),
         pdd_ms_p95=_percentile(pdd, 0.95),
         peak_concurrent=peak,
         peak_interval=peak_at,
     )
-    pdd_buckets = [
-        Bucket(
-            low=b * q.PDD_BUCKET_MS,
-            high=None if b == q.PDD_BUCKETS - 1 else (b + 1) * q.PDD_BUCKET_MS,
-            count=n,
-        )
-        for b, n in sorted(pdd.items())
-    ]
+    failing = sorted(blob.failing.items(), key=lambda kv: (-kv[1][0], kv[0]))[:TOP]
+    codes = sorted(
+        ((None if k == "None" else int(k), n) for k, n in blob.codes.items()),
+        key=lambda kv: (-kv[1], -1 if kv[0] is None else kv[0]),
+    )
+    uas = sorted(blob.uas.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
     return Stats(
         since=start,
         until=end,
         interval_s=step,
-        totals=totals,
+        totals=tot,
         intervals=intervals,
-        pdd_histogram=pdd_buckets,
-        mos_distribution=_buckets(mos, q.MOS_EDGES, 0.0),
-        loss_distribution=_buckets(loss, q.LOSS_EDGES, 0.0),
+        pdd_histogram=[
+            Bucket(
+                low=b * q.PDD_BUCKET_MS,
+                high=None if b == q.PDD_BUCKETS - 1 else (b + 1) * q.PDD_BUCKET_MS,
+                count=n,
+            )
+            for b, n in sorted(pdd.items())
+        ],
+        mos_distribution=_buckets({int(k): n for k, n in blob.mos.items()}, q.MOS_EDGES, 0.0),
+        loss_distribution=_buckets({int(k): n for k, n in blob.loss.items()}, q.LOSS_EDGES, 0.0),
         sip_codes=[CodeCount(code=c, calls=n) for c, n in codes],
         top_failing=[
-            Failing(called=x.called, failed=x.failed, calls=x.calls, top_code=x.top_code)
-            for x in failing
+            Failing(called=called, failed=nf, calls=n, top_code=_top_code(by_code))
+            for called, (nf, n, by_code) in failing
         ],
         user_agents=[UaCount(user_agent=u, calls=n) for u, n in uas],
     )
+
+
+def _top_code(by_code: dict[str, int]) -> int | None:
+    best = sorted(by_code.items(), key=lambda kv: (-kv[1], kv[0]))
+    return int(best[0][0]) if best and best[0][0] != "None" else None

@@ -108,3 +108,19 @@ UPDATE cdr c JOIN (
 ALTER TABLE cdr ADD INDEX idx_cdr_stats (invite_ts, sensor_id, state, final_code, answer_ts,
     ringing_ts, end_ts, connect_duration_s, mos_min, loss_max, caller_ua_id, called_ua_id,
     called, caller);
+
+-- Hourly statistics of closed hours, kept by the API (db/queries/statsummary.py): a stats
+-- request over days reads one row per hour instead of every call. Rows whose calls changed
+-- after they were computed (found through stored_at) are computed again.
+ALTER TABLE cdr ADD INDEX idx_cdr_stored (stored_at);
+CREATE TABLE IF NOT EXISTS cdr_stats_hour (
+    hour DATETIME NOT NULL,
+    computed_at DATETIME(6) NOT NULL,
+    data MEDIUMTEXT NOT NULL,
+    PRIMARY KEY (hour)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+CREATE TABLE IF NOT EXISTS api_state (
+    name VARCHAR(64) CHARACTER SET ascii NOT NULL,
+    ts DATETIME(6) NULL,
+    PRIMARY KEY (name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

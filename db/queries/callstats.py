@@ -166,41 +166,33 @@ async def quality_histograms(
     return mos, loss_h
 
 
-@dataclass(frozen=True, slots=True)
-class FailingDestination:
-    called: str
-    failed: int
-    calls: int
-    top_code: int | None
-
-
 @translated("cannot compute call statistics")
-async def top_failing(
-    conn: CONNECTION, f: StatsFilter, limit: int = 10
-) -> list[FailingDestination]:
-    """Called numbers with the most failed calls (and their most frequent final code)."""
+async def failing_numbers(conn: CONNECTION, f: StatsFilter) -> dict[str, list[Any]]:
+    """Every called number with failed calls: ``called -> [failed, calls, {code: failed}]``
+    (its calls of any outcome counted too)."""
     w, params = where(f)
     sql = (
-        "SELECT c.called, SUM(c.state = 'failed') AS nf, COUNT(*), "
-        "SUBSTRING_INDEX(GROUP_CONCAT(IF(c.state = 'failed', c.final_code, NULL) "
-        "ORDER BY c.final_code), ',', 1) "
-        f"FROM cdr c WHERE {w} GROUP BY c.called HAVING nf > 0 ORDER BY nf DESC, c.called "
-        "LIMIT %s"
+        "SELECT c.called, c.final_code, SUM(c.state = 'failed'), COUNT(*) FROM cdr c "
+        f"WHERE {w} AND c.called IN (SELECT c.called FROM cdr c WHERE {w} AND c.state = 'failed') "
+        "GROUP BY c.called, c.final_code"
     )
+    out: dict[str, list[Any]] = {}
     async with conn.cursor() as cur:
-        await cur.execute(sql, (*params, limit))
-        rows = await cur.fetchall()
-    return [
-        FailingDestination(str(called), int(nf), int(n), int(code) if code else None)
-        for called, nf, n, code in rows
-    ]
+        await cur.execute(sql, (*params, *params))
+        for called, code, nf, n in await cur.fetchall():
+            entry = out.setdefault(str(called), [0, 0, {}])
+            entry[0] += int(nf or 0)
+            entry[1] += int(n)
+            if nf:
+                entry[2][str(code)] = entry[2].get(str(code), 0) + int(nf)
+    return out
 
 
 @translated("cannot compute call statistics")
 async def top_user_agents(
-    conn: CONNECTION, f: StatsFilter, limit: int = 10
+    conn: CONNECTION, f: StatsFilter, limit: int = 1000
 ) -> list[tuple[str, int]]:
-    """User agents of callers and callees, by calls."""
+    """User agents of callers and callees, by calls (at most ``limit``)."""
     w, params = where(f)
     sql = (
         "SELECT ua.user_agent, SUM(x.n) AS n FROM ("
