@@ -116,7 +116,7 @@ ALTER TABLE cdr ADD INDEX idx_cdr_stored (stored_at);
 CREATE TABLE IF NOT EXISTS cdr_stats_hour (
     hour DATETIME NOT NULL,
     computed_at DATETIME(6) NOT NULL,
-    data MEDIUMTEXT NOT NULL,
+    data MEDIUMBLOB NOT NULL,
     PRIMARY KEY (hour)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 CREATE TABLE IF NOT EXISTS api_state (

@@ -9,6 +9,7 @@ treats the hours of rows stored since the watermark as not summarised (computed 
 
 import datetime as dt
 import json
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,12 +37,14 @@ class Blob:
     peaks: dict[int, list[int]] = field(default_factory=dict)
     """Interval start -> [peak concurrent calls, calls up at its last event]."""
 
-    def to_json(self) -> str:
-        return json.dumps({k: getattr(self, k) for k in self.__slots__}, separators=(",", ":"))
+    def pack(self) -> bytes:
+        """zlib-compressed JSON (a stored hour is read many times: a tenth of the bytes)."""
+        text = json.dumps({k: getattr(self, k) for k in self.__slots__}, separators=(",", ":"))
+        return zlib.compress(text.encode(), 6)
 
     @classmethod
-    def from_json(cls, text: str) -> "Blob":
-        d = json.loads(text)
+    def unpack(cls, data: bytes) -> "Blob":
+        d = json.loads(zlib.decompress(data))
         b = cls(**{k: d.get(k, {}) for k in cls.__slots__})
         b.intervals = {int(k): v for k, v in b.intervals.items()}
         b.peaks = {int(k): v for k, v in b.peaks.items()}
@@ -115,7 +118,7 @@ async def load_hours(
         await cur.execute(
             "SELECT hour, data FROM cdr_stats_hour WHERE hour >= %s AND hour < %s", (start, end)
         )
-        return {h: Blob.from_json(d) for h, d in await cur.fetchall()}
+        return {h: Blob.unpack(d) for h, d in await cur.fetchall()}
 
 
 @translated("cannot store the hourly statistics")
@@ -124,7 +127,7 @@ async def store_hour(conn: CONNECTION, hour: dt.datetime, blob: Blob) -> None:
         await cur.execute(
             "INSERT INTO cdr_stats_hour (hour, computed_at, data) VALUES (%s, UTC_TIMESTAMP(6), %s) "
             "ON DUPLICATE KEY UPDATE computed_at = VALUES(computed_at), data = VALUES(data)",
-            (hour, blob.to_json()),
+            (hour, blob.pack()),
         )
 
 
