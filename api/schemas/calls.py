@@ -37,13 +37,16 @@ class StreamOut(BaseModel):
     loss_pct: float
     duplicates: int
     out_of_order: int
-    max_delta_ms: float
-    max_jitter_ms: float
-    mean_jitter_ms: float
+    max_delta_ms: float | None = Field(description="null: not measured")
+    max_jitter_ms: float | None = Field(description="null: not computed (docs/QUALITY.md)")
+    mean_jitter_ms: float | None
     mos: float | None
     first_ts: UtcTime
     last_ts: UtcTime
     telephone_events: int
+    playout_discard_pct: float | None = Field(
+        default=None, description="share discarded by the playout buffer in the MOS"
+    )
     rtcp: RtcpOut | None
 
 

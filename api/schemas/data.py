@@ -82,8 +82,8 @@ class UnboundStreamOut(BaseModel):
     packets: int
     lost: int
     loss_pct: float
-    max_jitter_ms: float
-    mean_jitter_ms: float
+    max_jitter_ms: float | None
+    mean_jitter_ms: float | None
     mos: float | None
     first_ts: UtcTime
     last_ts: UtcTime

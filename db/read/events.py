@@ -79,8 +79,8 @@ class UnboundStream(Model):
     packets: int
     lost: int
     loss_pct: float
-    max_jitter_ms: float
-    mean_jitter_ms: float
+    max_jitter_ms: float | None
+    mean_jitter_ms: float | None
     mos: float | None
     first_ts: float
     last_ts: float
@@ -272,8 +272,8 @@ async def list_unbound_streams(
             packets=int(r[8]),
             lost=int(r[9]),
             loss_pct=float(r[10]),
-            max_jitter_ms=float(r[11]),
-            mean_jitter_ms=float(r[12]),
+            max_jitter_ms=None if r[11] is None else float(r[11]),
+            mean_jitter_ms=None if r[12] is None else float(r[12]),
             mos=None if r[13] is None else float(r[13]),
             first_ts=v.from_ts(r[14]),
             last_ts=v.from_ts(r[15]),
