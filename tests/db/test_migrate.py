@@ -34,6 +34,8 @@ EXPECTED_TABLES = {
     "audit_log",
     "share_link",
     "ip_alias",
+    "cdr_stats_hour",
+    "api_state",
 }
 
 
