@@ -13,8 +13,11 @@
    call-ids, final codes, states, per-stream packets and lost);
 4. prints the table and writes it into docs/BENCHMARKS.md between the live-bench markers.
 
-``--iface veth`` (default) replays into one end of a veth pair and captures on the other;
-``--iface lo`` replays onto and captures on loopback. A step is clean when the sensor saw
+Everything runs in network namespaces of its own (tests/live, shared with the live tests),
+never on the host's busy ``lo``: ``--iface veth`` (default) replays from one namespace into a
+veth pair whose other end, in the sensor's namespace, is captured; ``--iface lo`` replays onto
+and captures on the loopback of the sensor's namespace. The sensor reaches MariaDB through a
+relay into its namespace. A step is clean when the sensor saw
 every packet of the file, neither the kernel nor the hand-over queue dropped one, and its
 CDRs equal the offline ones. The sensor keeps up when it finished analysing within
 ``KEEP_UP_S`` of the replay's end (otherwise its queue hid the shortfall). Must run as root.
@@ -43,22 +46,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from docblock import stamp, write_block  # noqa: E402
-from live_procs import (  # noqa: E402
-    CLK_TCK,
-    DB_URL,
-    SAMPLE_S,
-    Link,
-    Sampler,
-    Sensor,
-    backlog_drops,
-    cpu_ticks,
-    free_port,
-)
+from live_procs import DB_URL, HEALTH_TIMEOUT_S, SAMPLE_S, Lab, Sampler, lab, start_sensor  # noqa: E402
 
 from db.connect import connect  # noqa: E402
 from db.migrate import drop_database, migrate  # noqa: E402
 from db.queries import call_uids, duplicate_call_uids, fetch_call, sensor_row_counts  # noqa: E402
 from db.url import parse_db_url  # noqa: E402
+from tests.live.counters import CLK_TCK, backlog_drops, cpu_ticks  # noqa: E402
+from tests.live.sensor import SensorProcess  # noqa: E402
 
 log = logging.getLogger("bench_live")
 
@@ -114,15 +109,15 @@ def offline(cap: Path) -> tuple[dict[str, Summary], int, float]:
     return calls, orphans, wall
 
 
-def replay(tx: str, rate: int, cap: Path, n: int, sensor: Sensor) -> dict[str, Any]:
+def replay(where: Lab, rate: int, cap: Path, n: int, sensor: SensorProcess) -> dict[str, Any]:
     """Run tcpreplay while sampling the sensor; then wait until it stops analysing."""
-    cmd = ["tcpreplay", f"--intf1={tx}", f"--pps={rate}", "--preload-pcap", str(cap)]
+    cmd = ["tcpreplay", f"--intf1={where.tx_dev}", f"--pps={rate}", "--preload-pcap", str(cap)]
     pid = sensor.proc.pid
     base = int(sensor.metrics()["callsift_packets"])
     ticks0 = cpu_ticks(pid)
     sampler = Sampler(sensor)
     sampler.start()
-    tr = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    tr = where.tx.popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         output = tr.communicate(timeout=3 * n / rate + 60)[0]
         t_end = time.monotonic()
@@ -196,22 +191,22 @@ async def db_check(
 
 
 def step(
-    link: Link, rate: int, sensor_id: int, cap: Path, n: int, expected: dict[str, Summary],
+    where: Lab, rate: int, sensor_id: int, cap: Path, n: int, expected: dict[str, Summary],
     orphans: int, work: Path, env: dict[str, str],
 ) -> dict[str, Any]:  # fmt: skip
     spool = work / f"spool-{sensor_id}"
-    sensor = Sensor(link.rx, sensor_id, spool, free_port(), env)
+    sensor = start_sensor(where, sensor_id, spool, env)
     row: dict[str, Any] = {"rate": rate, "sensor_id": sensor_id}
     try:
-        sensor.wait_healthy()
+        sensor.wait_ready(HEALTH_TIMEOUT_S, status="ok")
         before = backlog_drops()
-        row.update(replay(link.tx, rate, cap, n, sensor))
+        row.update(replay(where, rate, cap, n, sensor))
         m = sensor.metrics()
         row["backlog_drops"] = backlog_drops() - before
         row["captured"] = int(m["callsift_packets"])
         row["kernel_drops"] = int(m["callsift_kernel_dropped_packets"])
         row["queue_drops"] = int(m["callsift_queue_dropped_packets"])
-        row["exit"], row["stop_s"] = sensor.stop()
+        row["exit"], row["stop_s"], _log = sensor.stop()
     except BaseException:
         log.error("sensor log tail: %s", sensor.tail())
         raise
@@ -294,8 +289,15 @@ def write_doc(rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
             "`python bench/bench_live.py`, "
             f"{os.cpu_count()} CPUs. Capture `{meta['capture']}`: {meta['packets']:,} packets, "
             f"{meta['calls']} concurrent G.711 calls, replayed with `tcpreplay --pps=RATE "
-            f"--preload-pcap` on `{meta['iface']}` into `callsift sniff` (default settings, "
-            "pcaps and MariaDB on, BPF on the capture's addresses), one sensor per rate.",
+            f"--preload-pcap` on `{meta['iface']}` "
+            + (
+                "(a veth pair from the sender's network namespace into the sensor's) "
+                if meta["iface"] == "veth"
+                else "(the loopback of the sensor's network namespace) "
+            )
+            + "into `callsift sniff` (default settings, pcaps and MariaDB on, BPF on the "
+            "capture's addresses), one sensor per rate. Load average (1 min) "
+            f"{meta['load'][0]:.2f} at the start, {meta['load'][1]:.2f} at the end.",
             "",
             *table(rows, meta["packets"]),
             "",
@@ -349,6 +351,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _terminate)
     if os.geteuid() != 0:
         raise SystemExit("needs root (capture, tcpreplay, veth)")
+    load0 = os.getloadavg()[0]
     cap, n = load_capture(args.calls, args.packets)
     log.info("capture %s: %d packets; offline analysis...", cap.name, n)
     expected, orphans, wall = offline(cap)
@@ -361,11 +364,14 @@ def main() -> int:
     rows: list[dict[str, Any]] = []
     work = Path(tempfile.mkdtemp(prefix="callsift-bench-live-"))
     try:
-        with Link(args.iface) as link:
+        with lab(args.iface) as where:
             for i, rate in enumerate(args.rates, 1):
-                log.info("step %d: %d pps on %s -> %s", i, rate, link.tx, link.rx)
+                log.info(
+                    "step %d: %d pps on %s/%s -> %s/%s", i, rate, where.tx.name, where.tx_dev,
+                    where.rx.name, where.rx_dev,
+                )  # fmt: skip
                 try:
-                    row = step(link, rate, i, cap, n, expected, orphans, work, env)
+                    row = step(where, rate, i, cap, n, expected, orphans, work, env)
                 except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
                     log.error("step at %d pps failed: %s", rate, exc)
                     row = {"rate": rate, "error": str(exc)[:200]}
@@ -374,7 +380,7 @@ def main() -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     meta = {"capture": cap.name, "packets": n, "calls": args.calls, "iface": args.iface,
-            "offline_pps": n / wall}  # fmt: skip
+            "offline_pps": n / wall, "load": (load0, os.getloadavg()[0])}  # fmt: skip
     report = "\n".join([*table(rows, n), "", *verdicts(rows)])
     sys.stdout.write(report + "\n")
     if not args.no_doc:

@@ -1,7 +1,8 @@
-"""Live capture on real interfaces (the tests run as root): ``lo``, ``any`` and a veth pair."""
+"""Live capture on real interfaces (the tests run as root): ``lo``, ``any`` and a veth pair,
+each test inside a network namespace of its own (its ``lo`` and ``any`` carry only what the
+test sends, and what it sends reaches no one else)."""
 
 import asyncio
-import secrets
 import socket
 import struct
 import subprocess
@@ -9,7 +10,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import aclosing, contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,9 @@ from sniffer.capture import livehandle
 from sniffer.capture.bpf import DEFAULT_BPF
 from sniffer.capture.live import LiveCapture, LiveOptions
 from sniffer.capture.livehandle import U32, available_interfaces, u32_delta
+from tests.live.netns import Netns
+
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[3]
 GOLDEN = REPO / "tests" / "data" / "golden"
@@ -33,6 +37,14 @@ DLT_EN10MB = 1
 DLT_LINUX_SLL = 113
 
 Got = dict[str, list[tuple[float, bytes]]]
+
+
+@pytest.fixture(autouse=True)
+def own_network(netns: Callable[[], Netns]) -> Iterator[Netns]:
+    """The test thread (and the capture threads and processes it starts) in a new namespace."""
+    ns = netns()
+    with ns.entered():
+        yield ns
 
 
 @pytest.fixture
@@ -343,7 +355,8 @@ async def test_capture_thread_errors_reach_the_consumer(
 
 @contextmanager
 def veth_pair() -> Iterator[tuple[str, str]]:
-    a, b = f"cs{secrets.token_hex(3)}a", f"cs{secrets.token_hex(3)}b"
+    """A veth pair in the test's namespace (created from its thread, so there)."""
+    a, b = "csveth0", "csveth1"
     subprocess.run(["ip", "link", "add", a, "type", "veth", "peer", "name", b], check=True)
     try:
         yield a, b

@@ -1,22 +1,16 @@
 """Crash recovery, for real: sipp calls in a network namespace of the test's own, a
 ``callsift sniff`` there killed with SIGKILL mid-call and started again; the calls' BYE and
 RTP after the restart complete their CDRs (flagged ``recovered``) in the real MariaDB, reached
-from inside through a veth and a relay on the host. Nothing becomes an orphan stream, nothing
-is written twice, and each call's pcap goes on in the same file."""
+from inside through a relay (tests/live). Nothing becomes an orphan stream, nothing is written
+twice, and each call's pcap goes on in the same file."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,59 +19,29 @@ from db.queries import call_uids, duplicate_call_uids, fetch_call, sensor_row_co
 from db.records import CallRecord
 from db.url import parse_db_url
 from sniffer.capture.files import open_capture
-from tests.db.mariadb import db_url, sensor_id  # noqa: F401  (fixtures)
-from tests.sniffer.service.live import Outage, wait_for
-from tests.sniffer.service.netns import Netns
+from tests.live import Netns, SensorProcess
+from tests.sniffer.service.live import wait_for
 
 pytestmark = pytest.mark.slow
 
 SCENARIO = Path(__file__).parent / "sipp" / "uac_long_call.xml"
 N_CALLS = 3
 UAS_PORT, UAS_MEDIA = 5070, 6000
-METRICS_PORT = 9108
 BPF = f"udp and (port {UAS_PORT} or port {UAS_MEDIA} or portrange 5081-5099 or portrange 7000-7200)"
 
 
-class Sensor:
-    """``callsift sniff -i lo`` inside the namespace; /health on the veth's inner end."""
-
-    def __init__(self, ns: Netns, url: str, sensor: int, spool: Path) -> None:
-        self.ns = ns
-        env = {**os.environ, "CALLSIFT_HEARTBEAT_S": "1", "CALLSIFT_SPOOL_MAX_GB": "0"}
-        self.proc = ns.popen(
-            [sys.executable, "-m", "sniffer.cli.main", "sniff", "-i", "lo", "--bpf", BPF,
-             "--db", url, "--sensor-id", str(sensor), "--spool", str(spool),
-             "--metrics-listen", f"{ns.inner_ip}:{METRICS_PORT}"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-        )  # fmt: skip
-        wait_for(self._ready, 30, "the sensor's /health")
-
-    def _ready(self) -> bool:
-        if self.proc.poll() is not None:
-            _out, err = self.proc.communicate()
-            raise AssertionError(f"callsift sniff exited {self.proc.returncode}: {err.decode()}")
-        try:
-            self.health()
-        except OSError:
-            return False
-        return True
-
-    def health(self) -> dict[str, Any]:
-        url = f"http://{self.ns.inner_ip}:{METRICS_PORT}/health"
-        with urllib.request.urlopen(url, timeout=2) as r:
-            body: dict[str, Any] = json.loads(r.read())
-        return body
-
-    def kill(self) -> str:
-        """SIGKILL: no shutdown at all, as a crash or the OOM killer."""
-        self.proc.send_signal(signal.SIGKILL)
-        _out, err = self.proc.communicate(timeout=20)
-        return str(err.decode())
-
-    def stop(self) -> tuple[int, str]:
-        self.proc.send_signal(signal.SIGTERM)
-        _out, err = self.proc.communicate(timeout=40)
-        return self.proc.returncode, err.decode()
+def _sensor(ns: Netns, url: str, sensor: int, spool: Path, log: Path) -> SensorProcess:
+    """``callsift sniff -i lo`` inside the namespace, answering /health."""
+    proc = SensorProcess(
+        ns, iface="lo", bpf=BPF, db_url=url, sensor_id=sensor, spool=spool, log_path=log,
+        env={"CALLSIFT_HEARTBEAT_S": "1", "CALLSIFT_SPOOL_MAX_GB": "0"},
+    )  # fmt: skip
+    try:
+        proc.wait_ready(30)
+    except BaseException:
+        proc.kill()
+        raise
+    return proc
 
 
 def _caller(ns: Netns, i: int) -> subprocess.Popen[bytes]:
@@ -86,12 +50,6 @@ def _caller(ns: Netns, i: int) -> subprocess.Popen[bytes]:
            "-p", str(5081 + i), "-mi", "127.0.0.1", "-mp", str(7000 + 10 * i), "-m", "1",
            "-nostdin", "-timeout", "60s"]  # fmt: skip
     return ns.popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-@pytest.fixture
-def ns() -> Iterator[Netns]:
-    with Netns() as n:
-        yield n
 
 
 def _db(url: str, sensor: int) -> tuple[list[CallRecord], dict[str, int]]:
@@ -122,35 +80,33 @@ def _snapshot_calls(spool: Path, sensor: int) -> int:
 
 def test_a_sensor_killed_mid_call_completes_the_calls_after_its_restart(
     ns: Netns,
-    db_url: str,  # noqa: F811
-    sensor_id: int,  # noqa: F811
+    db_url: str,
+    sensor_id: int,
     tmp_path: Path,
 ) -> None:
     spool = tmp_path / "spool"
-    relay = Outage(listen_host=ns.host_ip)
-    cfg = parse_db_url(db_url)
-    url = f"mysql://{cfg.user}@{ns.host_ip}:{relay.port}/{cfg.database}"
+    url = db_url  # inside the namespace, 127.0.0.1:3306 is the host's MariaDB (a relay)
+    ns.popen(["sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(UAS_PORT), "-mi",
+              "127.0.0.1", "-mp", str(UAS_MEDIA), "-rtp_echo", "-nostdin"],
+             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    sensor = _sensor(ns, url, sensor_id, spool, tmp_path / "first.log")
     try:
-        ns.popen(["sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(UAS_PORT), "-mi",
-                  "127.0.0.1", "-mp", str(UAS_MEDIA), "-rtp_echo", "-nostdin"],
-                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-        sensor = Sensor(ns, url, sensor_id, spool)
         callers = [_caller(ns, i) for i in range(N_CALLS)]
         wait_for(lambda: _snapshot_calls(spool, sensor_id) == N_CALLS, 15,
                  "the answered calls in the sensor's snapshot")  # fmt: skip
         killed_at = time.time()
-        sensor.kill()
-        sensor = Sensor(ns, url, sensor_id, spool)
+        sensor.kill()  # SIGKILL: no shutdown at all, as a crash or the OOM killer
+        sensor = _sensor(ns, url, sensor_id, spool, tmp_path / "restarted.log")
         restarted_at = time.time()
         assert restarted_at - killed_at < 8, "restart too slow for the scenario's silence"
         for p in callers:
             _out, err = p.communicate(timeout=60)
             assert p.returncode == 0, f"sipp caller failed: {err.decode()[-400:]}"
         wait_for(lambda: _db(db_url, sensor_id)[1]["cdr"] >= N_CALLS, 30, "the CDRs")
-        rc, err = sensor.stop()
+        rc, _took, err = sensor.stop(40)
         assert rc == 0, err
     finally:
-        relay.close()
+        sensor.kill()
     assert f"adopting {N_CALLS} calls in progress" in err, err  # said by the restarted one
     calls, counts = _db(db_url, sensor_id)
     assert (counts["cdr"], counts["duplicates"], counts["rtp_orphan"]) == (N_CALLS, 0, 0), counts

@@ -1,5 +1,6 @@
-"""The live sensor against real traffic: sipp makes calls with RTP on loopback while
-``callsift sniff -i lo`` runs; the real MariaDB must end up with exactly those calls, also
+"""The live sensor against real traffic: sipp makes calls with RTP on the loopback of a network
+namespace of the test's own while ``callsift sniff -i lo`` runs there too; the real MariaDB
+(reached through a relay into the namespace) must end up with exactly those calls, also
 across a database outage and a sensor restart during it."""
 
 from __future__ import annotations
@@ -15,27 +16,28 @@ from db.connect import connect
 from db.queries import call_uids, duplicate_call_uids, fetch_call, sensor_row_counts
 from db.records import CallRecord
 from db.url import parse_db_url
-from tests.db.mariadb import db_url, sensor_id  # noqa: F401  (fixtures)
+from tests.live import Netns, Relay, SensorProcess
 from tests.sniffer.service.live import (
     G711A_PACKETS,
     UAS_MEDIA_PORT,
-    Outage,
-    Sniffer,
     Uas,
     place_calls,
+    start_sniffer,
     wait_for,
 )
+
+pytestmark = pytest.mark.slow
 
 N_CALLS = 3
 
 
 @pytest.fixture
-def sniffers() -> Iterator[Callable[[str, int, Path], Sniffer]]:
+def sniffers(ns: Netns) -> Iterator[Callable[[str, int, Path], SensorProcess]]:
     """Starts sensors; any still running when the test ends (a failed assert) is killed."""
-    started: list[Sniffer] = []
+    started: list[SensorProcess] = []
 
-    def start(url: str, sensor: int, spool: Path) -> Sniffer:
-        s = Sniffer(url, sensor, spool)
+    def start(url: str, sensor: int, spool: Path) -> SensorProcess:
+        s = start_sniffer(ns, url, sensor, spool)
         started.append(s)
         return s
 
@@ -45,8 +47,8 @@ def sniffers() -> Iterator[Callable[[str, int, Path], Sniffer]]:
 
 
 @pytest.fixture
-def uas() -> Iterator[Uas]:
-    peer = Uas()
+def uas(ns: Netns) -> Iterator[Uas]:
+    peer = Uas(ns)
     yield peer
     peer.close()
 
@@ -102,19 +104,20 @@ def _check_calls(calls: list[CallRecord], spool: Path) -> None:
 
 
 def test_sipp_calls_become_cdrs(
+    ns: Netns,
     uas: Uas,
-    sniffers: Callable[[str, int, Path], Sniffer],
-    db_url: str,  # noqa: F811
-    sensor_id: int,  # noqa: F811
+    sniffers: Callable[[str, int, Path], SensorProcess],
+    db_url: str,
+    sensor_id: int,
     tmp_path: Path,
 ) -> None:
     spool = tmp_path / "spool"
     sniffer = sniffers(db_url, sensor_id, spool)
     try:
         assert sniffer.health()["status"] == "ok"
-        place_calls(N_CALLS)
+        place_calls(ns, N_CALLS)
         wait_for(lambda: _counts(db_url, sensor_id)["cdr"] >= N_CALLS, 30, "the CDRs in MariaDB")
-        metrics = sniffer.metrics()
+        metrics = sniffer.metrics_text()
         assert "callsift_cdrs_written" in metrics and "callsift_active_calls" in metrics
     finally:
         rc, took, err = sniffer.stop()
@@ -126,20 +129,20 @@ def test_sipp_calls_become_cdrs(
 
 
 def test_outage_and_restart_lose_nothing(
+    ns: Netns,
     uas: Uas,
-    sniffers: Callable[[str, int, Path], Sniffer],
-    db_url: str,  # noqa: F811
-    sensor_id: int,  # noqa: F811
+    sniffers: Callable[[str, int, Path], SensorProcess],
+    db_url: str,
+    sensor_id: int,
     tmp_path: Path,
 ) -> None:
     spool = tmp_path / "spool"
-    outage = Outage()
     cfg = parse_db_url(db_url)
-    via_proxy = f"mysql://{cfg.user}@127.0.0.1:{outage.port}/{cfg.database}"
-    try:
+    with Relay(ns, 0) as outage:  # the sensor's own way to MariaDB, cut and restored
+        via_proxy = f"mysql://{cfg.user}@127.0.0.1:{outage.port}/{cfg.database}"
         sniffer = sniffers(via_proxy, sensor_id, spool)
         outage.down()
-        place_calls(N_CALLS)
+        place_calls(ns, N_CALLS)
         wait_for(
             lambda: (h := sniffer.health())["journal_backlog"] > 0 and h["status"] == "degraded",
             30,
@@ -156,8 +159,6 @@ def test_outage_and_restart_lose_nothing(
         wait_for(lambda: sniffer.health()["journal_backlog"] == 0, 20, "an empty journal")
         rc, _took, err = sniffer.stop()
         assert rc == 0, err
-    finally:
-        outage.close()
     _check_calls(_calls(db_url, sensor_id), spool)
     counts = _counts(db_url, sensor_id)
     assert (counts["cdr"], counts["duplicates"]) == (N_CALLS, 0)

@@ -2,16 +2,25 @@
 
 import asyncio
 import contextlib
+import socket
+from collections.abc import Callable
+
+ListenFactory = Callable[[int], socket.socket]
+"""Returns a bound, listening TCP socket on the given port (0: any free one)."""
 
 
 class TcpProxy:
-    """Forwards ``listen_host`` (127.0.0.1):<port> to ``target``. ``stop`` refuses new
-    connections and cuts the open ones; ``start`` listens again on the same port. ``hang``
-    accepts and never answers."""
+    """Forwards 127.0.0.1:<port> to ``target``. ``stop`` refuses new connections and cuts the
+    open ones; ``start`` listens again on the same port. ``hang`` accepts and never answers.
 
-    def __init__(self, target_host: str, target_port: int, listen_host: str = "127.0.0.1") -> None:
+    ``listen`` makes the listening socket instead (e.g. inside a network namespace, see
+    tests/live/relay.py); connections to the target are made where the event loop runs."""
+
+    def __init__(
+        self, target_host: str, target_port: int, listen: ListenFactory | None = None
+    ) -> None:
         self.target = (target_host, target_port)
-        self.listen_host = listen_host
+        self.listen = listen
         self.port = 0
         self.hang = False
         self.accepted = 0
@@ -20,7 +29,11 @@ class TcpProxy:
         self._pumps: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self.listen_host, self.port)
+        if self.listen is None:
+            self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        else:
+            sock = await asyncio.to_thread(self.listen, self.port)
+            self._server = await asyncio.start_server(self._handle, sock=sock)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
