@@ -253,7 +253,7 @@ class LiveCapture:
         per: dict[str, InterfaceStats] = {}
         for h in self._handles:
             s = self._stats[h.name].copy()
-            s.kernel_dropped, s.if_dropped = h.dropped + h.if_dropped, h.if_dropped
+            s.kernel_dropped, s.if_dropped = h.dropped, h.if_dropped
             per[h.name] = s
         return CaptureStats.total_of(per)
 

@@ -1,6 +1,7 @@
 """Opening a live libpcap handle (pypcap) with one-line, user-facing errors, and reading its
 kernel drop counters across 32-bit wrap-around."""
 
+import logging
 import os
 import re
 import socket
@@ -11,9 +12,13 @@ import pcap
 
 from db.errors import CaptureError
 from sniffer.capture.bpf import DEFAULT_BPF
+from sniffer.capture.loopback import reject_loopback_outgoing
+
+log = logging.getLogger(__name__)
 
 ANY = "any"
 """libpcap's pseudo-interface capturing on every interface (Linux cooked link layer)."""
+LOOPBACK = "lo"
 U32 = 1 << 32
 
 _LIBPCAP_MESSAGE = re.compile(r"""was b(['"])(.*)\1$""")
@@ -67,6 +72,20 @@ def _ifindex(name: str) -> int:
         return 0
 
 
+def _drop_loopback_outgoing(name: str, p: Any) -> None:
+    """The kernel keeps loopback's outgoing copies (which libpcap discards anyway) out of the
+    ring and out of the drop counter; without it they double both on ``lo``."""
+    try:
+        reject_loopback_outgoing(int(p.fileno()), socket.if_nametoindex(LOOPBACK))
+    except (OSError, ValueError) as exc:
+        log.warning(
+            "capture on %s: cannot keep loopback's outgoing copies out of the kernel (%s);"
+            " its packets take twice the ring space and count twice when dropped",
+            name,
+            exc,
+        )
+
+
 def u32_delta(new: int, old: int) -> int:
     """Increase of a 32-bit libpcap counter from ``old`` to ``new``, across one wrap-around."""
     return (new - old) % U32
@@ -113,6 +132,8 @@ class LiveHandle:
                     f" {p.datalink()}): {_text(exc)}; give a filter for it"
                 ) from None
             raise CaptureError(f"bad BPF filter '{opts.bpf}': {_text(exc)}") from None
+        if name in (ANY, LOOPBACK):
+            _drop_loopback_outgoing(name, p)
         try:
             _, drop, ifdrop = p.stats()
         except OSError as exc:
@@ -131,9 +152,11 @@ class LiveHandle:
         self.ifindex = _ifindex(name)
         self._last = (int(drop), int(ifdrop))
         self.dropped = 0
-        """ps_drop: dropped by the kernel (socket buffer full), accumulated."""
+        """ps_drop: packets that passed the filter but found the kernel ring full, accumulated
+        (each once: see :mod:`sniffer.capture.loopback`)."""
         self.if_dropped = 0
-        """ps_ifdrop: dropped by the interface or its driver, accumulated."""
+        """ps_ifdrop: packets the interface's hardware missed (rx_missed + rx_fifo errors,
+        all traffic, before any filter; 0 for ``any`` and virtual interfaces), accumulated."""
 
     @staticmethod
     def _open_error(name: str, msg: str) -> CaptureError:

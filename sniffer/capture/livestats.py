@@ -15,11 +15,14 @@ class InterfaceStats:
     """Received but dropped because the hand-over queue was full."""
     queue_dropped_batches: int = 0
     kernel_dropped: int = 0
-    """Dropped before libpcap saw them: ``ps_drop`` (ring buffer full) + ``ps_ifdrop``. On
-    ``lo`` the kernel also queues (then libpcap discards) the outgoing copy of every packet, so
-    there each lost packet counts twice."""
+    """Packets that passed the filter but were dropped by the kernel because the capture ring
+    was full (``ps_drop``), each counted once: loopback's outgoing copies never enter the
+    ring (:mod:`sniffer.capture.loopback`). Kernel drops + received never exceed the packets
+    that reached the interface and matched the filter."""
     if_dropped: int = 0
-    """The ``ps_ifdrop`` part of :attr:`kernel_dropped` (interface/driver drops, all traffic)."""
+    """Packets the interface's hardware missed (``ps_ifdrop``: the NIC's rx_missed and rx_fifo
+    errors since the capture started, every packet, before any filter; 0 on ``any`` and on
+    virtual interfaces). Not part of :attr:`kernel_dropped`."""
     interface_down: int = 0
     """Times the interface went down while capturing (capture resumes when it is up)."""
 

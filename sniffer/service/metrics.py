@@ -32,6 +32,7 @@ class SensorSnapshot:
     packets: int = 0
     active_calls: int = 0
     kernel_dropped: int = 0
+    interface_dropped: int = 0
     queue_dropped: int = 0
     capture_running: bool = True
     db_up: bool = True
@@ -52,7 +53,14 @@ class SensorCollector(Collector):
         s = self.snapshot()
         yield CounterMetricFamily("callsift_packets", "Packets analysed", value=s.packets)
         yield CounterMetricFamily(
-            "callsift_kernel_dropped_packets", "Packets the kernel dropped", value=s.kernel_dropped
+            "callsift_kernel_dropped_packets",
+            "Packets that matched the capture filter but found the kernel capture ring full",
+            value=s.kernel_dropped,
+        )
+        yield CounterMetricFamily(
+            "callsift_interface_dropped_packets",
+            "Packets the network interface hardware missed (all traffic, before the filter)",
+            value=s.interface_dropped,
         )
         yield CounterMetricFamily(
             "callsift_queue_dropped_packets",

@@ -208,6 +208,7 @@ class Sensor:
             packets=sum(a.packets for a in self.analyzers.values()),
             active_calls=sum(len(a.tracker.calls) for a in self.analyzers.values()),
             kernel_dropped=cap.kernel_dropped,
+            interface_dropped=cap.if_dropped,
             queue_dropped=cap.queue_dropped_packets,
             capture_running=self.capture_running,
             db_up=w.db_up if w is not None else False,
