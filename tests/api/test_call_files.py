@@ -86,6 +86,7 @@ def test_path_tricks_in_ids_find_nothing(
     assert r.json()["error"] in ("not_found", "invalid_parameter")
 
 
+@pytest.mark.slow  # tshark
 def test_pcap_full_and_sip_only_read_in_tshark(
     client: TestClient, operator: dict[str, str], stack: Stack, tmp_path: Path
 ) -> None:
@@ -124,6 +125,7 @@ def test_viewer_cannot_download(client: TestClient, viewer: dict[str, str], stac
         assert r.json()["message"] == "this needs the operator role (you are viewer)"
 
 
+@pytest.mark.slow  # tshark
 def test_sip_flow_matches_tshark(
     client: TestClient,
     viewer: dict[str, str],

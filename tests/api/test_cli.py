@@ -1,8 +1,11 @@
 """`callsift users ...`, `callsift tokens ...` and `callsift api` refusing to start."""
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import Stack, callsift
+
+pytestmark = pytest.mark.slow  # one callsift process per command
 
 
 def test_users_commands(stack: Stack, client: TestClient) -> None:

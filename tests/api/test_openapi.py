@@ -26,6 +26,8 @@ from db.url import parse_db_url
 from tests.api.conftest import GOLDEN, SECRET, callsift, run
 from tests.db.mariadb import drop_test_database, ensure_server, new_db_name, url_of
 
+pytestmark = pytest.mark.slow  # schemathesis over every operation, on a live server
+
 PUBLIC = {
     ("GET", "/api/v1/health"),
     ("POST", "/api/v1/auth/login"),

@@ -32,6 +32,7 @@ async def _insert(
     return n
 
 
+@pytest.mark.slow
 async def test_thousand_calls_then_replay_adds_nothing(conn: CONNECTION, sensor_id: int) -> None:
     calls = [make_call(i) for i in range(1000)]
     cache = LookupCache()

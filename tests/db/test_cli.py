@@ -14,6 +14,7 @@ from tests.db.mariadb import ensure_server, url_of
 from tests.sniffer.cli.test_analyze import callsift
 
 
+@pytest.mark.slow
 def test_migrate_is_idempotent_and_maintain_runs(fresh_db: str) -> None:
     url = url_of(fresh_db)
     first = callsift("db", "migrate", "--db", url)
@@ -28,6 +29,7 @@ def test_migrate_is_idempotent_and_maintain_runs(fresh_db: str) -> None:
     assert "cdr: created 3 partitions" in m.stdout  # 7 days ahead exist after migrate
 
 
+@pytest.mark.slow
 def test_database_from_the_environment(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CALLSIFT_DB_URL", url_of(fresh_db))
     r = callsift("db", "migrate")
@@ -50,6 +52,7 @@ def test_errors_are_one_line(url: str, message: str) -> None:
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_grant_sensor_creates_a_user_that_can_only_write(
     fresh_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -57,6 +57,7 @@ def test_split_statements() -> None:
     ]
 
 
+@pytest.mark.slow
 async def test_migrate_creates_database_and_is_idempotent(fresh_db: str) -> None:
     url = url_of(fresh_db)
     assert await migrate(url, days_ahead=2) == [m.version for m in load_migrations()]

@@ -29,6 +29,7 @@ def test_partition_names() -> None:
     assert partition_day("p20240230") is None
 
 
+@pytest.mark.slow
 async def test_partitions_created_ahead_and_dropped_behind(fresh_db: str) -> None:
     url = url_of(fresh_db)
     today = dt.datetime.now(dt.UTC).date()

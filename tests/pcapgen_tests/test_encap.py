@@ -106,6 +106,7 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Copy]:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(VARIANTS))
 def test_same_sip_and_rtp_everywhere(seen: dict[str, Copy], name: str) -> None:
     scen = scenario()
@@ -137,6 +138,7 @@ def hep_sip(path: Path, shift: float) -> list[tuple[float, bytes]]:
     return out
 
 
+@pytest.mark.slow
 def test_linktypes_and_fragments(seen: dict[str, Copy]) -> None:
     lt = {name: read_capture(c.path).linktype for name, c in seen.items()}
     assert (lt["sll"], lt["sll2"], lt["raw"], lt["null"], lt["loop"], lt["plain"]) == (

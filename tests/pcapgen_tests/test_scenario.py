@@ -186,6 +186,7 @@ def test_registrations_options_message() -> None:
     assert sip.parse(m.packets[0].payload).body == b"hi there"
 
 
+@pytest.mark.slow
 def test_tshark_sees_every_message_and_stream(tmp_path: Path) -> None:
     cli, reg = Party("carol", "10.0.0.3"), Party("registrar", "10.0.0.9")
     jit = {i: ((i * 13) % 7 - 3) * 0.9 for i in range(150)}

@@ -13,6 +13,7 @@ import struct
 import tempfile
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -346,6 +347,7 @@ def exchanges(draw: st.DrawFn) -> tuple[dict[str, bytes], tuple[bytes, bytes, in
     return fields, wire
 
 
+@pytest.mark.slow  # 500 whole exchanges through the analyzer
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(exchanges(), st.booleans(), st.integers(0, 60))
 def test_arbitrary_bytes_in_any_field_never_break_the_analyzer(

@@ -177,6 +177,7 @@ def per_call_frames(
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("mode", "gz"), MODES)
 def test_call_files_hold_exactly_the_frames_of_their_call(
     tmp_path: Path, mode: SpoolMode, gz: bool
@@ -282,6 +283,7 @@ def test_golden_capture_tshark_agrees_on_the_frames(tmp_path: Path) -> None:
     assert len(out.split()) == sum(len(v) for v in per_call.values()) == 5435
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("mode", "gz"), [(SpoolMode.SIP_RTP, False), (SpoolMode.RTP_HEADERS, True),
                                           (SpoolMode.SIP, False)])  # fmt: skip
 def test_golden_capture_call_files(tmp_path: Path, mode: SpoolMode, gz: bool) -> None:

@@ -127,6 +127,7 @@ def test_rtp_streams_match_tshark(name: str) -> None:
         ), key
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", golden_files())
 def test_no_stream_reported_that_tshark_does_not_see(name: str) -> None:
     tshark_keys = {

@@ -12,6 +12,8 @@ import pytest
 
 from tests.sniffer.golden import GOLDEN
 
+pytestmark = pytest.mark.slow  # one callsift process per test
+
 CALL_KEYS = {
     "call_id", "caller", "caller_domain", "caller_name", "called", "called_domain", "caller_ip",
     "caller_port", "called_ip", "called_port", "vlan", "invite_ts", "ringing_ts", "answer_ts",

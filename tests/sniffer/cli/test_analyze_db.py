@@ -59,6 +59,7 @@ async def _fetch(url: str, sensor: int, uids: list[str]) -> list[dict[str, Any]]
         conn.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", FILES)
 def test_db_holds_what_json_prints(
     name: str,

@@ -10,6 +10,8 @@ import pytest
 from tests.db.mariadb import db_url, ensure_server  # noqa: F401  (fixture)
 from tests.sniffer.cli.test_analyze import callsift
 
+pytestmark = pytest.mark.slow  # one callsift process per test
+
 
 def sniff(*args: str) -> tuple[int, str]:
     r = callsift("sniff", "--metrics-listen", "127.0.0.1:0", *args)

@@ -13,6 +13,8 @@ from sniffer.version import callsift_version
 from tests.sniffer.cli.test_analyze import TCP_CALL, callsift, records
 from tests.sniffer.golden import GOLDEN
 
+pytestmark = pytest.mark.slow  # one callsift process per test
+
 MANY = GOLDEN / "sip_register_auth_cancel_aaa.pcap"
 """4 calls and 7 registrations of 3 users."""
 DB = "mysql://root@127.0.0.1:3306/x"

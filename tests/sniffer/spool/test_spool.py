@@ -194,6 +194,7 @@ def test_unsafe_call_ids_stay_inside_root(tmp_path: Path) -> None:
 # -- many calls, few descriptors, bounded memory ------------------------------------------
 
 
+@pytest.mark.slow
 def test_ten_thousand_concurrent_calls_with_64_open_files(tmp_path: Path) -> None:
     spool = CallPcapSpool(tmp_path, 1, max_open_files=64, flush_bytes=100)
     base = open_fds()

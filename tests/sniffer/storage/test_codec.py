@@ -90,6 +90,7 @@ _json = st.recursive(
 )
 
 
+@pytest.mark.slow
 @given(
     st.sampled_from(["call", "registration", "message", "stream", "x"]),
     st.dictionaries(
