@@ -8,8 +8,9 @@ from hypothesis import settings
 
 from tests.db.mariadb import conn, db_url, fresh_db, sensor_id
 from tests.live.netns import Netns
+from tests.smallfs import small_fs
 
-__all__ = ["conn", "db_url", "fresh_db", "netns", "sensor_id"]
+__all__ = ["conn", "db_url", "fresh_db", "netns", "sensor_id", "small_fs"]
 
 settings.register_profile("callsift", deadline=None)
 settings.load_profile("callsift")

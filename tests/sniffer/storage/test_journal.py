@@ -1,3 +1,5 @@
+import errno
+import os
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,80 @@ def test_unusable_directory(tmp_path: Path) -> None:
 def test_bad_limit(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="journal max_bytes must be positive, got 0"):
         Journal(tmp_path, max_bytes=0)
+
+
+def _fill(path: Path) -> None:
+    """Fill the filesystem of ``path`` until it refuses another byte."""
+    with open(path, "wb", buffering=0) as f:
+        chunk = b"\0" * 4096
+        try:
+            while True:
+                f.write(chunk)
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+
+
+def test_disk_full_write_is_all_or_nothing(
+    small_fs: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On a really full disk (a small tmpfs) a batch is kept whole or not at all: the segment is
+    cut back, the loss is counted exactly, and the next batch is read back intact."""
+    j = Journal(small_fs / "journal", max_bytes=1 << 30)
+    assert j.append(_lines(3, 0, size=1000)) == 3
+    _fill(small_fs / "filler")
+    batch = _lines(40, 3, size=1000)  # 40 kB: room for a part of it at most
+    assert j.append(batch) == 0
+    assert j.counters["journal_errors_dropped"] == 40
+    assert "No space left on device: 40 records LOST" in caplog.text
+    seg = next((small_fs / "journal").glob("segment-*.jsonl"))
+    assert seg.stat().st_size == 3000  # the part that fitted was cut off again
+    assert j.records == 3 and j.nbytes == 3000
+
+    (small_fs / "filler").unlink()  # space comes back
+    assert j.append(_lines(5, 100, size=1000)) == 5
+    assert j.counters["journal_errors_dropped"] == 40
+    assert _drain(j) == [*_lines(3, 0, size=1000), *_lines(5, 100, size=1000)]
+    j.close()
+
+
+def test_disk_full_when_a_segment_is_created(small_fs: Path) -> None:
+    j = Journal(small_fs / "journal", max_bytes=1 << 30, segment_bytes=2000)
+    assert j.append(_lines(2, 0, size=1000)) == 2  # fills the first segment
+    _fill(small_fs / "filler")
+    assert j.append(_lines(2, 2, size=1000)) == 0  # a new segment, nothing fits in it
+    assert j.counters["journal_errors_dropped"] == 2
+    (small_fs / "filler").unlink()
+    assert j.append(_lines(2, 4, size=1000)) == 2
+    assert j.records == 4
+    assert _drain(j) == [*_lines(2, 0, size=1000), *_lines(2, 4, size=1000)]
+    j.close()
+
+
+def test_failed_fsync_loses_exactly_the_unsynced_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What an fsync could not make durable is cut off and counted, earlier spills included."""
+    j = Journal(tmp_path, max_bytes=1 << 20)
+    assert j.append(_lines(2)) == 2  # synced
+    assert j.append(_lines(3, 2), sync=False) == 3  # spilled, not synced yet
+
+    def failing_fsync(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    assert j.append(_lines(4, 5)) == 0
+    monkeypatch.undo()
+    assert j.counters["journal_errors_dropped"] == 7
+    assert j.records == 2 and j.nbytes == 40
+    assert j.append(_lines(1, 9)) == 1
+    assert _drain(j) == [*_lines(2), *_lines(1, 9)]
+    j.close()
+
+
+def test_files_are_private(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "j", max_bytes=1 << 20)
+    j.append(_lines(1))
+    j.close()
+    assert (tmp_path / "j").stat().st_mode & 0o027 == 0
+    for f in (tmp_path / "j").iterdir():
+        assert f.stat().st_mode & 0o027 == 0, f
