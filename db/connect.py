@@ -8,7 +8,7 @@ from typing import Any
 
 import aiomysql
 
-from db.driver import DRIVER_ERRORS, describe, kind
+from db.driver import DRIVER_ERRORS, describe, driver_errors, kind
 from db.url import DbConfig
 
 CONNECTION = Any
@@ -43,6 +43,14 @@ async def connect(
         raise error from exc
     conn.escape = _parameter_escaper(conn)
     return conn
+
+
+async def ping(conn: CONNECTION, *, timeout_s: float) -> None:
+    """Check that an open connection still answers (no reconnection), within ``timeout_s``:
+    :class:`~db.errors.DbUnavailable` when it does not."""
+    with driver_errors("the database does not answer", timeout_s=timeout_s):
+        async with asyncio.timeout(timeout_s):
+            await conn.ping(reconnect=False)
 
 
 def _parameter_escaper(conn: CONNECTION) -> Callable[[object], str]:

@@ -1,5 +1,6 @@
 """Named event counters: every dropped, malformed or unexpected packet is counted by reason."""
 
+import threading
 from collections.abc import Iterator, Mapping
 
 
@@ -33,3 +34,22 @@ class Counters(Mapping[str, int]):
 
     def snapshot(self) -> dict[str, int]:
         return dict(sorted(self.data.items()))
+
+
+class SharedCounters(Counters):
+    """:class:`Counters` that several threads update (the CDR writer's thread and the threads
+    that submit to it): :meth:`inc` and :meth:`snapshot` hold a lock."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+
+    def inc(self, reason: str, n: int = 1) -> None:
+        with self._lock:
+            self.data[reason] = self.data.get(reason, 0) + n
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(sorted(self.data.items()))

@@ -1,24 +1,37 @@
-"""The writer's database side: one connection per lane, one transaction per batch, backoff
-after a failure, and records the database refuses for their content set aside."""
+"""The writer's database side: one connection per lane, one transaction per batch, the state of
+the database as last seen (up, down with a backoff, or not known yet), and records the database
+refuses for their content set aside. Every call is bounded (``connect_timeout_s`` for a
+connection and the schema check, ``db_timeout_s`` for a batch or a ping)."""
 
 import asyncio
+import enum
+import errno
 import logging
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from db.connect import CONNECTION
+from db.connect import CONNECTION, ping
 from db.errors import DbDataError, DbError, DbUnavailable
 from db.migrate import connect_checked
 from db.queries import LookupCache, store_batch
 from db.records import Record, RecordError
-from db.url import DbConfig
+from db.url import DbConfig, parse_db_url
 from sniffer.counters import Counters
 from sniffer.privfiles import open_private
 from sniffer.storage.codec import encode
 
 log = logging.getLogger(__name__)
+
+
+class DbState(enum.Enum):
+    UNKNOWN = "unknown"
+    """Not tried yet: a probe (a connection and its schema check) says."""
+    UP = "up"
+    """The last contact succeeded: batches go to the database."""
+    DOWN = "down"
+    """The last contact failed: batches go to the journal; one probe when the backoff ends."""
 
 
 @dataclass(slots=True)
@@ -29,6 +42,8 @@ class Lane:
     conn: CONNECTION | None = None
     task: asyncio.Task[None] | None = None
     batch: list[Record] = field(default_factory=list)
+    used: float = 0.0
+    """``time.monotonic()`` when its connection last answered (idle pings go to the oldest)."""
 
     @property
     def busy(self) -> bool:
@@ -42,7 +57,8 @@ class Lane:
 
 class Database:
     """Batch writes for one sensor with failure accounting (``failures``, ``written``,
-    ``rejected`` in ``counters``) and exponential backoff shared by all lanes."""
+    ``rejected`` in ``counters``), the database's state and an exponential backoff shared by
+    all lanes."""
 
     def __init__(
         self,
@@ -64,19 +80,41 @@ class Database:
         self.retry_max_s = retry_max_s
         self.db_timeout_s = db_timeout_s
         self.connect_timeout_s = connect_timeout_s
+        self.state = DbState.UNKNOWN
         self.last_error: str | None = None
         self.backoff = 0.0
+        self.failures_in_row = 0
+        """Failed contacts since the last success (the writer gives up at close after a few)."""
+        self.last_contact = 0.0
+        """``time.monotonic()`` of the last successful contact."""
         self._retry_at = 0.0
 
-    def retry_due(self) -> bool:
-        return time.monotonic() >= self._retry_at
+    @property
+    def up(self) -> bool:
+        return self.state is DbState.UP
+
+    def probe_due(self) -> bool:
+        """Not known yet, or down and its backoff is over."""
+        if self.state is DbState.UNKNOWN:
+            return True
+        return self.state is DbState.DOWN and time.monotonic() >= self._retry_at
 
     def retry_in(self) -> float:
         return max(0.0, self._retry_at - time.monotonic())
 
-    def back_off(self) -> None:
-        self.backoff = min(self.retry_max_s, max(self.retry_min_s, self.backoff * 2))
-        self._retry_at = time.monotonic() + self.backoff
+    async def probe(self, lane: Lane) -> bool:
+        """Connect the lane (schema checked) or ping its connection; True when it answers."""
+        try:
+            if lane.conn is None or lane.conn.closed:
+                lane.drop_conn()
+                lane.conn = await connect_checked(self.cfg, timeout_s=self.connect_timeout_s)
+            else:
+                await ping(lane.conn, timeout_s=self.db_timeout_s)
+        except Exception as exc:
+            lane.drop_conn()
+            return self._failed(exc, "database unavailable")
+        self._succeeded(lane)
+        return True
 
     async def write(self, lane: Lane, records: list[Record]) -> bool:
         """One transaction; True when committed. A record the database refuses for its content
@@ -86,18 +124,15 @@ class Database:
         except DbDataError as exc:
             return await self._isolate(lane, records, exc)
         except Exception as exc:  # every other failure is journaled and retried
-            return self._failed(exc)
+            return self._failed(exc, "database write failed, journaling")
         self.counters.inc("written", len(records))
-        if self.backoff:
-            log.info("database %s is back", self.cfg.where)
-        self.backoff = 0.0
-        self._retry_at = 0.0
-        self.last_error = None
+        self._succeeded(lane)
         return True
 
     async def _write_once(self, lane: Lane, records: list[Record]) -> None:
         try:
-            if lane.conn is None:
+            if lane.conn is None or lane.conn.closed:
+                lane.drop_conn()
                 lane.conn = await connect_checked(self.cfg, timeout_s=self.connect_timeout_s)
             await store_batch(
                 lane.conn, self.sensor_id, records, lane.lookups, timeout_s=self.db_timeout_s
@@ -106,15 +141,30 @@ class Database:
             lane.drop_conn()  # in an unknown state: the transaction dies with it
             raise
 
-    def _failed(self, exc: BaseException) -> bool:
+    def _succeeded(self, lane: Lane) -> None:
+        lane.used = time.monotonic()
+        if self.state is DbState.DOWN:
+            log.info("database %s is back", self.cfg.where)
+        self.state = DbState.UP
+        self.backoff = 0.0
+        self._retry_at = 0.0
+        self.failures_in_row = 0
+        self.last_error = None
+        self.last_contact = lane.used
+
+    def _failed(self, exc: BaseException, what: str) -> bool:
         self.counters.inc("failures")
-        self.back_off()
+        self.failures_in_row += 1
+        self.state = DbState.DOWN
+        self.backoff = min(self.retry_max_s, max(self.retry_min_s, self.backoff * 2))
+        self._retry_at = time.monotonic() + self.backoff
         expected = isinstance(exc, DbError)
         reason = str(exc) if expected else repr(exc)
         if reason != self.last_error:
             log.log(
                 logging.WARNING if isinstance(exc, DbUnavailable) else logging.ERROR,
-                "database write failed, journaling (retry in %.1f s): %s",
+                "%s (retry in %.1f s): %s",
+                what,
                 self.backoff,
                 reason,
                 exc_info=None if expected else exc,
@@ -125,6 +175,7 @@ class Database:
     async def _isolate(self, lane: Lane, records: list[Record], exc: BaseException) -> bool:
         if len(records) == 1:
             self._reject(records[0], exc)
+            self._succeeded(lane)  # the database answered
             return True
         mid = len(records) // 2
         for part in (records[:mid], records[mid:]):
@@ -137,10 +188,27 @@ class Database:
         log.error("database refused a record (%s): kept in %s", exc, self.rejected_path)
         try:
             line = encode(rec)
-            with os.fdopen(
-                open_private(str(self.rejected_path), os.O_WRONLY | os.O_APPEND), "ab"
-            ) as f:
-                f.write(line)
+            fd = open_private(str(self.rejected_path), os.O_WRONLY | os.O_APPEND)
+            try:
+                size = os.fstat(fd).st_size
+                if os.write(fd, line) != len(line):  # no torn line left behind
+                    os.ftruncate(fd, size)
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            finally:
+                os.close(fd)
         except (OSError, RecordError) as err:
             self.counters.inc("rejected_lost")
-            log.error("cannot write %s: %s", self.rejected_path, err)
+            log.error("cannot write %s: %s: 1 record LOST", self.rejected_path, err)
+
+
+async def check_database(url: str, timeout_s: float) -> None:
+    """Before a run: wrong credentials, an unknown database or a missing schema are the
+    user's mistakes and raise :class:`~db.errors.DbRejected`; an unreachable server is an
+    outage (a warning): records are journalled until it answers."""
+    cfg = parse_db_url(url)
+    try:
+        conn = await connect_checked(cfg, timeout_s=timeout_s)
+    except DbUnavailable as exc:
+        log.warning("%s: records are journalled until the database answers", exc)
+        return
+    conn.close()
