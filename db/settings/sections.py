@@ -185,8 +185,9 @@ class StorageSettings(Section):
     )  # fmt: skip
     journal_dir: Path | None = setting(
         None, env="CALLSIFT_JOURNAL_DIR",
-        doc="Where records wait while the database is down (default: `<spool.dir>/.journal` "
-        "for `sniff`, `~/.cache/callsift/journal-<sensor id>` for `analyze`).",
+        doc="Where records wait while the database is down, one folder per database and "
+        "sensor (default: `<spool.dir>/.journal` for `sniff`, `~/.cache/callsift/journal` for "
+        "`analyze`).",
     )  # fmt: skip
     journal_max_mb: int = setting(
         1024, env="CALLSIFT_JOURNAL_MAX_MB", ge=1,
@@ -212,11 +213,12 @@ class StorageSettings(Section):
         doc="Database connections of the writer (batches written in parallel).",
     )  # fmt: skip
     connect_timeout_s: float = setting(
-        5.0, env="CALLSIFT_DB_CONNECT_TIMEOUT_S", gt=0, doc="Limit of one connection attempt."
-    )
+        5.0, env="CALLSIFT_DB_CONNECT_TIMEOUT_S", gt=0,
+        doc="Limit of one connection attempt and its schema check.",
+    )  # fmt: skip
     timeout_s: float = setting(
         30.0, env="CALLSIFT_DB_TIMEOUT_S", gt=0,
-        doc="Limit of one batch write (its connection included); then the batch is journalled.",
+        doc="Limit of one batch write or ping; then the batch is journalled.",
     )  # fmt: skip
     retry_min_s: float = setting(
         0.5, env="CALLSIFT_DB_RETRY_MIN_S", gt=0,

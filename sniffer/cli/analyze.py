@@ -14,7 +14,8 @@ import os
 import sys
 from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 from db.errors import StorageError
 from db.records import Record
@@ -27,9 +28,6 @@ from sniffer.cli.errors import ANALYZE_EXIT_HELP, EXIT_ERROR, EXIT_OK, EXIT_TRUN
 from sniffer.cli.output import SORT_ORDERS, Output, RecordFilter
 from sniffer.counters import Counters
 from sniffer.spool.spool import CallPcapSpool
-
-if TYPE_CHECKING:
-    pass
 
 PROGRESS_MIN_BYTES = 20 << 20
 """Files larger than this get a progress bar when stderr is a terminal."""
@@ -107,7 +105,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--journal", metavar="DIR",
         help=flag_help("storage.journal_dir", "with --db: where records wait while MySQL is "
-                       "down; none: ~/.cache/callsift/journal-<sensor id>"),
+                       "down, a folder per database and sensor; none: ~/.cache/callsift/journal"),
     )  # fmt: skip
     p.set_defaults(run=run, cmd_parser=p)
 
@@ -171,12 +169,8 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     out = Output(args.json, sort=args.sort, only=RecordFilter(args.call_id, args.number))
     if args.db is None and not args.write_db:
-        rc = _drive(_analyze(args, settings, out, out, chunked=False))
-    else:
-        import asyncio  # the database path only: keeps `analyze` quick to start
-
-        rc = asyncio.run(_run_with_db(args, settings, out))
-    return rc
+        return _drive(_analyze(args, settings, out, out))
+    return _run_with_db(args, settings, out)
 
 
 def _drive(steps: Generator[None, None, int]) -> int:
@@ -187,40 +181,45 @@ def _drive(steps: Generator[None, None, int]) -> int:
             return int(stop.value)
 
 
-async def _run_with_db(args: argparse.Namespace, settings: Settings, out: Output) -> int:
-    """The same analysis, every record also written through the sensor's CDR writer."""
+def _run_with_db(args: argparse.Namespace, settings: Settings, out: Output) -> int:
+    """The same analysis, every record also written through the sensor's CDR writer (in a
+    thread of its own: the analysis never starves it). The run ends when every record, the
+    ones a previous run left in this database's journal included, is in the database, or, when
+    the database is down, in the journal (exit 1)."""
     import asyncio
-    from pathlib import Path
 
+    from sniffer.storage.database import check_database
     from sniffer.storage.writer import CdrWriter
 
-    sensor_id = settings.sensor.id
-    journal = settings.storage.journal_dir or Path(_default_journal(sensor_id))
-    async with CdrWriter.from_settings(settings.storage, sensor_id, journal) as writer:
+    storage = settings.storage
+    asyncio.run(check_database(storage.require_db_url(), storage.connect_timeout_s))
+    root = storage.journal_dir or default_journal_root()
+    with CdrWriter.from_settings(storage, settings.sensor.id, root) as writer:
 
         def both(rec: Record) -> None:
             out(rec)
             writer.submit(rec)
 
-        steps = _analyze(args, settings, out, both, chunked=True)
-        while True:
-            try:
-                next(steps)
-            except StopIteration as stop:
-                rc = int(stop.value)
-                break
-            await asyncio.sleep(0)  # let the writer flush between chunks
+        try:
+            rc = _drive(_analyze(args, settings, out, both))
+            writer.close(drain_journal=True)
+        except KeyboardInterrupt:
+            writer.close(timeout=0)  # what is not written yet goes to the journal, now
+            raise
     if writer.backlog_records:
         raise StorageError(
-            f"the database did not take {writer.backlog_records} records: they wait in the "
-            f"journal {journal} and are written on the next run"
+            f"the database did not take {writer.backlog_records} records "
+            f"({writer.last_error or 'closed before they were written'}): they wait in the "
+            f"journal {writer.journal_dir} for the next run against this database"
         )
     return rc
 
 
-def _default_journal(sensor_id: int) -> str:
+def default_journal_root() -> Path:
+    """``$XDG_CACHE_HOME/callsift/journal`` (``~/.cache`` by default): one folder per database
+    and sensor in it."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "callsift", f"journal-{sensor_id}")
+    return Path(base) / "callsift" / "journal"
 
 
 def _analyze(
@@ -228,10 +227,8 @@ def _analyze(
     settings: Settings,
     out: Output,
     sink: Callable[[Record], None],
-    *,
-    chunked: bool,
 ) -> Generator[None, None, int]:
-    """The analysis; yields between chunks of packets when ``chunked``; returns the exit code.
+    """The analysis; yields between chunks of packets (a progress bar); returns the exit code.
     Raises :class:`~db.errors.CaptureError` (a file that cannot be read: every file is
     checked before any is analysed) and :class:`~db.errors.SpoolError`."""
     for path in args.files:
@@ -255,8 +252,8 @@ def _analyze(
                     src.linktype, sink, spool=spool, config=config, counters=counters
                 )
             before = analyzer.packets
-            if chunked or _wants_progress(args, path):
-                yield from _feed_chunks(analyzer, src, _wants_progress(args, path))
+            if _wants_progress(args, path):
+                yield from _feed_chunks(analyzer, src)
             else:
                 analyzer.feed(src.packets())
             totals["files"] += 1
@@ -325,13 +322,8 @@ def _chunks(src: PacketSource) -> Iterator[list[tuple[float, bytes]]]:
         yield chunk
 
 
-def _feed_chunks(analyzer: Analyzer, src: PacketSource, show_progress: bool) -> Iterator[None]:
-    """Feed in chunks, yielding after each (progress bar, or an event loop to serve)."""
-    if not show_progress:
-        for chunk in _chunks(src):
-            analyzer.feed(chunk)
-            yield
-        return
+def _feed_chunks(analyzer: Analyzer, src: PacketSource) -> Iterator[None]:
+    """Feed in chunks under a progress bar, yielding after each."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
