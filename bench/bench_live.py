@@ -214,7 +214,9 @@ def step(
         sensor.close()
     if row["exit"] != 0:
         log.error("sensor exited %d: %s", row["exit"], sensor.tail())
-    row["journal_left"] = sum(1 for f in spool.glob(".journal/segment-*.jsonl") if f.stat().st_size)
+    row["journal_left"] = sum(
+        1 for f in spool.glob(".journal/*/segment-*.jsonl") if f.stat().st_size
+    )
     row["pcaps"] = sum(1 for _ in spool.rglob("*.pcap"))
     shutil.rmtree(spool, ignore_errors=True)
     found, bad, problems = asyncio.run(db_check(sensor_id, expected, orphans))

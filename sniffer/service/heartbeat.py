@@ -48,16 +48,31 @@ class Heartbeat:
         self._last_time = time.monotonic()
 
     async def run(self, done: asyncio.Event) -> None:
+        """Beat every ``heartbeat_s`` (a beat that takes longer is abandoned); once ``done``,
+        a last beat (no active calls) within the shutdown's time, which leaves the database
+        alone when it is known to be down."""
+        period = self.settings.sensor.heartbeat_s
         try:
             while not done.is_set():
-                await self.beat()
+                await self._bounded_beat(period)
                 with suppress(TimeoutError):
-                    async with asyncio.timeout(self.settings.sensor.heartbeat_s):
+                    async with asyncio.timeout(period):
                         await done.wait()
-            await self.beat()  # the final state: no active calls
+            left = self.sensor.time_left()
+            await self._bounded_beat(period if left is None else min(period, left), final=True)
         finally:
             if self._conn is not None:
                 self._conn.close()
+
+    async def _bounded_beat(self, limit: float, *, final: bool = False) -> None:
+        if limit <= 0:
+            return  # the shutdown's time is up
+        try:
+            async with asyncio.timeout(limit):
+                await self.beat(final=final)
+        except TimeoutError:
+            self._drop_conn()
+            self._went_down(f"no answer within {limit:g} s")
 
     def _rate(self, packets: int) -> float:
         now = time.monotonic()
@@ -81,7 +96,7 @@ class Heartbeat:
         rows.sort(key=lambda r: r.start, reverse=True)
         return rows[:MAX_ACTIVE_ROWS]
 
-    async def beat(self) -> None:
+    async def beat(self, *, final: bool = False) -> None:
         await self.sensor.save_snapshot()  # crash recovery first: no database needed
         snap = self.sensor.snapshot()
         rate = self._rate(snap.packets)
@@ -99,6 +114,8 @@ class Heartbeat:
             journal_backlog=snap.journal_backlog,
             counters=snap.counters,
         )
+        if final and self._down:
+            return  # the database is known to be down: the shutdown's time is not spent on it
         try:
             if self._conn is None:
                 self._conn = await connect(
@@ -113,13 +130,19 @@ class Heartbeat:
                 timeout_s=s.storage.timeout_s,
             )
         except DbError as exc:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-            if not self._down:
-                log.warning("heartbeat: database unavailable (%s); retrying every beat", exc)
-            self._down = True
+            self._drop_conn()
+            self._went_down(str(exc))
             return
         if self._down:
             log.info("heartbeat: database back")
         self._down = False
+
+    def _drop_conn(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _went_down(self, why: str) -> None:
+        if not self._down:
+            log.warning("heartbeat: database unavailable (%s); retrying every beat", why)
+        self._down = True

@@ -25,6 +25,17 @@ log = logging.getLogger(__name__)
 MAX_REQUEST_BYTES = 8192
 
 
+LOSS_HOLD_S = 300.0
+"""/health says ``failing`` for this long after the sensor last lost data."""
+RECORD_LOSS_REASONS = {
+    "journal_full_dropped": "journal_full",
+    "journal_errors_dropped": "journal_error",
+    "unserialisable_dropped": "unserialisable",
+    "rejected_lost": "rejected_unwritable",
+}
+"""Writer counter -> ``reason`` label of ``callsift_records_lost_total``."""
+
+
 @dataclass(slots=True)
 class SensorSnapshot:
     """What the sensor reports about itself, gathered on demand."""
@@ -41,10 +52,59 @@ class SensorSnapshot:
     cdrs_written: int = 0
     spool_bytes: int = 0
     counters: dict[str, int] = field(default_factory=dict)
+    writer: dict[str, int] = field(default_factory=dict)
+    """The CDR writer's counters (``journaled``, ``failures``, ``journal_full_dropped``...)."""
+    spool: dict[str, int] = field(default_factory=dict)
+    """The pcap spool's counters (``write_errors``, ``bytes_dropped``, ``pcap_failed.<errno>``)."""
+    losing: list[str] = field(default_factory=list)
+    """Data lost within :data:`LOSS_HOLD_S` (one line per kind): /health is ``failing``."""
+
+    @property
+    def records_lost(self) -> dict[str, int]:
+        """Records lost for good by ``reason`` label (every reason, zeros included)."""
+        return {label: self.writer.get(name, 0) for name, label in RECORD_LOSS_REASONS.items()}
+
+    @property
+    def pcaps_failed(self) -> dict[str, int]:
+        """Calls whose pcap could not be written, by reason (an errno name)."""
+        prefix = "pcap_failed."
+        return {k[len(prefix) :]: n for k, n in self.spool.items() if k.startswith(prefix)}
+
+
+class LossWatch:
+    """Remembers when each kind of data loss last grew, for :func:`health`. Fed the totals
+    every time the sensor takes a snapshot (at least every heartbeat)."""
+
+    def __init__(self, hold_s: float = LOSS_HOLD_S) -> None:
+        self.hold_s = hold_s
+        self._seen: dict[str, int] = {}
+        self._grew_at: dict[str, float] = {}
+
+    def update(self, totals: dict[str, int], now: float) -> list[str]:
+        """``totals``: kind of loss (a line for an operator) -> count since start. Returns
+        ``"<kind>: <count>"`` for every kind that grew within ``hold_s`` of ``now``."""
+        for kind, n in totals.items():
+            if n > self._seen.get(kind, 0):
+                self._grew_at[kind] = now
+            self._seen[kind] = n
+        return [
+            f"{kind}: {self._seen[kind]}"
+            for kind, at in sorted(self._grew_at.items())
+            if now - at < self.hold_s
+        ]
+
+
+def loss_totals(s: SensorSnapshot) -> dict[str, int]:
+    """The kinds of loss :class:`LossWatch` follows, from a snapshot."""
+    totals = {f"records lost ({label})": n for label, n in s.records_lost.items()}
+    totals["pcap write errors"] = s.spool.get("write_errors", 0)
+    totals["pcaps not written"] = sum(s.pcaps_failed.values())
+    return totals
 
 
 class SensorCollector(Collector):
-    """Turns a :class:`SensorSnapshot` into Prometheus metric families."""
+    """Turns a :class:`SensorSnapshot` into Prometheus metric families (docs/SENSOR.md lists
+    every name as exposed; a test compares the two)."""
 
     def __init__(self, snapshot: Callable[[], SensorSnapshot]) -> None:
         self.snapshot = snapshot
@@ -70,6 +130,7 @@ class SensorCollector(Collector):
         yield CounterMetricFamily(
             "callsift_cdrs_written", "Records written to the database", value=s.cdrs_written
         )
+        yield from _storage_families(s)
         yield GaugeMetricFamily("callsift_active_calls", "Calls in progress", value=s.active_calls)
         yield GaugeMetricFamily(
             "callsift_journal_backlog_records",
@@ -79,7 +140,7 @@ class SensorCollector(Collector):
         yield GaugeMetricFamily(
             "callsift_journal_bytes", "Size of the on-disk journal", value=s.journal_bytes
         )
-        yield GaugeMetricFamily("callsift_db_up", "1 if the database accepts writes", value=s.db_up)
+        yield GaugeMetricFamily("callsift_db_up", "1 if the database answers", value=s.db_up)
         yield GaugeMetricFamily(
             "callsift_capture_running", "1 while capture runs", value=s.capture_running
         )
@@ -99,18 +160,71 @@ class SensorCollector(Collector):
         yield bugs
 
 
+def _storage_families(s: SensorSnapshot) -> Iterator[CounterMetricFamily]:
+    """Where the records and pcaps went: journal, replays, failures, and every loss."""
+    w = s.writer
+    yield CounterMetricFamily(
+        "callsift_records_journaled",
+        "Records put in the on-disk journal (database down or slow)",
+        value=w.get("journaled", 0),
+    )
+    yield CounterMetricFamily(
+        "callsift_records_replayed",
+        "Journalled records written to the database later",
+        value=w.get("replayed", 0),
+    )
+    yield CounterMetricFamily(
+        "callsift_db_failures", "Failed database contacts", value=w.get("failures", 0)
+    )
+    yield CounterMetricFamily(
+        "callsift_records_rejected",
+        "Records the database refused for their content, kept in rejected.jsonl",
+        value=w.get("rejected", 0),
+    )
+    lost = CounterMetricFamily(
+        "callsift_records_lost",
+        "Records lost for good: journal full, journal write failed (full disk), not "
+        "serialisable, or refused and rejected.jsonl not writable",
+        labels=["reason"],
+    )
+    for reason, n in s.records_lost.items():
+        lost.add_metric([reason], n)
+    yield lost
+    yield CounterMetricFamily(
+        "callsift_spool_write_errors",
+        "Failed writes of per-call pcaps (the packets they held are missing from the file)",
+        value=s.spool.get("write_errors", 0),
+    )
+    yield CounterMetricFamily(
+        "callsift_spool_bytes_dropped",
+        "Bytes of packets per-call pcaps could not hold",
+        value=s.spool.get("bytes_dropped", 0),
+    )
+    failed = CounterMetricFamily(
+        "callsift_pcaps_failed",
+        "Calls whose pcap could not be written (their CDR names none), by errno",
+        labels=["reason"],
+    )
+    for reason, n in sorted(s.pcaps_failed.items()):
+        failed.add_metric([reason], n)
+    yield failed
+
+
 def health(s: SensorSnapshot) -> tuple[int, dict[str, Any]]:
-    """HTTP status and body of ``/health``: 503 when capture stopped; database outages only
-    degrade (records go to the journal meanwhile)."""
+    """HTTP status and body of ``/health``: 503 ``failing`` when capture stopped or data was
+    lost within :data:`LOSS_HOLD_S`; ``degraded`` while the database does not answer (records
+    go to the journal meanwhile); else ``ok``."""
     status = "ok"
     if not s.db_up:
         status = "degraded"
-    if not s.capture_running:
+    if s.losing or not s.capture_running:
         status = "failing"
     body = {
         "status": status,
         "capture_running": s.capture_running,
         "db_up": s.db_up,
+        "losing": s.losing,
+        "records_lost": sum(s.records_lost.values()),
         "active_calls": s.active_calls,
         "journal_backlog": s.journal_backlog,
         "kernel_dropped": s.kernel_dropped,

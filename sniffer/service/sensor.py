@@ -16,26 +16,27 @@ from contextlib import AsyncExitStack, suppress
 from pathlib import Path
 from typing import Any
 
-from db.errors import DbUnavailable, ShutdownTimeout
-from db.migrate import connect_checked
+from db.errors import ShutdownTimeout
 from db.records import Record
 from db.settings import Settings
-from db.url import parse_db_url
 from sniffer.analyzer import Analyzer, AnalyzerConfig
 from sniffer.capture.bpf import build_default_bpf
 from sniffer.capture.live import LiveCapture, LiveOptions
 from sniffer.counters import Counters
 from sniffer.service.heartbeat import Heartbeat
-from sniffer.service.metrics import MetricsServer, SensorSnapshot
+from sniffer.service.metrics import LossWatch, MetricsServer, SensorSnapshot, loss_totals
 from sniffer.service.recovery import CallSnapshotFile
 from sniffer.service.retention import SpoolCleaner
 from sniffer.spool.spool import CallPcapSpool
+from sniffer.storage.database import check_database
 from sniffer.storage.writer import CdrWriter
 
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_S = 1.0
 RETENTION_S = 60.0
+SPILL_RESERVE_S = 1.0
+"""Of the shutdown time, what the writer keeps to journal what it could not write."""
 JOURNAL_DIR = ".journal"
 
 
@@ -62,6 +63,11 @@ class Sensor:
         self.snapshots = CallSnapshotFile(settings.spool.dir, settings.sensor.id)
         self.writer: CdrWriter | None = None
         self.capture_running = False
+        self.losses = LossWatch()
+        self._deadline: float | None = None
+        """Event-loop time by which the shutdown ends (set on stop)."""
+        self._shutdown: asyncio.Timeout | None = None
+        """The scope the deadline ends (the service's tasks)."""
 
     def open(self) -> None:
         """Open the capture handles and the spool; raises CaptureError / SpoolError."""
@@ -101,13 +107,7 @@ class Sensor:
         """At start: wrong credentials, an unknown database or a missing schema are the
         user's mistakes and raise :class:`~db.errors.DbRejected`; an unreachable server is an
         outage (:class:`~db.errors.DbUnavailable`): CDRs are journalled until it answers."""
-        cfg = parse_db_url(self.db_url)
-        try:
-            conn = await connect_checked(cfg, timeout_s=self.settings.storage.connect_timeout_s)
-        except DbUnavailable as exc:
-            log.warning("%s: CDRs are journalled until the database answers", exc)
-            return
-        conn.close()
+        await check_database(self.db_url, self.settings.storage.connect_timeout_s)
 
     def _sink(self, rec: Record) -> None:
         assert self.writer is not None
@@ -118,12 +118,14 @@ class Sensor:
     async def run(self, stop: asyncio.Event) -> None:
         s = self.settings
         journal = s.storage.journal_dir or Path(s.spool.dir) / JOURNAL_DIR
-        self.writer = CdrWriter.from_settings(s.storage, s.sensor.id, journal)
+        self.writer = writer = CdrWriter.from_settings(s.storage, s.sensor.id, journal)
         host, port = s.metrics.host_port
+        done = asyncio.Event()
         async with AsyncExitStack() as stack:
+            stack.push_async_callback(self._close_writer)  # last: after the spools
+            writer.start()
             for spool in self.spools.values():
                 stack.push_async_exit(spool)
-            await stack.enter_async_context(self.writer)
             await stack.enter_async_context(MetricsServer(host, port, self.snapshot))
             await stack.enter_async_context(self.capture)
             self.capture_running = True
@@ -131,35 +133,69 @@ class Sensor:
                 "sensor %d (%s) capturing on %s",
                 s.sensor.id, s.sensor.name, ", ".join(s.capture.interfaces),
             )  # fmt: skip
-            done = asyncio.Event()
-            async with asyncio.TaskGroup() as tg:
-                tg.create_task(self._stopper(stop, done))
-                tg.create_task(self._pump(stop, done))
-                tg.create_task(self._periodic(done, HOUSEKEEPING_S, self._housekeeping))
-                tg.create_task(self._periodic(done, RETENTION_S, self._retention))
-                tg.create_task(Heartbeat(self).run(done))
-            self.capture_running = False
+            try:
+                async with asyncio.timeout(None) as self._shutdown:
+                    async with asyncio.TaskGroup() as tg:
+                        tg.create_task(self._stopper(stop))
+                        tg.create_task(self._pump(stop, done))
+                        tg.create_task(self._periodic(done, HOUSEKEEPING_S, self._housekeeping))
+                        tg.create_task(self._periodic(done, RETENTION_S, self._retention))
+                        tg.create_task(Heartbeat(self).run(done))
+                        tg.create_task(self._close_writer_when(done))
+            except TimeoutError:
+                self._late(done)
+            finally:
+                self.capture_running = False
         log.info("sensor stopped")
 
-    async def _stopper(self, stop: asyncio.Event, done: asyncio.Event) -> None:
-        """On stop: capture off, then the pump has ``shutdown_timeout_s`` to drain."""
+    def time_left(self) -> float | None:
+        """Seconds until the shutdown deadline; None before a stop."""
+        if self._deadline is None:
+            return None
+        return max(0.0, self._deadline - asyncio.get_running_loop().time())
+
+    async def _stopper(self, stop: asyncio.Event) -> None:
+        """On stop: capture off; everything left (queued batches analysed, open calls closed,
+        CDRs written or journalled, pcaps closed) has ``shutdown_timeout_s``."""
         await stop.wait()
-        if not done.is_set():
-            log.info("stopping: capture off, flushing calls, CDRs and pcaps")
-        self.capture.stop()
         limit = self.settings.sensor.shutdown_timeout_s
-        try:
-            async with asyncio.timeout(limit):
-                await done.wait()
-        except TimeoutError:
-            raise ShutdownTimeout(f"shutdown took longer than {limit:.0f} s") from None
+        self._deadline = asyncio.get_running_loop().time() + limit
+        assert self._shutdown is not None
+        self._shutdown.reschedule(self._deadline)
+        log.info("stopping: capture off, flushing calls, CDRs and pcaps (within %g s)", limit)
+        self.capture.stop()
+
+    def _late(self, done: asyncio.Event) -> None:
+        """The deadline came: what the writer holds is in the journal (see _close_writer)."""
+        limit = self.settings.sensor.shutdown_timeout_s
+        if not done.is_set():  # open calls never became CDRs
+            raise ShutdownTimeout(
+                f"shutdown took longer than {limit:g} s: the calls still open were not written"
+            )
+        log.warning("shutdown deadline (%g s) reached: stopped what was still running", limit)
+
+    async def _close_writer_when(self, done: asyncio.Event) -> None:
+        """Once the last records are submitted: write them (or journal them) by the deadline."""
+        await done.wait()
+        await self._close_writer()
+
+    async def _close_writer(self) -> None:
+        """Close the writer by the deadline, keeping a moment for it to journal what the
+        database did not take by then."""
+        if self.writer is not None:
+            left = self.time_left()
+            if left is not None:
+                left = max(
+                    0.0, left - min(SPILL_RESERVE_S, self.settings.sensor.shutdown_timeout_s / 10)
+                )
+            await self.writer.aclose(timeout=left)
 
     async def _pump(self, stop: asyncio.Event, done: asyncio.Event) -> None:
         """Analyse batches as they come; at the end close every open call (``shutdown``)."""
         try:
             async for iface, _linktype, batch in self.capture.batches():
                 self.analyzers[iface].feed(batch)
-                await asyncio.sleep(0)  # the writer, heartbeat and /health run between batches
+                await asyncio.sleep(0)  # heartbeat and /health run between batches
         finally:
             for analyzer in self.analyzers.values():
                 analyzer.finish("shutdown")
@@ -204,7 +240,8 @@ class Sensor:
     def snapshot(self) -> SensorSnapshot:
         cap = self.capture.stats()
         w = self.writer
-        return SensorSnapshot(
+        spool = self.spool_counters()
+        snap = SensorSnapshot(
             packets=sum(a.packets for a in self.analyzers.values()),
             active_calls=sum(len(a.tracker.calls) for a in self.analyzers.values()),
             kernel_dropped=cap.kernel_dropped,
@@ -215,14 +252,26 @@ class Sensor:
             journal_backlog=w.backlog_records if w is not None else 0,
             journal_bytes=w.journal_bytes if w is not None else 0,
             cdrs_written=w.written if w is not None else 0,
-            counters=self.counters_snapshot(),
+            counters=self.counters_snapshot(spool),
+            writer=w.counters.snapshot() if w is not None else {},
+            spool=spool.snapshot(),
         )
+        snap.losing = self.losses.update(loss_totals(snap), time.monotonic())
+        return snap
 
-    def counters_snapshot(self) -> dict[str, int]:
+    def counters_snapshot(self, spool: Counters | None = None) -> dict[str, int]:
         """The analysis counters and the spools' (``spool.*``: files, bytes, write errors,
         ``spool.pcap_failed.<errno>`` calls whose pcap could not be written)."""
         out = Counters()
         out.merge(self.counters)
-        for spool in self.spools.values():
-            out.merge(spool.counters, "spool.")
+        if spool is None:
+            spool = self.spool_counters()
+        out.merge(spool, "spool.")
         return out.snapshot()
+
+    def spool_counters(self) -> Counters:
+        """The spools' counters, added up."""
+        out = Counters()
+        for sp in self.spools.values():
+            out.merge(sp.counters)
+        return out
