@@ -20,6 +20,7 @@ from pathlib import Path
 
 from db.errors import JournalError
 from db.url import DbConfig
+from sniffer.privfiles import open_private
 from sniffer.storage.segments import SEGMENT, SEGMENT_GLOB, fsync_dir
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ def claim(directory: Path, owner: JournalOwner) -> None:
 def _write_atomically(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+        fd = open_private(str(tmp), os.O_WRONLY | os.O_TRUNC)
         try:
             os.write(fd, data)
             os.fsync(fd)
