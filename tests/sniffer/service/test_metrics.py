@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
-from pathlib import Path
 
 from sniffer.service.metrics import LossWatch, MetricsServer, SensorSnapshot, health, loss_totals
-
-SENSOR_DOC = Path(__file__).resolve().parents[3] / "docs" / "SENSOR.md"
+from tests.sniffer.service.metricnames import documented_metrics, exposed_metrics
 
 
 async def _get(port: int, request: bytes) -> tuple[int, bytes]:
@@ -109,27 +106,7 @@ def test_losing_data_is_failing_for_a_while() -> None:
     assert (status, body["status"], body["losing"]) == (200, "ok", [])
 
 
-def _documented() -> set[str]:
-    text = SENSOR_DOC.read_text()
-    section = text[text.index("## Metrics and health") :]
-    return set(re.findall(r"^\| `(callsift_[a-z_]+)(?:\{[a-z_]+\})?` \|", section, re.M))
-
-
-def _exposed(scrape: str) -> set[str]:
-    """Every name a scrape shows, as a query names it (counters end in ``_total``)."""
-    names: set[str] = set()
-    for line in scrape.splitlines():
-        if line.startswith("# TYPE "):
-            _, _, name, kind = line.split()
-            if kind == "counter" and not name.endswith("_total"):
-                name += "_total"
-            names.add(name)
-        elif line and not line.startswith("#"):
-            names.add(re.split(r"[{ ]", line, maxsplit=1)[0])
-    return names
-
-
 async def test_the_doc_lists_exactly_the_exposed_metrics() -> None:
     snap = SensorSnapshot(counters={"sip.parse_error": 1}, spool={"pcap_failed.EACCES": 1})
-    exposed = _exposed(await _scrape(snap))
-    assert _documented() == exposed
+    exposed = exposed_metrics(await _scrape(snap))
+    assert documented_metrics() == exposed

@@ -23,6 +23,7 @@ class TcpProxy:
         self.listen = listen
         self.port = 0
         self.hang = False
+        self.frozen = False
         self.accepted = 0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -49,6 +50,7 @@ class TcpProxy:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
         self._writers.clear()
+        self.frozen = False
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.accepted += 1
@@ -66,10 +68,16 @@ class TcpProxy:
             self._pumps.add(task)
             task.add_done_callback(self._pumps.discard)
 
-    @staticmethod
-    async def _pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+    def freeze(self) -> None:
+        """The server stalls: open connections stop carrying anything (without closing),
+        new ones are accepted and never answered (``hang``), until :meth:`stop`."""
+        self.hang = self.frozen = True
+
+    async def _pump(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
         try:
             while data := await src.read(65536):
+                if self.frozen:
+                    await asyncio.Event().wait()  # held until stop() cancels the pump
                 dst.write(data)
                 await dst.drain()
         except (ConnectionError, OSError):
