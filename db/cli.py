@@ -140,7 +140,10 @@ def run_grant_sensor(args: argparse.Namespace) -> int:
     async def go() -> SensorUser:
         conn = await connect(cfg)
         try:
-            return await create_sensor_user(conn, args.user, password, cfg.database, host=args.host)
+            return await create_sensor_user(
+                conn, args.user, password, cfg.database, host=args.host,
+                require_tls=args.require_tls,
+            )  # fmt: skip
         finally:
             conn.close()
 

@@ -3,13 +3,15 @@
 import asyncio
 import datetime as dt
 import math
+import ssl
 from collections.abc import Callable
 from typing import Any
 
 import aiomysql
 
 from db.driver import DRIVER_ERRORS, describe, driver_errors, kind
-from db.url import DbConfig
+from db.errors import DbRejected
+from db.url import DbConfig, SslMode, TlsConfig
 
 CONNECTION = Any
 """aiomysql ships no type hints: a connection is ``aiomysql.Connection``."""
@@ -22,13 +24,20 @@ async def connect(
 
     Raises :class:`~db.errors.DbUnavailable` (unreachable, timed out) or
     :class:`~db.errors.DbRejected` (credentials, unknown database) with the message
-    ``cannot connect to MySQL at HOST:PORT as USER: reason``.
+    ``cannot connect to MySQL at HOST:PORT as USER: reason``. A server certificate that does
+    not verify is a rejection, not an outage.
     """
+    try:
+        tls = None if cfg.tls is None else ssl_context(cfg.tls)
+    except (OSError, ssl.SSLError) as exc:
+        raise DbRejected(f"cannot set up TLS to MySQL at {cfg.where}: {describe(exc)}") from exc
     try:
         async with asyncio.timeout(timeout_s + 1.0):
             conn = await aiomysql.connect(
                 host=cfg.host,
                 port=cfg.port,
+                unix_socket=cfg.unix_socket,
+                ssl=tls,
                 user=cfg.user,
                 password=cfg.password,
                 db=cfg.database if with_database else None,
@@ -51,6 +60,19 @@ async def ping(conn: CONNECTION, *, timeout_s: float) -> None:
     with driver_errors("the database does not answer", timeout_s=timeout_s):
         async with asyncio.timeout(timeout_s):
             await conn.ping(reconnect=False)
+
+
+def ssl_context(tls: TlsConfig) -> ssl.SSLContext:
+    """The client TLS context for ``tls``; ``OSError``/``ssl.SSLError`` for unreadable files."""
+    ctx = ssl.create_default_context(cafile=tls.ca)
+    if tls.mode is SslMode.REQUIRED:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    elif tls.mode is SslMode.VERIFY_CA:
+        ctx.check_hostname = False
+    if tls.cert is not None:
+        ctx.load_cert_chain(tls.cert, tls.key)
+    return ctx
 
 
 def _parameter_escaper(conn: CONNECTION) -> Callable[[object], str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
@@ -68,6 +69,10 @@ def _code(exc: BaseException) -> int | None:
 
 def kind(exc: BaseException) -> type[DbError]:
     """Which :class:`DbError` a driver error is."""
+    if isinstance(exc, ssl.SSLCertVerificationError) or isinstance(
+        exc.__cause__, ssl.SSLCertVerificationError
+    ):
+        return DbRejected  # the server's certificate will not become valid by waiting
     if isinstance(exc, OSError | TimeoutError | asyncio.IncompleteReadError):
         return DbUnavailable
     if isinstance(exc, pymysql.err.InterfaceError):  # used on a closed connection

@@ -73,22 +73,31 @@ def _is_sensor_grant(line: str, database: str) -> bool:
 
 
 async def create_sensor_user(
-    conn: CONNECTION, user: str, password: str, database: str, *, host: str = "%"
+    conn: CONNECTION,
+    user: str,
+    password: str,
+    database: str,
+    *,
+    host: str = "%",
+    require_tls: bool = False,
 ) -> SensorUser:
     """Create (or re-password) ``user@host`` and leave it exactly :data:`SENSOR_PRIVILEGES` on
     ``database``: an existing account loses every other privilege, role and grant option it
     had (listed in the result). Refuses the account running this command (:class:`ConfigError`),
-    and an account that still holds anything else afterwards (:class:`DbRejected`). ``conn`` must belong to an admin
-    with the GRANT OPTION; commits nothing (account statements are not transactional)."""
+    and an account that still holds anything else afterwards (:class:`DbRejected`). With
+    ``require_tls`` the server refuses the account's unencrypted connections (``REQUIRE SSL``).
+    ``conn`` must belong to an admin with the GRANT OPTION; commits nothing (account
+    statements are not transactional)."""
     if not user:
         raise ConfigError("sensor user name is empty")
     with driver_errors("cannot create the sensor user"):
-        return await _create(conn, user, password, database, host)
+        return await _create(conn, user, password, database, host, require_tls)
 
 
 async def _create(
-    conn: CONNECTION, user: str, password: str, database: str, host: str
+    conn: CONNECTION, user: str, password: str, database: str, host: str, require_tls: bool
 ) -> SensorUser:
+    tls = "SSL" if require_tls else "NONE"
     statements = grant_statements(database)
     async with conn.cursor() as cur:
         await cur.execute(
@@ -113,9 +122,13 @@ async def _create(
                     await cur.execute(f"REVOKE {m.group(1)} FROM %s@%s", (user, host))
                 elif line.startswith("SET DEFAULT ROLE"):
                     await cur.execute("SET DEFAULT ROLE NONE FOR %s@%s", (user, host))
-            await cur.execute("ALTER USER %s@%s IDENTIFIED BY %s", (user, host, password))
+            await cur.execute(
+                f"ALTER USER %s@%s IDENTIFIED BY %s REQUIRE {tls}", (user, host, password)
+            )
         else:
-            await cur.execute("CREATE USER %s@%s IDENTIFIED BY %s", (user, host, password))
+            await cur.execute(
+                f"CREATE USER %s@%s IDENTIFIED BY %s REQUIRE {tls}", (user, host, password)
+            )
         for stmt in statements:
             await cur.execute(stmt, (user, host))
         after = await _grants(cur, user, host)

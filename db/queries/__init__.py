@@ -8,6 +8,7 @@ from db.queries.registrations import fetch_registration_state, upsert_registrati
 from db.queries.sensors import (
     ActiveCall,
     SensorStatus,
+    claim_sensor_id,
     fetch_active_calls,
     fetch_sensor,
     replace_active_calls,
@@ -22,6 +23,7 @@ __all__ = [
     "LookupCache",
     "SensorStatus",
     "call_uids",
+    "claim_sensor_id",
     "duplicate_call_uids",
     "fetch_active_calls",
     "fetch_call",

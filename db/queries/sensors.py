@@ -1,15 +1,20 @@
-"""Sensor heartbeats (``sensors``) and the per-sensor snapshot of calls in progress
-(``active_calls``). Only :func:`store_heartbeat` commits."""
+"""Sensor heartbeats (``sensors``), automatic sensor ids, and the per-sensor snapshot of calls
+in progress (``active_calls``). Only :func:`store_heartbeat` and :func:`claim_sensor_id`
+commit."""
 
 import asyncio
 import json
+import random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import pymysql
+
 from db.connect import CONNECTION
 from db.driver import driver_errors, translated
+from db.errors import DbUnavailable
 from db.queries import values as v
 from db.queries.sql import insert_once
 
@@ -35,6 +40,57 @@ _UPSERT_SENSOR = (
 )
 _ACTIVE_COLUMNS = ("sensor_id", "call_id", "caller", "called", "start", "state", "updated_at")
 _INSERT_ACTIVE = insert_once("active_calls", _ACTIVE_COLUMNS, "sensor_id")
+
+
+_READ_COLUMNS = (*_SENSOR_COLUMNS, "identity")
+CLAIM_ATTEMPTS = 20
+_DUPLICATE_KEY = 1062
+_DEADLOCK = 1213
+_CLAIM = (
+    "INSERT INTO sensors (id, identity, name, host, version, first_seen) "
+    "SELECT COALESCE(MAX(id), 0) + 1, %s, %s, %s, %s, UTC_TIMESTAMP(6) FROM sensors"
+)
+
+
+async def claim_sensor_id(
+    conn: CONNECTION, identity: str, *, name: str, host: str = "", version: str = ""
+) -> int:
+    """The sensor id that belongs to ``identity`` (a sensor's persistent random identity, or
+    any stable key such as ``mirror:NAME``): the id of its row when it has one, else the next
+    free id (highest + 1), claimed by inserting the row. Safe when many sensors claim at
+    once: a concurrent claim of the same id loses on the primary key and takes the next one.
+    Commits (or rolls back) its own transaction; failures are :class:`~db.errors.DbError`."""
+    if not identity or len(identity) > 64 or not identity.isascii():
+        raise ValueError(f"sensor identity must be 1..64 ASCII characters, got {identity!r}")
+    row = (identity, v.text(name, 64), v.text(host, 255), v.text(version, 32))
+    with driver_errors("cannot claim a sensor id"):
+        for attempt in range(CLAIM_ATTEMPTS):
+            sensor_id = await _claim_once(conn, row)
+            if sensor_id is not None:
+                return sensor_id
+            # another sensor took that id meanwhile: look again
+            await asyncio.sleep(random.uniform(0.0, 0.02 * (attempt + 1)))
+    raise DbUnavailable(
+        f"could not claim a sensor id in {CLAIM_ATTEMPTS} attempts (too much contention)"
+    )
+
+
+async def _claim_once(conn: CONNECTION, row: tuple[str, str, str, str]) -> int | None:
+    async with conn.cursor() as cur:
+        await cur.execute("SELECT id FROM sensors WHERE identity = %s", (row[0],))
+        found = await cur.fetchone()
+        if found is not None:
+            await conn.commit()
+            return int(found[0])
+        try:
+            await cur.execute(_CLAIM, row)
+        except (pymysql.err.IntegrityError, pymysql.err.OperationalError) as exc:
+            await conn.rollback()
+            if exc.args and exc.args[0] in (_DUPLICATE_KEY, _DEADLOCK):
+                return None
+            raise
+    await conn.commit()
+    return await _claim_once(conn, row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,12 +204,12 @@ async def fetch_sensor(conn: CONNECTION, sensor_id: int) -> dict[str, Any] | Non
     """The sensor's row (column -> value; ``counters`` decoded), or None."""
     async with conn.cursor() as cur:
         await cur.execute(
-            f"SELECT {', '.join(_SENSOR_COLUMNS)} FROM sensors WHERE id = %s", (sensor_id,)
+            f"SELECT {', '.join(_READ_COLUMNS)} FROM sensors WHERE id = %s", (sensor_id,)
         )
         row = await cur.fetchone()
     if row is None:
         return None
-    out = dict(zip(_SENSOR_COLUMNS, row, strict=True))
+    out = dict(zip(_READ_COLUMNS, row, strict=True))
     if out["counters"] is not None:
         out["counters"] = json.loads(out["counters"])
     return out

@@ -8,7 +8,13 @@ from db.connect import CONNECTION, connect
 from db.errors import ConfigError
 from db.grants import SENSOR_PRIVILEGES, create_sensor_user, drop_sensor_user
 from db.migrate import check_schema
-from db.queries import LookupCache, replace_active_calls, sensor_row_counts, write_records
+from db.queries import (
+    LookupCache,
+    claim_sensor_id,
+    replace_active_calls,
+    sensor_row_counts,
+    write_records,
+)
 from db.records import Record
 from db.url import parse_db_url
 from tests.db.factories import make_call, make_registration
@@ -46,6 +52,8 @@ async def test_sensor_user_can_write_but_not_delete_or_drop(
         await write_records(conn, sensor_id, records, LookupCache())
         await replace_active_calls(conn, sensor_id, [])
         await conn.commit()
+        claimed = await claim_sensor_id(conn, f"grant-test-{os.getpid()}", name="least-priv")
+        assert claimed == await claim_sensor_id(conn, f"grant-test-{os.getpid()}", name="x")
         assert (await sensor_row_counts(conn, sensor_id))["cdr"] == 1
         async with conn.cursor() as cur:
             for statement in ("DELETE FROM cdr", "DROP TABLE cdr_dtmf", "TRUNCATE sensors"):

@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 
 from db.errors import ConfigError
 from db.settings import load_settings
-from db.url import DbConfig, parse_db_url
+from db.url import DbConfig, SslMode, TlsConfig, parse_db_url
 
 
 def test_full_url() -> None:
@@ -69,7 +69,6 @@ def test_repr_hides_password() -> None:
         ("mysql://u@h:70000/db", "database URL port must be 1..65535, got 70000"),
         ("mysql://u@[::1/db", "database URL has an unclosed [ in the host"),
         ("mysql://u@[::1]x/db", "database URL has garbage after the host: 'x'"),
-        ("mysql://u@h/db?ssl=1", "database URL must not have ?options or #fragment"),
         (
             "mysql://u@h/my-db",
             "database URL has an invalid database name 'my-db' (letters, digits, _ and $, at most 64)",
@@ -115,3 +114,42 @@ def test_db_url_from_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     assert str(info.value) == (
         "no database: pass --db mysql://USER:PASSWORD@HOST:PORT/DATABASE or set CALLSIFT_DB_URL"
     )
+
+
+def test_unix_socket_option() -> None:
+    cfg = parse_db_url("mysql://sensor:pw@localhost/callsift?unix_socket=/run/mysqld/mysqld.sock")
+    assert cfg.unix_socket == "/run/mysqld/mysqld.sock"
+    assert cfg.tls is None
+    assert cfg.where == "/run/mysqld/mysqld.sock"
+    assert "unix_socket='/run/mysqld/mysqld.sock'" in repr(cfg)
+
+
+def test_tls_options() -> None:
+    cfg = parse_db_url("mysql://u:pw@db.example.net/cs?ssl_ca=/etc/ca.pem")
+    assert cfg.tls == TlsConfig(SslMode.VERIFY_IDENTITY, "/etc/ca.pem")
+    cfg = parse_db_url(
+        "mysql://u@db/cs?ssl_mode=VERIFY_CA&ssl_ca=%2Fca.pem&ssl_cert=/c.pem&ssl_key=/k.pem"
+    )
+    assert cfg.tls == TlsConfig(SslMode.VERIFY_CA, "/ca.pem", "/c.pem", "/k.pem")
+    assert "ssl_mode='verify_ca'" in repr(cfg)
+    assert parse_db_url("mysql://u@db/cs?ssl_mode=required").tls == TlsConfig(SslMode.REQUIRED)
+    assert parse_db_url("mysql://u@db/cs?ssl_mode=disabled").tls is None
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://u@h/db?ssl=1", "database URL has an unknown option 'ssl' (known: unix_socket, ssl_mode, ssl_ca, ssl_cert, ssl_key)"),
+        ("mysql://u@h/db?ssl_ca=", "database URL option ssl_ca has no value"),
+        ("mysql://u@h/db?unix_socket", "database URL option unix_socket has no value"),
+        ("mysql://u@h/db?ssl_ca=/a&ssl_ca=/b", "database URL option ssl_ca is given twice"),
+        ("mysql://u@h/db?ssl_mode=yes", "database URL option ssl_mode must be one of disabled, required, verify_ca, verify_identity, got 'yes'"),
+        ("mysql://u@h/db?ssl_cert=/c.pem", "database URL options ssl_cert and ssl_key go together"),
+        ("mysql://u@h/db?ssl_mode=disabled&ssl_ca=/a", "database URL has ssl_ca but ssl_mode=disabled"),
+        ("mysql://u@h/db#frag", "database URL must not have a #fragment"),
+    ],
+)  # fmt: skip
+def test_bad_options(url: str, message: str) -> None:
+    with pytest.raises(ValueError) as err:
+        parse_db_url(url)
+    assert str(err.value) == message
