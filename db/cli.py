@@ -65,6 +65,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], *, epil
     _common(g)
     g.add_argument("--user", required=True, help="the sensor's MySQL user name")
     g.add_argument("--host", default="%", help="the host the sensor connects from (default %%)")
+    g.add_argument(
+        "--require-tls", action="store_true",
+        help="refuse this user's unencrypted connections (remote sensors)",
+    )  # fmt: skip
     g.set_defaults(run=run_grant_sensor, cmd_parser=g)
 
 

@@ -37,7 +37,7 @@ keep them in the environment rather than in a file.
 
 def _default(info: FieldInfo) -> str:
     value: Any = info.get_default(call_default_factory=True)
-    if value is None:
+    if value is None or value == "":
         return "none"
     if isinstance(value, list):
         return ", ".join(str(v) for v in value) if value else "(empty)"

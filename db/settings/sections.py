@@ -29,9 +29,11 @@ from db.url import URL_FORM, parse_db_url
 class SensorSettings(Section):
     """Identity of the sensor and its service timers."""
 
-    id: int = setting(
-        1, env="CALLSIFT_SENSOR_ID", ge=1, le=65535,
-        doc="Sensor id on every CDR and in the `sensors` table (1..65535, unique per site).",
+    id: int | None = setting(
+        None, env="CALLSIFT_SENSOR_ID", ge=1, le=65535,
+        doc="Sensor id on every CDR and in the `sensors` table (1..65535, unique per site). "
+        "Unset: claimed automatically in the database for the sensor's own identity (kept in "
+        "`<spool.dir>/.sensor/`), the same on every restart.",
     )  # fmt: skip
     name: str = setting(
         env="CALLSIFT_SENSOR_NAME", min_length=1, max_length=64,
@@ -45,6 +47,11 @@ class SensorSettings(Section):
     shutdown_timeout_s: float = setting(
         20.0, env="CALLSIFT_SHUTDOWN_TIMEOUT_S", gt=0,
         doc="On SIGTERM, seconds to flush calls, CDRs and pcaps before exiting anyway.",
+    )  # fmt: skip
+    health_file: Path | None = setting(
+        None, env="CALLSIFT_HEALTH_FILE",
+        doc="A JSON status file for container healthchecks: `starting`, `standby`, "
+        "`capturing` (with the `/health` address) or `stopped`.",
     )  # fmt: skip
 
 
@@ -68,6 +75,12 @@ class CaptureSettings(Section):
         doc="Kernel capture buffer per interface, MiB.",
     )  # fmt: skip
     promisc: bool = setting(True, env="CALLSIFT_PROMISC", doc="Promiscuous mode.")
+    interface_pool: bool = setting(
+        False, env="CALLSIFT_INTERFACE_POOL",
+        doc="Sensors sharing the spool each capture one entry of `interfaces` (`eth2+eth3`: "
+        "one entry of two), as a sensor of their own; without it the list is one claim and "
+        "other sensors on the same spool wait as standbys.",
+    )  # fmt: skip
 
     @field_validator("interfaces", mode="before")
     @classmethod
@@ -264,6 +277,11 @@ class SpoolSettings(Section):
         "header).",
     )  # fmt: skip
     gzip: bool = setting(False, env="CALLSIFT_SPOOL_GZIP", doc="Gzip the per-call pcaps.")
+    subdir: str = setting(
+        "", env="CALLSIFT_SPOOL_SUBDIR",
+        doc="This sensor's part of a spool shared by several hosts (a relative path): its "
+        "pcaps, journal and identity live under `DIR/SUBDIR/`.",
+    )  # fmt: skip
     max_gb: float = setting(
         10.0, env="CALLSIFT_SPOOL_MAX_GB", ge=0,
         doc="Oldest pcaps are deleted above this size, GiB (0: no limit).",
@@ -277,6 +295,15 @@ class SpoolSettings(Section):
         doc="Group (name or gid) owning the pcaps and folders the spool creates (files 0640, "
         "folders 0750): the API/GUI reader's group (default: the process's own group).",
     )  # fmt: skip
+
+    @field_validator("subdir")
+    @classmethod
+    def _subdir(cls, v: str) -> str:
+        v = v.strip("/")
+        parts = v.split("/")
+        if v and ("\x00" in v or any(p in ("", ".", "..") for p in parts)):
+            raise ValueError(f"must be a relative path without . or .. parts, got {v!r}")
+        return v
 
 
 class MetricsSettings(Section):

@@ -107,7 +107,7 @@ def flag_help(key: str, text: str) -> str:
     elif isinstance(default, StrEnum):
         shown = default.value
     else:
-        shown = "none" if default is None else str(default)
+        shown = "none" if default is None or default == "" else str(default)
     return f"{text} (default: {shown}; env {env_name(key)})".replace("%", "%%")
 
 

@@ -193,8 +193,11 @@ def _run_with_db(args: argparse.Namespace, settings: Settings, out: Output) -> i
 
     storage = settings.storage
     asyncio.run(check_database(storage.require_db_url(), storage.connect_timeout_s))
+    sensor_id = settings.sensor.id
+    if sensor_id is None:  # the id of the sensor named like this host, claimed once
+        sensor_id = asyncio.run(_claimed_sensor_id(settings))
     root = storage.journal_dir or default_journal_root()
-    with CdrWriter.from_settings(storage, settings.sensor.id, root) as writer:
+    with CdrWriter.from_settings(storage, sensor_id, root) as writer:
 
         def both(rec: Record) -> None:
             out(rec)
@@ -213,6 +216,25 @@ def _run_with_db(args: argparse.Namespace, settings: Settings, out: Output) -> i
             f"journal {writer.journal_dir} for the next run against this database"
         )
     return rc
+
+
+async def _claimed_sensor_id(settings: Settings) -> int:
+    """Without ``--sensor-id`` the records go under the sensor ``analyze:NAME`` (NAME: the
+    host name by default), whose id the database gives once and keeps."""
+    from db.errors import DbUnavailable
+    from sniffer.service.sensorid import claim_id
+
+    name = settings.sensor.name
+    try:
+        return await claim_id(
+            settings.storage.require_db_url(), f"analyze:{name}"[:64], name,
+            timeout_s=settings.storage.connect_timeout_s,
+        )  # fmt: skip
+    except DbUnavailable as exc:
+        raise DbUnavailable(
+            f"{exc} (without --sensor-id the records take their sensor id from the database; "
+            "with one they wait in the journal until it answers)"
+        ) from exc
 
 
 def default_journal_root() -> Path:

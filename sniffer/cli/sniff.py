@@ -13,7 +13,7 @@ from db.url import URL_FORM, db_url_arg
 from sniffer.cli.errors import EXIT_HELP, EXIT_OK
 
 if TYPE_CHECKING:
-    from sniffer.service.sensor import Sensor
+    from db.settings import Settings
 
 FLAGS = {
     "db_url": "storage.db_url",
@@ -24,6 +24,9 @@ FLAGS = {
     "spool_dir": "spool.dir",
     "spool_mode": "spool.mode",
     "metrics_listen": "metrics.listen",
+    "interface_pool": "capture.interface_pool",
+    "health_file": "sensor.health_file",
+    "spool_subdir": "spool.subdir",
 }
 """Flag destination -> settings key (flags win over the environment and the file)."""
 
@@ -54,7 +57,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )  # fmt: skip
     p.add_argument(
         "--sensor-id", type=int, metavar="N",
-        help=flag_help("sensor.id", "this sensor's id on every CDR, 1..65535"),
+        help=flag_help("sensor.id", "this sensor's id on every CDR, 1..65535; none: claimed "
+                       "automatically in the database"),
     )  # fmt: skip
     p.add_argument(
         "--sensor-name", metavar="NAME",
@@ -72,27 +76,94 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--metrics-listen", metavar="HOST:PORT",
         help=flag_help("metrics.listen", "where /metrics and /health answer"),
     )  # fmt: skip
+    p.add_argument(
+        "--interface-pool", action="store_true", default=None,
+        help=flag_help("capture.interface_pool", "replicas sharing the spool each capture one "
+                       "entry of the interfaces (an entry may join several with +)"),
+    )  # fmt: skip
+    p.add_argument(
+        "--spool-subdir", metavar="PATH",
+        help=flag_help("spool.subdir", "this host's part of a spool shared by several hosts"),
+    )  # fmt: skip
+    p.add_argument(
+        "--health-file", metavar="FILE",
+        help=flag_help("sensor.health_file", "status file for container healthchecks"),
+    )  # fmt: skip
     p.set_defaults(run=run, cmd_parser=p)
 
 
 def run(args: argparse.Namespace) -> int:
-    # the service's modules load only when it runs (``callsift analyze`` starts faster)
-    from sniffer.service.sensor import Sensor
-
     flags = {key: getattr(args, dest) for dest, key in FLAGS.items()}
     settings = load_settings(args.config, flags)
-    sensor = Sensor(settings)
-    sensor.open()
-    root = logging.getLogger()
-    root.setLevel(min(root.level, logging.INFO))  # a running service says what it does
-    asyncio.run(_serve(sensor))
+    asyncio.run(_serve(settings))
     return EXIT_OK
 
 
-async def _serve(sensor: Sensor) -> None:
+async def _serve(settings: Settings) -> None:
+    """Claim the interfaces (or wait as a standby), check capture, spool and database, learn
+    the sensor id, then run until SIGTERM/SIGINT."""
+    # the service's modules load only when it runs (``callsift analyze`` starts faster)
+    from sniffer.service.identity import InterfaceClaims
+    from sniffer.service.sensor import JOURNAL_DIR, Sensor
+    from sniffer.service.sensorid import resolve_sensor_id
+    from sniffer.service.status import STANDBY, STARTING, StatusFile
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await sensor.check_database()
-    await sensor.run(stop)
+    status = StatusFile(settings.sensor.health_file)
+    status.write(STARTING)
+    own = settings.spool.subdir  # this host's part of a shared spool, if any
+    claims = InterfaceClaims(
+        settings.spool.dir / own, settings.capture.interfaces, pool=settings.capture.interface_pool
+    )
+    async with claims:
+        claim = await claims.claim(stop, on_standby=lambda: status.write(STANDBY))
+        if claim is None:
+            return
+        settings = claimed_settings(settings, claim.interfaces, claim.index, claim.pooled)
+        if claim.pooled:
+            journal = claim.directory / "journal"
+        else:
+            journal = settings.storage.journal_dir or settings.spool.dir / own / JOURNAL_DIR
+        sensor = Sensor(
+            settings,
+            journal_dir=journal,
+            spool_subdir="/".join(p for p in (own, claim.key if claim.pooled else "") if p),
+            status=status,
+        )
+        sensor.open()
+        await sensor.check_database()
+        root = logging.getLogger()
+        root.setLevel(min(root.level, logging.INFO))  # a running service says what it does
+        if sensor.sensor_id is None:
+            sensor.sensor_id = await resolve_sensor_id(
+                settings.storage.require_db_url(), claim, settings.sensor.name, stop,
+                timeout_s=settings.storage.connect_timeout_s,
+            )  # fmt: skip
+            if sensor.sensor_id is None:
+                return
+        await sensor.run(stop)
+
+
+def claimed_settings(
+    settings: Settings, interfaces: list[str], index: int, pooled: bool
+) -> Settings:
+    """The settings of the sensor that captures one claim. In pool mode its name gets the
+    claim's interfaces appended, and a fixed metrics port is offset by the claim's index
+    (``9108`` for the first entry, ``9109`` for the second...)."""
+    if not pooled:
+        return settings
+    host, port = settings.metrics.host_port
+    name = f"{settings.sensor.name}-{'+'.join(interfaces)}"[:64]
+    listen = f"[{host}]:{port + index}" if ":" in host else f"{host}:{port + index}"
+    return settings.model_copy(
+        update={
+            "capture": settings.capture.model_copy(update={"interfaces": interfaces}),
+            "sensor": settings.sensor.model_copy(update={"name": name}),
+            "metrics": settings.metrics.model_copy(
+                update={"listen": listen if port else settings.metrics.listen}
+            ),
+        }
+    )

@@ -102,6 +102,8 @@ class Heartbeat:
         rate = self._rate(snap.packets)
         parse_errors = sum(n for k, n in snap.counters.items() if "parse_error" in k)
         s = self.settings
+        sensor_id = self.sensor.sensor_id
+        assert sensor_id is not None  # resolved before the sensor runs
         status = SensorStatus(
             name=s.sensor.name,
             host=socket.gethostname(),
@@ -124,7 +126,7 @@ class Heartbeat:
                 )
             await store_heartbeat(
                 self._conn,
-                s.sensor.id,
+                sensor_id,
                 status,
                 self.active_calls(),
                 timeout_s=s.storage.timeout_s,

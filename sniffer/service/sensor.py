@@ -27,6 +27,7 @@ from sniffer.service.heartbeat import Heartbeat
 from sniffer.service.metrics import LossWatch, MetricsServer, SensorSnapshot, loss_totals
 from sniffer.service.recovery import CallSnapshotFile
 from sniffer.service.retention import SpoolCleaner
+from sniffer.service.status import CAPTURING, STOPPED, StatusFile
 from sniffer.spool.spool import CallPcapSpool
 from sniffer.storage.database import check_database
 from sniffer.storage.writer import CdrWriter
@@ -44,8 +45,25 @@ class Sensor:
     """The live sensor: build with settings, ``open()`` to check the capture and spool now
     (errors surface before anything runs), then ``await run(stop)``."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        journal_dir: Path | None = None,
+        spool_subdir: str = "",
+        status: StatusFile | None = None,
+    ) -> None:
+        """Sensors sharing one spool give each their own ``journal_dir`` and ``spool_subdir``
+        (default: ``storage.journal_dir``, else ``<spool.dir>/.journal``; no subdirectory).
+        An automatic sensor id (``sensor.id`` unset) is set in ``sensor_id`` before
+        :meth:`run` (sniffer.service.sensorid)."""
         self.settings = settings
+        self.sensor_id: int | None = settings.sensor.id
+        self.journal_dir = (
+            journal_dir or settings.storage.journal_dir or Path(settings.spool.dir) / JOURNAL_DIR
+        )
+        self.spool_subdir = spool_subdir
+        self.status = status or StatusFile(None)
         self.db_url = settings.storage.require_db_url()
         self.counters = Counters()
         cap = settings.capture
@@ -80,6 +98,7 @@ class Sensor:
                 spool = self.spools[linktype] = CallPcapSpool(
                     s.spool.dir, linktype, mode=s.spool.mode, gzip=s.spool.gzip,
                     group=s.spool.group,
+                    subdir=self.spool_subdir,
                 )  # fmt: skip
             self.analyzers[iface] = Analyzer(
                 linktype, self._sink, spool=spool, config=config, counters=self.counters
@@ -117,8 +136,9 @@ class Sensor:
 
     async def run(self, stop: asyncio.Event) -> None:
         s = self.settings
-        journal = s.storage.journal_dir or Path(s.spool.dir) / JOURNAL_DIR
-        self.writer = writer = CdrWriter.from_settings(s.storage, s.sensor.id, journal)
+        if self.sensor_id is None:
+            raise ValueError("the sensor id must be resolved before the sensor runs")
+        self.writer = writer = CdrWriter.from_settings(s.storage, self.sensor_id, self.journal_dir)
         host, port = s.metrics.host_port
         done = asyncio.Event()
         async with AsyncExitStack() as stack:
@@ -126,12 +146,17 @@ class Sensor:
             writer.start()
             for spool in self.spools.values():
                 stack.push_async_exit(spool)
-            await stack.enter_async_context(MetricsServer(host, port, self.snapshot))
+            metrics = await stack.enter_async_context(MetricsServer(host, port, self.snapshot))
             await stack.enter_async_context(self.capture)
             self.capture_running = True
+            stack.callback(self.status.write, STOPPED, sensor_id=self.sensor_id)
+            self.status.write(
+                CAPTURING, sensor_id=self.sensor_id, sensor_name=s.sensor.name,
+                interfaces=list(s.capture.interfaces), metrics=f"{host}:{metrics.bound_port}",
+            )  # fmt: skip
             log.info(
                 "sensor %d (%s) capturing on %s",
-                s.sensor.id, s.sensor.name, ", ".join(s.capture.interfaces),
+                self.sensor_id, s.sensor.name, ", ".join(s.capture.interfaces),
             )  # fmt: skip
             try:
                 async with asyncio.timeout(None) as self._shutdown:
@@ -227,8 +252,11 @@ class Sensor:
         opened: frozenset[str] = frozenset().union(
             *(sp.open_relpaths() for sp in self.spools.values())
         )
+        if self.spool_subdir:  # the cleaner sweeps this sensor's part of a shared spool only
+            cut = len(self.spool_subdir) + 1
+            opened = frozenset(p[cut:] for p in opened)
         cleaner = SpoolCleaner(
-            s.dir,
+            Path(s.dir) / self.spool_subdir,
             max_bytes=int(s.max_gb * (1 << 30)),
             max_age_s=s.max_age_days * 86400.0,
             open_files=lambda: opened,

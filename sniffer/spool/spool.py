@@ -101,6 +101,12 @@ class CallPcap:
             spool._service(self)
 
 
+def is_relative_subdir(path: str) -> bool:
+    """``a`` or ``a/b``: no absolute path, no empty, ``.`` or ``..`` component, no NUL."""
+    parts = path.split("/")
+    return "\x00" not in path and all(p not in ("", ".", "..") for p in parts)
+
+
 class CallPcapSpool:
     """Writes one pcap file per call under ``root``; see the module docstring."""
 
@@ -117,10 +123,15 @@ class CallPcapSpool:
         flush_bytes: int = 64 << 10,
         compresslevel: int = 6,
         group: str | None = None,
+        subdir: str = "",
     ) -> None:
         """``linktype`` is the DLT value of the packet source; ``group`` (name or gid) owns the
-        files and directories the spool creates. Raises :class:`SpoolError` now if ``root``
-        cannot be created or written, or the group cannot be used."""
+        files and directories the spool creates; ``subdir`` (a relative path) puts the files
+        under ``root/subdir`` and into their relative paths, for sensors sharing one spool.
+        Raises :class:`SpoolError` now if the directory cannot be created or written, or the
+        group cannot be used."""
+        if subdir and not is_relative_subdir(subdir):
+            raise SpoolError(f"spool subdirectory must be a relative path, got {subdir!r}")
         if max_open_files < 1:
             raise SpoolError(f"max_open_files must be at least 1, got {max_open_files}")
         if snaplen < 1 or flush_bytes < 1 or max_buffer_bytes < 1:
@@ -143,6 +154,7 @@ class CallPcapSpool:
         except ValueError as exc:
             raise SpoolError(f"spool group: {exc}") from None
         self.last_error: str | None = None
+        self.subdir = subdir
         self._root = str(self.root)
         self._header = file_header(linktype, snaplen)
         self._calls: dict[str, CallPcap] = {}
@@ -152,14 +164,15 @@ class CallPcapSpool:
         self._check_root()
 
     def _check_root(self) -> None:
+        where = os.path.join(self._root, self.subdir) if self.subdir else self._root
         try:
-            make_dirs(self._root)
-            fd, probe = tempfile.mkstemp(prefix=".callsift-probe-", dir=self._root)
+            make_dirs(where, self.gid)
+            fd, probe = tempfile.mkstemp(prefix=".callsift-probe-", dir=where)
             os.close(fd)
             os.unlink(probe)
         except OSError as exc:
             raise SpoolError(
-                f"spool directory {self._root} is not writable: {exc.strerror or exc}"
+                f"spool directory {where} is not writable: {exc.strerror or exc}"
             ) from exc
         if self.gid is not None and os.stat(self._root).st_gid != self.gid:
             try:  # the reader must be able to enter the root
@@ -184,6 +197,8 @@ class CallPcapSpool:
         if self._closed:
             raise SpoolError("the pcap spool is closed")
         relpath = call_pcap_relpath(call_id, start_ts, self.gzip)
+        if self.subdir:
+            relpath = f"{self.subdir}/{relpath}"
         handle = self._calls.get(relpath)
         if handle is None:
             handle = self._calls[relpath] = CallPcap(self, relpath)

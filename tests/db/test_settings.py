@@ -38,7 +38,8 @@ def test_defaults_and_required_db() -> None:
         "no database: pass --db mysql://USER:PASSWORD@HOST:PORT/DATABASE or set CALLSIFT_DB_URL"
     )
     s = load_settings(None, {"storage.db_url": URL})
-    assert (s.capture.interfaces, s.sensor.id, s.spool.mode) == (["any"], 1, SpoolMode.SIP_RTP)
+    assert (s.capture.interfaces, s.sensor.id, s.spool.mode) == (["any"], None, SpoolMode.SIP_RTP)
+    assert (s.capture.interface_pool, s.sensor.health_file, s.spool.subdir) == (False, None, "")
     assert s.metrics.host_port == ("127.0.0.1", 9108)
     assert tuple(s.analysis.sip_tcp_ports) == SIP_TCP_PORTS
 
@@ -94,7 +95,9 @@ def test_environment_names_are_flat_unique_and_prefixed() -> None:
 
 def test_empty_environment_value_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CALLSIFT_SENSOR_ID", "")
-    assert load_settings(None).sensor.id == 1
+    monkeypatch.setenv("CALLSIFT_SPOOL_MAX_GB", "")
+    s = load_settings(None)
+    assert (s.sensor.id, s.spool.max_gb) == (None, 10.0)
 
 
 def test_the_example_config_is_valid_and_complete() -> None:
@@ -179,3 +182,13 @@ def test_the_reference_documents_every_key_and_is_current() -> None:
         name = key.split(".")[1]
         assert f"| `{name}` | `{env_name(key)}` |" in doc, key
         assert info.description, f"{key} has no description"
+
+
+def test_spool_subdir_is_a_relative_path() -> None:
+    assert load_settings(None, {"spool.subdir": "/node-1/"}).spool.subdir == "node-1"
+    with pytest.raises(ConfigError) as err:
+        load_settings(None, {"spool.subdir": "a/../b"})
+    assert str(err.value) == (
+        "spool.subdir (CALLSIFT_SPOOL_SUBDIR): must be a relative path without "
+        ". or .. parts, got 'a/../b'"
+    )
