@@ -2,7 +2,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install lint typecheck test bench clean config-doc
+.PHONY: install lint typecheck test test-fast bench clean config-doc init
 
 # A missing, dangling (stale symlink) or broken venv is recreated from scratch.
 $(BIN)/python:
@@ -21,6 +21,14 @@ typecheck: install
 
 test: lint typecheck
 	$(BIN)/pytest
+
+# the inner loop: no container stack, no other slow test
+test-fast: lint typecheck
+	$(BIN)/pytest -m "not slow"
+
+# optional: a .env to edit (the stack runs without one)
+init:
+	@if [ -e .env ]; then echo ".env exists: kept"; else cp .env.example .env && chmod 600 .env && echo "wrote .env: every line is an optional override"; fi
 
 bench: install
 	$(BIN)/python bench/run_bench.py

@@ -1,0 +1,240 @@
+"""The real stack: images built from this checkout, ``compose up -d`` with no .env, traffic
+replayed onto the sniffer's interface, CDRs in MariaDB and pcaps on the shared volume, a
+SIGTERM that flushes open calls, three pooled sensors on three sources, and ``down``.
+
+Needs root, a Docker engine (started here when none answers; see engine.py), debootstrap,
+tcpreplay and iproute2. Slow: cold (nothing cached) several minutes, warm about two.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.stack import images
+from tests.stack.engine import docker_engine
+from tests.stack.stack import Stack, first_admin, wait_for
+from tests.stack.tools import compose_commands, compose_env
+from tests.stack.traffic import GOLDEN, call_ids, replay, veth_pairs, without_bye
+
+pytestmark = pytest.mark.slow
+
+CAPTURES = [
+    GOLDEN / "sip_rtp_g711u_call_register_voipshark.pcap",
+    GOLDEN / "sip_register_auth_cancel_aaa.pcap",
+    GOLDEN / "sip_tcp_call_rtp_rtcp.pcap",
+]
+HEALTHY_S = 240.0
+CDR_S = 90.0
+SERVICES_ALWAYS = ["secrets", "db", "migrate", "maintain", "sniffer"]
+SERVICES_WEB = ["api", "gui"]
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 for the GUI's published port (never a fixed one)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def has_command(*words: str) -> bool:
+    """Whether this checkout's ``callsift`` has a subcommand (the API and GUI issues add
+    ``api``, ``gui`` and ``users``): the stack test covers them once they exist."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "sniffer.cli.main", *words, "--help"],
+                       capture_output=True, timeout=60)  # fmt: skip
+    return r.returncode == 0
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[dict[str, str]]:
+    for tool in ("dockerd", "docker", "debootstrap", "tcpreplay", "ip"):
+        assert shutil.which(tool), f"{tool} is not installed (.ci/run installs it)"
+    assert os.geteuid() == 0, "the stack test needs root (dockerd, veth interfaces)"
+    started = time.monotonic()
+    with docker_engine() as host:
+        env = compose_env({"DOCKER_HOST": host})
+        built = images.ensure_base_images(env)
+        copied = images.fill_wheelhouse()
+        print(f"\nstack: engine {host}, stand-ins built now: {built or 'none'}, "
+              f"{time.monotonic() - started:.0f} s")  # fmt: skip
+        try:
+            yield env
+        finally:
+            for wheel in copied:
+                wheel.unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("flavour", ["v2", "v1"])
+def test_stack(engine: dict[str, str], flavour: str, tmp_path: Path) -> None:
+    compose = compose_commands().get(flavour)
+    assert compose, f"Compose {flavour} is not installed"
+    web = has_command("api") and has_command("gui")
+    project = f"csstack{os.getpid()}{flavour}"
+    gui_port = free_port()
+    env = dict(engine)
+    env.update(CALLSIFT_GUI_PORT=str(gui_port), CALLSIFT_METRICS_LISTEN="127.0.0.1:0")
+    stack = Stack(compose, project, env)
+    t0 = time.monotonic()
+    with veth_pairs(3) as pairs:
+        try:
+            stack.run("build", timeout=1800)
+            t_build = time.monotonic() - t0
+            one_host_stack(stack, pairs[0], web, gui_port, tmp_path)
+            sigterm_flushes_open_calls(stack, pairs[0], tmp_path)
+            three_pooled_sensors(stack, pairs)
+            stack.run("down", "--timeout", "60")
+            assert stack.containers(running_only=False) == [], "containers left after down"
+        finally:
+            stack.run("down", "--volumes", "--remove-orphans", "--timeout", "30", check=False)
+    print(f"\nstack ({flavour}): build {t_build:.0f} s, all {time.monotonic() - t0:.0f} s, "
+          f"API and GUI {'checked' if web else 'not in this checkout yet'}")  # fmt: skip
+
+
+def one_host_stack(
+    stack: Stack, pair: tuple[str, str], web: bool, gui_port: int, tmp_path: Path
+) -> None:
+    """``up -d`` with nothing but the sniffer's interface set: every service healthy, the
+    calls of a capture in MariaDB under the sensor's automatic id, their pcaps on the
+    volume, readable by the API's user."""
+    tx, rx = pair
+    stack.env["CALLSIFT_INTERFACE"] = rx
+    services = SERVICES_ALWAYS + (SERVICES_WEB if web else [])
+    stack.run("up", "-d", *services, timeout=900)
+    for service in ("db", "maintain", "sniffer", *(SERVICES_WEB if web else [])):
+        wait_for(f"{service} healthy", lambda s=service: stack.health(s) == ["healthy"],
+                 HEALTHY_S, stack.describe)  # fmt: skip
+    assert stack.health("secrets") == ["exited"] and stack.health("migrate") == ["exited"]
+    for one_shot in ("secrets", "migrate"):
+        code = stack.inspect(stack.containers(one_shot, running_only=False)[0])
+        assert code["State"]["ExitCode"] == 0, stack.logs(one_shot)
+
+    sensors = stack.sql("SELECT id, name, identity FROM sensors")
+    assert len(sensors) == 1 and sensors[0][2], sensors
+    sensor_id = sensors[0][0]
+    capture = CAPTURES[0]
+    expected = call_ids(capture)
+    replay(tx, capture)
+    rows = wait_for(
+        f"the {len(expected)} calls of {capture.name} in MariaDB",
+        lambda: (r := stack.sql(f"SELECT call_id, pcap FROM cdr WHERE sensor_id = {sensor_id}"))
+        and {c for c, _p in r} == expected and r,
+        CDR_S, stack.describe,
+    )  # fmt: skip
+    for _call_id, pcap in rows:
+        check_pcap_readable_by_api(stack, pcap)
+    if web:
+        check_api_and_gui(stack, expected, gui_port)
+
+
+def check_pcap_readable_by_api(stack: Stack, relpath: str) -> None:
+    """The pcap is on the spool volume, 0640, and the API's user reads it (read-only)."""
+    assert relpath and ".." not in relpath
+    out = stack.run(
+        "run", "--rm", "--no-deps", "--entrypoint", "python", "api", "-c",
+        "import os, sys; p = '/var/spool/callsift/' + sys.argv[1]; st = os.stat(p); "
+        "head = open(p, 'rb').read(4); print(oct(st.st_mode & 0o777), head.hex(), os.getuid())",
+        relpath,
+    ).stdout.split()  # fmt: skip
+    assert out[0] == "0o640", out
+    assert out[1] in ("d4c3b2a1", "a1b2c3d4", "4d3cb2a1"), f"not a pcap: {out}"
+    assert out[2] == "10001", out
+
+
+def check_api_and_gui(stack: Stack, expected: set[str], gui_port: int) -> None:
+    """The first administrator (read as the README says) logs in to the API, the calls come
+    back; the GUI answers on its published port and renders a call's page."""
+    user, password = first_admin(stack.logs("migrate"))
+    login = (
+        "import json, sys, urllib.request as u\n"
+        "base = 'http://127.0.0.1:8000/api/v1'\n"
+        "req = u.Request(base + '/auth/login', json.dumps({'username': sys.argv[1], "
+        "'password': sys.argv[2]}).encode(), {'Content-Type': 'application/json'})\n"
+        "tok = json.load(u.urlopen(req, timeout=10))['access_token']\n"
+        "h = {'Authorization': 'Bearer ' + tok}\n"
+        "calls = json.load(u.urlopen(u.Request(base + '/calls?limit=100', headers=h)))\n"
+        "print(json.dumps(calls['items']))\n"
+    )
+    items = json.loads(stack.exec_py("api", login, user, password))
+    assert {c["call_id"] for c in items} == expected, items
+    with urllib.request.urlopen(f"http://127.0.0.1:{gui_port}/login", timeout=10) as resp:
+        page = resp.read().decode()
+    assert 'name="username"' in page and 'name="password"' in page
+
+
+def sigterm_flushes_open_calls(stack: Stack, pair: tuple[str, str], tmp_path: Path) -> None:
+    """Calls still open when the sniffer's container is stopped become CDRs (``shutdown``)."""
+    tx, _rx = pair
+    capture = without_bye(CAPTURES[0], tmp_path / "no-bye.pcap")
+    expected = call_ids(capture, ended=False)
+    assert expected and not call_ids(capture)
+    container = stack.containers("sniffer")[0]
+    status = json.loads(stack.run("exec", "-T", "sniffer", "cat", "/run/callsift/sensor.json")
+                        .stdout)  # fmt: skip
+    metrics_url = f"http://{status['metrics']}/metrics"
+    replay(tx, capture)
+
+    def active_calls() -> float | None:
+        with urllib.request.urlopen(metrics_url, timeout=5) as resp:
+            for line in resp.read().decode().splitlines():
+                if line.startswith("callsift_active_calls "):
+                    n = float(line.split()[1])
+                    return n if n >= len(expected) else None
+        return None
+
+    wait_for("the open calls in the sensor", active_calls, 60, stack.describe)
+    stack.run("stop", "--timeout", "60", "sniffer")
+    assert stack.inspect(container)["State"]["ExitCode"] == 0, stack.logs("sniffer")
+    sid = status["sensor_id"]
+    rows = stack.sql(f"SELECT call_id FROM cdr WHERE sensor_id = {sid} AND state = 'shutdown'")
+    assert {r[0] for r in rows} == expected, (rows, stack.logs("sniffer"))
+
+
+def three_pooled_sensors(stack: Stack, pairs: list[tuple[str, str]]) -> None:
+    """``--scale sniffer=3`` on a pool of three interfaces: three sensors, three distinct
+    automatic ids and names, each with exactly the calls of its own traffic source."""
+    stack.env["CALLSIFT_INTERFACE"] = ",".join(rx for _tx, rx in pairs)
+    stack.env["CALLSIFT_INTERFACE_POOL"] = "true"
+    before = {r[0] for r in stack.sql("SELECT id FROM sensors")}
+    stack.run("up", "-d", "--scale", "sniffer=3", "sniffer", timeout=600)
+    wait_for("3 healthy sniffers", lambda: stack.health("sniffer") == ["healthy"] * 3,
+             HEALTHY_S, stack.describe)  # fmt: skip
+    host = stack.docker("info", "--format", "{{.Name}}").strip()
+    for (tx, _rx), capture in zip(pairs, CAPTURES, strict=True):
+        replay(tx, capture)
+    for (_tx, rx), capture in zip(pairs, CAPTURES, strict=True):
+        expected = call_ids(capture)
+        name = f"{host}-{rx}"
+        rows = wait_for(
+            f"sensor {name} with the calls of {capture.name}",
+            lambda n=name, e=expected: (
+                r := stack.sql(
+                    "SELECT s.id, c.call_id FROM sensors s JOIN cdr c ON c.sensor_id = s.id "
+                    f"WHERE s.name = '{n}'"
+                )
+            ) and {c for _s, c in r} == e and r,
+            CDR_S, stack.describe,
+        )  # fmt: skip
+        assert len({s for s, _c in rows}) == 1
+    pooled = stack.sql("SELECT id, name FROM sensors")
+    new = {i: n for i, n in pooled if i not in before}
+    assert len(new) == 3 and len(set(new.values())) == 3, pooled
+    # the id is stable: a restarted replica is the same sensor
+    stack.run("restart", "--timeout", "60", "sniffer")
+    wait_for(
+        "3 healthy sniffers after a restart",
+        lambda: stack.health("sniffer") == ["healthy"] * 3,
+        HEALTHY_S,
+        stack.describe,
+    )
+    assert {i for i, _n in stack.sql("SELECT id, name FROM sensors")} == before | set(new)
