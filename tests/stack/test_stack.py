@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.stack import images
-from tests.stack.engine import docker_engine
+from tests.stack.engine import SOCKET, docker_engine
 from tests.stack.stack import Stack, first_admin, wait_for
 from tests.stack.tools import compose_commands, compose_env
 from tests.stack.traffic import GOLDEN, call_ids, replay, veth_pairs, without_bye
@@ -32,6 +33,7 @@ CAPTURES = [
     GOLDEN / "sip_register_auth_cancel_aaa.pcap",
     GOLDEN / "sip_tcp_call_rtp_rtcp.pcap",
 ]
+ENGINE_HOST = f"unix://{SOCKET}"
 HEALTHY_S = 240.0
 CDR_S = 90.0
 SERVICES_ALWAYS = ["secrets", "db", "migrate", "maintain", "sniffer"]
@@ -48,7 +50,6 @@ def free_port() -> int:
 def has_command(*words: str) -> bool:
     """Whether this checkout's ``callsift`` has a subcommand (the API and GUI issues add
     ``api``, ``gui`` and ``users``): the stack test covers them once they exist."""
-    import subprocess
     import sys
 
     r = subprocess.run([sys.executable, "-m", "sniffer.cli.main", *words, "--help"],
@@ -73,6 +74,9 @@ def engine() -> Iterator[dict[str, str]]:
         finally:
             for wheel in copied:
                 wheel.unlink(missing_ok=True)
+            if host == ENGINE_HOST:  # our own daemon: drop the images earlier runs replaced
+                subprocess.run(["docker", "image", "prune", "--force"], env=env,
+                               capture_output=True, timeout=300)  # fmt: skip
 
 
 @pytest.mark.parametrize("flavour", ["v2", "v1"])
