@@ -138,12 +138,13 @@ async def _serve(settings: Settings) -> None:
         root = logging.getLogger()
         root.setLevel(min(root.level, logging.INFO))  # a running service says what it does
         if sensor.sensor_id is None:
-            sensor.sensor_id = await resolve_sensor_id(
+            sensor_id = await resolve_sensor_id(
                 settings.storage.require_db_url(), claim, settings.sensor.name, stop,
                 timeout_s=settings.storage.connect_timeout_s,
             )  # fmt: skip
-            if sensor.sensor_id is None:
+            if sensor_id is None:
                 return
+            sensor.set_sensor_id(sensor_id)
         await sensor.run(stop)
 
 

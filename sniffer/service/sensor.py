@@ -55,8 +55,8 @@ class Sensor:
     ) -> None:
         """Sensors sharing one spool give each their own ``journal_dir`` and ``spool_subdir``
         (default: ``storage.journal_dir``, else ``<spool.dir>/.journal``; no subdirectory).
-        An automatic sensor id (``sensor.id`` unset) is set in ``sensor_id`` before
-        :meth:`run` (sniffer.service.sensorid)."""
+        An automatic sensor id (``sensor.id`` unset) is given with :meth:`set_sensor_id`
+        before :meth:`run` (sniffer.service.sensorid)."""
         self.settings = settings
         self.sensor_id: int | None = settings.sensor.id
         self.journal_dir = (
@@ -78,7 +78,7 @@ class Sensor:
         )
         self.analyzers: dict[str, Analyzer] = {}
         self.spools: dict[int, CallPcapSpool] = {}
-        self.snapshots = CallSnapshotFile(settings.spool.dir, settings.sensor.id)
+        self.snapshots: CallSnapshotFile | None = None  # crash recovery, once the id is known
         self.writer: CdrWriter | None = None
         self.capture_running = False
         self.losses = LossWatch()
@@ -103,6 +103,14 @@ class Sensor:
             self.analyzers[iface] = Analyzer(
                 linktype, self._sink, spool=spool, config=config, counters=self.counters
             )
+        if self.sensor_id is not None:
+            self.set_sensor_id(self.sensor_id)
+
+    def set_sensor_id(self, sensor_id: int) -> None:
+        """The sensor's id (configured, or claimed after :meth:`open`); the calls of its last
+        crash-recovery snapshot are adopted now."""
+        self.sensor_id = sensor_id
+        self.snapshots = CallSnapshotFile(self.settings.spool.dir, sensor_id)
         self._adopt(self.snapshots.load())
 
     def _adopt(self, calls: dict[str, list[dict[str, Any]]]) -> None:
@@ -117,6 +125,8 @@ class Sensor:
     async def save_snapshot(self) -> bool:
         """Write the calls in progress for crash recovery (each heartbeat): their state is
         taken here, between two batches; the file is written by a worker thread."""
+        if self.snapshots is None:
+            return False
         calls = {iface: a.call_states() for iface, a in self.analyzers.items()}
         stamps = [t for a in self.analyzers.values() if (t := a.last_capture_ts) is not None]
         last = max(stamps, default=None)
@@ -224,7 +234,8 @@ class Sensor:
         finally:
             for analyzer in self.analyzers.values():
                 analyzer.finish("shutdown")
-            self.snapshots.clear()  # every call is closed: nothing to adopt next time
+            if self.snapshots is not None:
+                self.snapshots.clear()  # every call is closed: nothing to adopt next time
             done.set()
             stop.set()
 

@@ -166,7 +166,7 @@ class CallPcapSpool:
     def _check_root(self) -> None:
         where = os.path.join(self._root, self.subdir) if self.subdir else self._root
         try:
-            make_dirs(where, self.gid)
+            make_dirs(where)
             fd, probe = tempfile.mkstemp(prefix=".callsift-probe-", dir=where)
             os.close(fd)
             os.unlink(probe)
