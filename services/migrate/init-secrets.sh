@@ -50,3 +50,14 @@ hand_out api "$API_UID" db-password=password secret-key=api-secret-key
 hand_out gui "$GUI_UID" secret-key=gui-secret-key
 hand_out sensor 0 db-password=sensor-password
 echo "secrets: ready in the volume mounted at $SECRETS_DIR"
+
+# The spool: written by the sensors (root, group callsift 10001), read by the API (10001,
+# read-only). `.imports` is where the API's own volume for capture imports is mounted.
+SPOOL=${CALLSIFT_SPOOL_DIR:-/var/spool/callsift}
+if [ -d "$SPOOL" ]; then
+    chown 0:10001 "$SPOOL"
+    chmod 2750 "$SPOOL"
+    mkdir -p "$SPOOL/.imports"
+    chmod 0750 "$SPOOL/.imports"
+    echo "spool: ready"
+fi

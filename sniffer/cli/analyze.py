@@ -305,7 +305,9 @@ def _open_spool(
     if not args.spool:
         return None
     sp = settings.spool
-    spool = CallPcapSpool(args.spool, linktype, mode=sp.mode, gzip=sp.gzip, group=sp.group)
+    spool = CallPcapSpool(
+        args.spool, linktype, mode=sp.mode, gzip=sp.gzip, group=sp.group, subdir=sp.subdir
+    )
     stack.enter_context(spool)
     return spool
 

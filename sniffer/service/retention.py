@@ -99,10 +99,15 @@ class SpoolCleaner:
         return True
 
     def _prune_dirs(self) -> None:
-        """Remove the empty YYYY-MM-DD/HH/MM directories left behind."""
-        for dirpath, _dirs, _files in os.walk(self.root, topdown=False):
-            if dirpath != str(self.root):
-                try:
-                    os.rmdir(dirpath)
-                except OSError:
-                    pass  # not empty
+        """Remove the empty YYYY-MM-DD/HH/MM directories left behind. Hidden directories
+        (``.journal``, ``.sensor``, the API's ``.imports`` mount point...) belong to others and
+        are left alone, empty or not."""
+        root = str(self.root)
+        for dirpath, _dirs, _files in os.walk(root, topdown=False):
+            rel = os.path.relpath(dirpath, root)
+            if rel == "." or any(part.startswith(".") for part in rel.split(os.sep)):
+                continue
+            try:
+                os.rmdir(dirpath)
+            except OSError:
+                pass  # not empty

@@ -37,7 +37,6 @@ ENGINE_HOST = f"unix://{SOCKET}"
 HEALTHY_S = 240.0
 CDR_S = 90.0
 SERVICES_ALWAYS = ["secrets", "db", "migrate", "maintain", "sniffer"]
-SERVICES_WEB = ["api", "gui"]
 
 
 def free_port() -> int:
@@ -83,7 +82,7 @@ def engine() -> Iterator[dict[str, str]]:
 def test_stack(engine: dict[str, str], flavour: str, tmp_path: Path) -> None:
     compose = compose_commands().get(flavour)
     assert compose, f"Compose {flavour} is not installed"
-    web = has_command("api") and has_command("gui")
+    web = [s for s in ("api", "gui") if has_command(s)]
     project = f"csstack{os.getpid()}{flavour}"
     gui_port = free_port()
     env = dict(engine)
@@ -102,20 +101,19 @@ def test_stack(engine: dict[str, str], flavour: str, tmp_path: Path) -> None:
         finally:
             stack.run("down", "--volumes", "--remove-orphans", "--timeout", "30", check=False)
     print(f"\nstack ({flavour}): build {t_build:.0f} s, all {time.monotonic() - t0:.0f} s, "
-          f"API and GUI {'checked' if web else 'not in this checkout yet'}")  # fmt: skip
+          f"checked {', '.join(web) or 'no API nor GUI (not in this checkout yet)'}")  # fmt: skip
 
 
 def one_host_stack(
-    stack: Stack, pair: tuple[str, str], web: bool, gui_port: int, tmp_path: Path
+    stack: Stack, pair: tuple[str, str], web: list[str], gui_port: int, tmp_path: Path
 ) -> None:
     """``up -d`` with nothing but the sniffer's interface set: every service healthy, the
     calls of a capture in MariaDB under the sensor's automatic id, their pcaps on the
     volume, readable by the API's user."""
     tx, rx = pair
     stack.env["CALLSIFT_INTERFACE"] = rx
-    services = SERVICES_ALWAYS + (SERVICES_WEB if web else [])
-    stack.run("up", "-d", *services, timeout=900)
-    for service in ("db", "maintain", "sniffer", *(SERVICES_WEB if web else [])):
+    stack.run("up", "-d", *SERVICES_ALWAYS, *web, timeout=900)
+    for service in ("db", "maintain", "sniffer", *web):
         wait_for(f"{service} healthy", lambda s=service: stack.health(s) == ["healthy"],
                  HEALTHY_S, stack.describe)  # fmt: skip
     assert stack.health("secrets") == ["exited"] and stack.health("migrate") == ["exited"]
@@ -137,8 +135,10 @@ def one_host_stack(
     )  # fmt: skip
     for _call_id, pcap in rows:
         check_pcap_readable_by_api(stack, pcap)
-    if web:
-        check_api_and_gui(stack, expected, gui_port)
+    if "api" in web:
+        check_api(stack, expected, sensor_id)
+    if "gui" in web:
+        check_gui(gui_port)
 
 
 def check_pcap_readable_by_api(stack: Stack, relpath: str) -> None:
@@ -155,22 +155,33 @@ def check_pcap_readable_by_api(stack: Stack, relpath: str) -> None:
     assert out[2] == "10001", out
 
 
-def check_api_and_gui(stack: Stack, expected: set[str], gui_port: int) -> None:
-    """The first administrator (read as the README says) logs in to the API, the calls come
-    back; the GUI answers on its published port and renders a call's page."""
+def check_api(stack: Stack, expected: set[str], sensor_id: str) -> None:
+    """The first administrator (read as the README says) logs in to the API; the calls and
+    the sensor come back through it."""
     user, password = first_admin(stack.logs("migrate"))
-    login = (
+    assert len(password) >= 20
+    query = (
         "import json, sys, urllib.request as u\n"
         "base = 'http://127.0.0.1:8000/api/v1'\n"
         "req = u.Request(base + '/auth/login', json.dumps({'username': sys.argv[1], "
         "'password': sys.argv[2]}).encode(), {'Content-Type': 'application/json'})\n"
         "tok = json.load(u.urlopen(req, timeout=10))['access_token']\n"
         "h = {'Authorization': 'Bearer ' + tok}\n"
-        "calls = json.load(u.urlopen(u.Request(base + '/calls?limit=100', headers=h)))\n"
-        "print(json.dumps(calls['items']))\n"
+        "get = lambda p: json.load(u.urlopen(u.Request(base + p, headers=h), timeout=10))\n"
+        "print(json.dumps([get('/calls?limit=100')['items'], get('/sensors')['items']]))\n"
     )
-    items = json.loads(stack.exec_py("api", login, user, password))
-    assert {c["call_id"] for c in items} == expected, items
+    calls, sensors = json.loads(stack.exec_py("api", query, user, password))
+    assert {c["call_id"] for c in calls} == expected, calls
+    assert str(sensor_id) in {str(s["id"]) for s in sensors}, sensors
+    # the password is printed once: a second migrate run prints no other
+    stack.run("up", "-d", "migrate")
+    wait_for("migrate to finish again", lambda: stack.health("migrate") == ["exited"], 120)
+    logs = stack.logs("migrate")
+    assert first_admin(logs) == (user, password) and logs.count("password:") == 1, logs
+
+
+def check_gui(gui_port: int) -> None:
+    """The GUI answers on its published port (127.0.0.1) with its login form."""
     with urllib.request.urlopen(f"http://127.0.0.1:{gui_port}/login", timeout=10) as resp:
         page = resp.read().decode()
     assert 'name="username"' in page and 'name="password"' in page

@@ -63,3 +63,14 @@ def test_no_limits_delete_nothing(tmp_path: Path) -> None:
         == 0
     )
     assert _left(tmp_path) == {f}
+
+
+def test_hidden_directories_are_never_pruned(tmp_path: Path) -> None:
+    """.imports (the API's mount point), .sensor, .journal...: empty or not, they stay."""
+    for hidden in (".imports", ".sensor/pool-eth1", ".journal"):
+        (tmp_path / hidden).mkdir(parents=True)
+    old = _pcap(tmp_path, "2027-01-01/10/00/c.pcap", 10, 30 * DAY)
+    cleaner = SpoolCleaner(tmp_path, max_bytes=0, max_age_s=DAY, open_files=frozenset)
+    assert cleaner.sweep(NOW).deleted_files == 1 and not (tmp_path / old).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".imports", ".journal", ".sensor"]
+    assert (tmp_path / ".sensor" / "pool-eth1").is_dir()
