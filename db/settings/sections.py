@@ -23,6 +23,7 @@ from db.settings.base import (
     setting,
     split_list,
 )
+from db.settings.diagnosis import DiagnosisSettings
 from db.url import URL_FORM, parse_db_url
 
 
@@ -411,6 +412,7 @@ SECTIONS: dict[str, type[Section]] = {
     "capture": CaptureSettings,
     "analysis": AnalysisSettings,
     "decoder": DecoderSettings,
+    "diagnosis": DiagnosisSettings,
     "storage": StorageSettings,
     "spool": SpoolSettings,
     "metrics": MetricsSettings,

@@ -253,7 +253,10 @@ class Sensor:
         """Call timeouts must fire while the wire is quiet: advance the analyzers' clocks
         to now when no packet has done it for a second."""
         now = time.time()
+        cap = self.capture.stats()
         for analyzer in self.analyzers.values():
+            # drops on any interface may have cost any call packets (capture_loss)
+            analyzer.diagnosis.record_drops(now, cap.kernel_dropped, cap.queue_dropped_packets)
             analyzer.idle(now)
 
     async def _retention(self) -> None:

@@ -1,0 +1,136 @@
+"""The analyzer's side of the diagnosis: SIP notes and leg keys while a call is up, audio level
+samples, the sensor's drops, and the problems, PDD and legs written into each call record."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from db.records import LegKeys
+from db.settings import DiagnosisSettings
+from sniffer.diagnosis import audio_rules, media_rules, network_rules, sip_rules
+from sniffer.diagnosis.drops import DropLedger
+from sniffer.diagnosis.facts import Facts, endpoint
+from sniffer.diagnosis.legs import LegIndex, LegState, MediaSpan
+from sniffer.diagnosis.level import TABLES, LevelMeter, dbov_to_amplitude
+from sniffer.diagnosis.notes import observe
+from sniffer.diagnosis.registry import RULES, diagnose
+
+if TYPE_CHECKING:
+    from db.records import CallRecord
+    from sniffer.calls.call import Call
+    from sniffer.calls.media import CallStream
+    from sniffer.flows import Flow
+    from sniffer.sip.message import SipMessage
+
+RULE_MODULES = (media_rules, audio_rules, sip_rules, network_rules)
+"""Importing them registers their rules (:data:`sniffer.diagnosis.registry.RULES`)."""
+DROP_SLACK_S = 1.0
+"""Drops are sampled once a second: those counted up to a second after the call count too."""
+_NO_METER = LevelMeter(None, 0.0, -1)
+
+
+class Diagnoser:
+    """One per analyzer."""
+
+    def __init__(self, cfg: DiagnosisSettings | None = None) -> None:
+        self.cfg = cfg = cfg or DiagnosisSettings()
+        self.enabled = cfg.enabled
+        self.headers = tuple(h.lower() for h in cfg.leg_headers)
+        self.drops = DropLedger()
+        self.legs = LegIndex(cfg.leg_window_s, cfg.same_media_window_s)
+        self.sample_mask = cfg.silence_sample_every - 1 if cfg.enabled else 0xFFFF
+        """The fast path samples a packet when ``not seq & sample_mask``."""
+        self.threshold = dbov_to_amplitude(cfg.silence_dbov)
+
+    # -- while the call is up ---------------------------------------------------------------
+
+    def on_sip(self, call: Call, msg: SipMessage, ts: float, src: bytes, retrans: bool) -> None:
+        if not self.enabled:
+            return
+        notes = call.notes
+        new = notes is None
+        k = notes.keys if notes is not None else None
+        before = (len(k.cids), len(k.session_ids), len(k.icids)) if k is not None else (0, 0, 0)
+        notes = observe(call, msg, ts, src, retrans, self.headers)
+        leg = notes.leg
+        if leg is None:
+            leg = notes.leg = LegState(call.uid, call.call_id, call.first_ts, call.uid)
+        if new:
+            self.legs.add_call_id(leg)
+        k = notes.keys
+        for kind, values, n in (
+            ("cid", k.cids, before[0]),
+            ("session-id", k.session_ids, before[1]),
+            ("icid", k.icids, before[2]),
+        ):
+            if len(values) > n:
+                self.legs.add_keys(leg, kind, values[n:])
+
+    def sample(self, flow: Flow, buf: bytes) -> None:
+        """A fast-path packet (Ethernet, IPv4, RTP header of 12 bytes at offset 42)."""
+        stream = flow.stream
+        if stream is not None:
+            end = 14 + ((buf[16] << 8) | buf[17])
+            self.sample_payload(stream, flow.pt, buf[54:end])
+
+    def sample_payload(self, stream: CallStream, pt: int, payload: bytes | None) -> None:
+        """A sampled packet of payload type ``pt``: measured when ``pt`` is the stream's main
+        payload type and that is G.711."""
+        meter = stream.level
+        if meter is None:
+            main = stream.stats.payload_type
+            table = TABLES.get(stream.payloads.encoding(main))
+            meter = stream.level = LevelMeter(table, self.threshold, main) if table else _NO_METER
+        if pt == meter.pt and payload is not None:
+            meter.add(payload)
+
+    def record_drops(self, ts: float, kernel: int, queue: int) -> None:
+        self.drops.record(ts, kernel, queue)
+
+    def expire(self, now: float) -> None:
+        self.legs.expire(now)
+
+    # -- the record -------------------------------------------------------------------------
+
+    def finish(self, call: Call, rec: CallRecord) -> None:
+        """Fill ``pdd_ms``, ``problems`` and the legs of the record of ``call``."""
+        rec.pdd_ms = pdd_ms(call)
+        if not self.enabled:
+            return
+        drops = self.drops.between(rec.invite_ts, rec.end_ts + DROP_SLACK_S)
+        facts = Facts.of(call, rec, self.cfg, drops)
+        rec.problems = diagnose(facts, RULES)
+        notes = call.notes
+        k = facts.notes.keys
+        media = list(dict.fromkeys(endpoint(ip, port) for _s, ip, port, _sig in facts.notes.announced))
+        ssrcs = list(dict.fromkeys(s.ssrc for s in call.streams if s.stats.packets))
+        rec.leg_keys = LegKeys(list(k.cids), list(k.session_ids), list(k.icids), media, ssrcs)
+        leg = notes.leg if notes is not None else None
+        if leg is None:
+            leg = LegState(call.uid, call.call_id, call.first_ts, call.uid)
+            self.legs.add_call_id(leg)
+        spans = [
+            MediaSpan(s.ssrc, s.stats.first_ts, s.stats.last_ts)
+            for s in call.streams
+            if s.stats.packets
+        ]
+        self.legs.add_media(leg, spans)
+        keys = [("call-id", call.call_id)]
+        keys += [("cid", v) for v in k.cids] + [("session-id", v) for v in k.session_ids]
+        keys += [("icid", v) for v in k.icids]
+        self.legs.close(leg, rec.end_ts, keys)
+        rec.leg_group = leg.group
+        rec.leg_links = list(leg.links)
+
+
+def pdd_ms(call: Call) -> int | None:
+    """INVITE to the first 18x, else to the final response; None without both."""
+    if not call.invite_seen or call.invite_ts is None:
+        return None
+    stops = [t for t in (call.final_ts,) if t is not None]
+    if call.notes is not None and call.notes.first_18x_ts is not None:
+        stops.append(call.notes.first_18x_ts)
+    if not stops:
+        return None
+    return max(0, round((min(stops) - call.invite_ts) * 1000.0))
+
