@@ -9,6 +9,24 @@ theirs.
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
+PROBLEM_CODES = (
+    "no_rtp",
+    "one_way_audio",
+    "silent_audio",
+    "nat_mismatch",
+    "late_media",
+    "media_timeout",
+    "rtp_after_bye",
+    "codec_mismatch",
+    "poor_quality",
+    "high_pdd",
+    "sip_retransmissions",
+    "no_ack",
+    "bye_unanswered",
+    "capture_loss",
+)
+"""The codes a call's ``problems`` may carry (docs/DIAGNOSIS.md)."""
+
 CALL_STATES = ("completed", "cancelled", "failed", "timeout", "unterminated", "shutdown")
 """How a call record ended: BYE after answer; CANCEL; final error response; closed by the
 inactivity timeout; still open at the end of the capture (offline analysis); closed when the

@@ -10,9 +10,10 @@ from db.settings import DiagnosisSettings
 from sniffer.diagnosis import audio_rules, media_rules, network_rules, sip_rules
 from sniffer.diagnosis.drops import DropLedger
 from sniffer.diagnosis.facts import Facts, endpoint
+from sniffer.diagnosis.legkeys import read_keys
 from sniffer.diagnosis.legs import LegIndex, LegState, MediaSpan
 from sniffer.diagnosis.level import TABLES, LevelMeter, dbov_to_amplitude
-from sniffer.diagnosis.notes import observe
+from sniffer.diagnosis.notes import MAX_ANNOUNCED, MAX_RETRANSMISSION_KINDS, CallNotes
 from sniffer.diagnosis.registry import RULES, diagnose
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ RULE_MODULES = (media_rules, audio_rules, sip_rules, network_rules)
 """Importing them registers their rules (:data:`sniffer.diagnosis.registry.RULES`)."""
 DROP_SLACK_S = 1.0
 """Drops are sampled once a second: those counted up to a second after the call count too."""
+MAX_PDD_MS = 3_600_000
+"""A longer post-dial delay is a capture clock jump: reported as null."""
 _NO_METER = LevelMeter(None, 0.0, -1)
 
 
@@ -45,7 +48,9 @@ class Diagnoser:
     # -- while the call is up ---------------------------------------------------------------
 
     def on_sip(self, call: Call, msg: SipMessage, ts: float, src: bytes, retrans: bool) -> None:
+        """Note a SIP message of ``call`` (for ``pdd_ms`` even when the diagnosis is off)."""
         if not self.enabled:
+            observe(call, msg, ts, src, retrans, ())
             return
         notes = call.notes
         new = notes is None
@@ -102,7 +107,9 @@ class Diagnoser:
         rec.problems = diagnose(facts, RULES)
         notes = call.notes
         k = facts.notes.keys
-        media = list(dict.fromkeys(endpoint(ip, port) for _s, ip, port, _sig in facts.notes.announced))
+        media = list(
+            dict.fromkeys(endpoint(ip, port) for _s, ip, port, _sig in facts.notes.announced)
+        )
         ssrcs = list(dict.fromkeys(s.ssrc for s in call.streams if s.stats.packets))
         rec.leg_keys = LegKeys(list(k.cids), list(k.session_ids), list(k.icids), media, ssrcs)
         leg = notes.leg if notes is not None else None
@@ -124,13 +131,69 @@ class Diagnoser:
 
 
 def pdd_ms(call: Call) -> int | None:
-    """INVITE to the first 18x, else to the final response; None without both."""
+    """The last initial INVITE (after a challenge, the re-sent one) to the first 18x, else to
+    the final response; None without both, or beyond :data:`MAX_PDD_MS` (a clock jump)."""
+    notes = call.notes
     if not call.invite_seen or call.invite_ts is None:
         return None
+    start = call.invite_ts
     stops = [t for t in (call.final_ts,) if t is not None]
-    if call.notes is not None and call.notes.first_18x_ts is not None:
-        stops.append(call.notes.first_18x_ts)
+    if notes is not None:
+        if notes.invite_ts is not None:
+            start = notes.invite_ts
+        if notes.first_18x_ts is not None:
+            stops.append(notes.first_18x_ts)
     if not stops:
         return None
-    return max(0, round((min(stops) - call.invite_ts) * 1000.0))
+    pdd = round((min(stops) - start) * 1000.0)
+    return pdd if 0 <= pdd <= MAX_PDD_MS else None
 
+
+def _label(msg: SipMessage) -> str:
+    return msg.method[:20] if msg.is_request else f"{msg.status} {msg.method[:20]}"
+
+
+def observe(
+    call: Call,
+    msg: SipMessage,
+    ts: float,
+    src: bytes,
+    retransmission: bool,
+    headers: tuple[str, ...],
+) -> CallNotes:
+    """Note one SIP message already applied to ``call`` (``retransmission``: the tracker
+    counted it as one). ``headers``: lower-case names of the leg correlation headers."""
+    notes = call.notes
+    if notes is None:
+        notes = call.notes = CallNotes()
+    if retransmission:
+        label = _label(msg)
+        counts = notes.retransmitted
+        if label in counts or len(counts) < MAX_RETRANSMISSION_KINDS:
+            counts[label] = counts.get(label, 0) + 1
+        return notes
+    method = msg.method
+    initial = msg.cseq_num == call.initial_cseq
+    if msg.is_request:
+        if (
+            method == "INVITE"
+            and initial
+            and msg.to.tag is None
+            and msg.cseq_num != notes.invite_cseq
+        ):
+            notes.invite_cseq = msg.cseq_num  # the initial INVITE, or its re-sent copy
+            notes.invite_ts = ts
+            notes.first_18x_ts = None
+        elif method == "ACK" and initial and notes.ack_ts is None:
+            notes.ack_ts = ts
+    elif method == "INVITE" and initial and 180 <= msg.status < 190 and notes.first_18x_ts is None:
+        notes.first_18x_ts = ts
+    targets = call.media_targets
+    if len(targets) > notes.seen_targets:
+        for (ip, port), target in targets[notes.seen_targets :]:
+            if not target.rtcp and len(notes.announced) < MAX_ANNOUNCED:
+                notes.announced.append((target.side, ip, port, src))
+        notes.seen_targets = len(targets)
+    if method == "INVITE":
+        read_keys(notes.keys, msg, headers)
+    return notes

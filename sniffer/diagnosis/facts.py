@@ -102,7 +102,9 @@ class Facts:
     packets: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, call: Call, rec: CallRecord, cfg: DiagnosisSettings, drops: tuple[int, int]) -> Facts:
+    def of(
+        cls, call: Call, rec: CallRecord, cfg: DiagnosisSettings, drops: tuple[int, int]
+    ) -> Facts:
         facts = cls(call, rec, cfg, call.notes or CallNotes(), drops, call.bye_ts)
         min_gap = min(cfg.one_way_gap_s, cfg.media_timeout_s)
         for side in DIRECTIONS:

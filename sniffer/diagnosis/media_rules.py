@@ -54,7 +54,7 @@ def late_media(f: Facts) -> Iterator[str]:
     ``late_media_ms`` after the answer."""
     if not f.answered:
         return
-    start, end = f.talk_window
+    start, _end = f.talk_window
     for side in DIRECTIONS:
         spans = f.flows[side]
         if not spans or any(a <= start <= b for a, b in spans):

@@ -25,7 +25,6 @@ def is_public(ip: bytes) -> bool:
     return ipaddress.ip_address(ip).is_global
 
 
-
 @rule("nat_mismatch")
 def nat_mismatch(f: Facts) -> Iterator[str]:
     """A side's RTP comes from an ip:port none of its SDPs announced (symmetric RTP behind
