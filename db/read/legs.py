@@ -17,6 +17,8 @@ from db.read.models import CallDetail, CallSummary, Model
 LEG_WINDOW_S = 12 * 3600
 """Legs are looked for this far around the call's start (partition pruning)."""
 MAX_LEGS = 50
+MEDIA_WINDOW_S = 60
+"""A leg on another sensor with one of the call's SSRCs must start this close to it."""
 LinkReason = Literal["x-cid", "session-id", "icid", "same-media", "same-call-id"]
 LINK_REASONS: tuple[str, ...] = get_args(LinkReason)
 _KEY_REASON: dict[str, LinkReason] = {"cid": "x-cid", "session-id": "session-id", "icid": "icid"}
@@ -79,20 +81,26 @@ async def list_legs(
         pairs = [("cid", x) for x in [*keys.cids, rec.call_id]]
         pairs += [("session-id", x) for x in keys.session_ids]
         pairs += [("icid", x) for x in keys.icids]
-        for kind, reason in _KEY_REASON.items():
-            values = [x for k, x in pairs if k == kind]
+        searches: list[tuple[str, list[str], LinkReason, tuple[Any, Any]]] = [
+            (kind, [x for k, x in pairs if k == kind], reason, (lo, hi))
+            for kind, reason in _KEY_REASON.items()
+        ]
+        near = v.ts(rec.invite_ts - MEDIA_WINDOW_S), v.ts(rec.invite_ts + MEDIA_WINDOW_S)
+        # a media relay keeping the SSRC, seen by another sensor
+        searches.append(("ssrc", [str(x) for x in keys.ssrcs], "same-media", near))
+        for kind, values, reason, (start, stop) in searches:
             if not values:
                 continue
             await cur.execute(
                 "SELECT DISTINCT cdr_id FROM cdr_leg_key WHERE kind = %s "
                 f"AND value IN ({_in(values)}) AND invite_ts BETWEEN %s AND %s LIMIT %s",
-                (kind, *values, lo, hi, MAX_LEGS + 1),
+                (kind, *values, start, stop, MAX_LEGS + 1),
             )
             ids = [int(r[0]) for r in await cur.fetchall() if int(r[0]) != call.id]
             if ids:
                 add(
                     await _rows(cur, f"c.id IN ({_in(ids)}) AND {window}{scope}",
-                                (*ids, lo, hi, call.id, *scope_params)),
+                                (*ids, start, stop, call.id, *scope_params)),
                     reason,
                 )  # fmt: skip
     return sorted(found.values(), key=lambda leg: (leg.call.invite_ts, leg.call.id))

@@ -41,6 +41,10 @@ def _calls() -> dict[int, list[CallRecord]]:
     other = make_call(2100)
     b.append(dataclasses.replace(other, leg_keys=dataclasses.replace(
         other.leg_keys, session_ids=[f"{10:032x}"]), leg_links=[]))  # fmt: skip
+    # and one of call 20, sharing an SSRC of it only (a media relay), 5 s after it
+    relay = make_call(2101)
+    b.append(dataclasses.replace(relay, invite_ts=T0 + 25.5, leg_keys=dataclasses.replace(
+        relay.leg_keys, ssrcs=[0x10000 + 20]), leg_links=[]))  # fmt: skip
     return {SENSOR_A: a, SENSOR_B: b}
 
 

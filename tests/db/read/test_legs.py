@@ -42,10 +42,22 @@ async def test_legs_of_the_group_with_the_sensors_reasons(
     assert db_.record.leg_keys == b.leg_keys
     legs_a = await list_legs(rconn, da)
     legs_b = await list_legs(rconn, db_)
-    other = written.calls[SENSOR_B][-1]
+    other = written.calls[SENSOR_B][-2]
     assert [(leg.call.uid, leg.call.sensor_id, leg.reason) for leg in legs_a] == [
         (b.uid, SENSOR_A, "x-cid"),
         (other.uid, SENSOR_B, "session-id"),
     ]
     assert [(leg.call.uid, leg.reason) for leg in legs_b] == [(a.uid, "x-cid")]
     assert await list_legs(rconn, da, [99]) == []  # out of the viewer's scope
+
+
+async def test_legs_on_another_sensor_by_ssrc(written: Written, rconn: CONNECTION) -> None:
+    a, b = written.calls[SENSOR_A][20], written.calls[SENSOR_A][21]
+    relay = written.calls[SENSOR_B][-1]
+    detail = await get_call(rconn, await _id_of(rconn, a.call_id))
+    assert detail is not None
+    legs = await list_legs(rconn, detail)
+    assert [(leg.call.uid, leg.reason) for leg in legs] == [
+        (b.uid, "x-cid"),
+        (relay.uid, "same-media"),
+    ]
