@@ -102,32 +102,32 @@ class Diagnoser:
         rec.pdd_ms = pdd_ms(call)
         if not self.enabled:
             return
-        drops = self.drops.between(rec.invite_ts, rec.end_ts + DROP_SLACK_S)
-        facts = Facts.of(call, rec, self.cfg, drops)
-        rec.problems = diagnose(facts, RULES)
-        notes = call.notes
-        k = facts.notes.keys
-        media = list(
-            dict.fromkeys(endpoint(ip, port) for _s, ip, port, _sig in facts.notes.announced)
-        )
-        ssrcs = list(dict.fromkeys(s.ssrc for s in call.streams if s.stats.packets))
-        rec.leg_keys = LegKeys(list(k.cids), list(k.session_ids), list(k.icids), media, ssrcs)
-        leg = notes.leg if notes is not None else None
+        notes = call.notes if call.notes is not None else CallNotes()
+        leg = notes.leg
         if leg is None:
-            leg = LegState(call.uid, call.call_id, call.first_ts, call.uid)
+            leg = notes.leg = LegState(call.uid, call.call_id, call.first_ts, call.uid)
             self.legs.add_call_id(leg)
-        spans = [
-            MediaSpan(s.ssrc, s.stats.first_ts, s.stats.last_ts)
-            for s in call.streams
-            if s.stats.packets
-        ]
-        self.legs.add_media(leg, spans)
-        keys = [("call-id", call.call_id)]
-        keys += [("cid", v) for v in k.cids] + [("session-id", v) for v in k.session_ids]
-        keys += [("icid", v) for v in k.icids]
-        self.legs.close(leg, rec.end_ts, keys)
-        rec.leg_group = leg.group
-        rec.leg_links = list(leg.links)
+        k = notes.keys
+        try:
+            spans = [
+                MediaSpan(s.ssrc, s.stats.first_ts, s.stats.last_ts)
+                for s in call.streams
+                if s.stats.packets
+            ]
+            self.legs.add_media(leg, spans)
+            rec.leg_group = leg.group
+            rec.leg_links = list(leg.links)
+            media = list(
+                dict.fromkeys(endpoint(ip, port) for _s, ip, port, _sig in notes.announced)
+            )
+            ssrcs = list(dict.fromkeys(span.ssrc for span in spans))
+            rec.leg_keys = LegKeys(list(k.cids), list(k.session_ids), list(k.icids), media, ssrcs)
+            drops = self.drops.between(rec.invite_ts, rec.end_ts + DROP_SLACK_S)
+            rec.problems = diagnose(Facts.of(call, rec, self.cfg, drops), RULES)
+        finally:  # whatever happens, the call's keys now age out
+            keys = [("call-id", call.call_id), *(("cid", x) for x in k.cids)]
+            keys += [("session-id", x) for x in k.session_ids] + [("icid", x) for x in k.icids]
+            self.legs.close(leg, rec.end_ts, keys)
 
 
 def pdd_ms(call: Call) -> int | None:

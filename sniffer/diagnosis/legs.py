@@ -55,23 +55,34 @@ class MediaSpan:
 
 
 class LegIndex:
-    """The keys of the open and recently recorded calls of one sensor."""
+    """The keys of the open and recently recorded calls of one sensor: those of open calls
+    apart (never expired, bounded), those of recorded calls in the order they were recorded
+    (expired from the oldest, bounded)."""
 
     def __init__(self, window_s: float, media_window_s: float, max_keys: int = MAX_KEYS) -> None:
         self.window_s = window_s
         self.media_window_s = media_window_s
         self.max_keys = max_keys
-        self._keys: OrderedDict[tuple[str, str], LegState] = OrderedDict()
+        self._open: OrderedDict[tuple[str, str], LegState] = OrderedDict()
+        self._closed: OrderedDict[tuple[str, str], LegState] = OrderedDict()
         self._ssrcs: OrderedDict[int, list[tuple[MediaSpan, LegState]]] = OrderedDict()
 
+    def __len__(self) -> int:
+        return len(self._open) + len(self._closed)
+
     def _remember(self, key: tuple[str, str], leg: LegState) -> None:
-        self._keys[key] = leg
-        self._keys.move_to_end(key)
-        while len(self._keys) > self.max_keys:
-            self._keys.popitem(last=False)
+        self._closed.pop(key, None)
+        self._open[key] = leg
+        self._open.move_to_end(key)
+        while len(self._open) > self.max_keys:  # calls whose record was never built
+            self._open.popitem(last=False)
+
+    def _holder(self, key: tuple[str, str]) -> LegState | None:
+        other = self._open.get(key)
+        return other if other is not None else self._closed.get(key)
 
     def _find(self, key: tuple[str, str], leg: LegState) -> LegState | None:
-        other = self._keys.get(key)
+        other = self._holder(key)
         if other is None or other is leg or (other.closed and leg.ts - other.ts > self.window_s):
             return None
         return other
@@ -87,7 +98,7 @@ class LegIndex:
                 other = self._find(("call-id", value), leg)
             if other is not None:
                 leg.link(other, reason)
-            if other is None or key not in self._keys:
+            if other is None or self._holder(key) is None:
                 self._remember(key, leg)
 
     def add_call_id(self, leg: LegState) -> None:
@@ -122,22 +133,23 @@ class LegIndex:
         leg.closed = True
         leg.ts = end_ts
         for key in keys:
-            if self._keys.get(key) is leg:
-                self._keys.move_to_end(key)
+            if self._open.get(key) is leg:
+                del self._open[key]
+                self._closed[key] = leg
+        while len(self._closed) > self.max_keys:
+            self._closed.popitem(last=False)
 
     def expire(self, now: float) -> None:
-        """Forget the keys of calls recorded more than the window ago (open calls keep theirs)."""
+        """Forget the keys of calls recorded more than the window ago."""
         horizon = now - self.window_s
-        for _ in range(len(self._keys)):
-            key, leg = next(iter(self._keys.items()))
-            if not leg.closed:
-                self._keys.move_to_end(key)
-                continue
+        closed = self._closed
+        while closed:
+            key, leg = next(iter(closed.items()))
             if leg.ts >= horizon:
                 break
-            del self._keys[key]
+            del closed[key]
         while self._ssrcs:
-            ssrc, entries = next(iter(self._ssrcs.items()))
+            _ssrc, entries = next(iter(self._ssrcs.items()))
             if any(span.last_ts >= horizon for span, _leg in entries):
                 break
-            del self._ssrcs[ssrc]
+            self._ssrcs.popitem(last=False)

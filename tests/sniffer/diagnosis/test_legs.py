@@ -118,3 +118,27 @@ def test_unrelated_simultaneous_calls_are_not_linked() -> None:
     for rec in calls.values():
         assert rec.leg_links == []
         assert rec.leg_group == rec.uid
+
+
+def test_leg_index_links_within_the_window_expires_and_stays_bounded() -> None:
+    from sniffer.diagnosis.legs import LegIndex, LegState
+
+    idx = LegIndex(window_s=60.0, media_window_s=2.0, max_keys=10)
+    legs = [LegState(f"u{i}", f"c{i}", 1000.0 + i, f"u{i}") for i in range(30)]
+    for leg in legs:
+        idx.add_call_id(leg)
+        idx.add_keys(leg, "session-id", [f"s{leg.uid}"])
+    assert len(idx) == 10  # open calls whose record never came: the oldest forgotten
+    for leg in legs[-5:]:
+        idx.close(leg, leg.ts + 30.0, [("call-id", leg.call_id), ("session-id", f"s{leg.uid}")])
+    late = LegState("v", "d", 1029.0 + 80.0, "v")
+    idx.add_keys(late, "cid", ["c29"])  # c29 was recorded at 1059: 50 s ago
+    assert [(x.uid, x.reason) for x in late.links] == [("u29", "x-cid")]
+    idx.expire(1059.0 + 61.0)
+    assert len(idx) == 1  # only the late (open) leg's own key
+    idx.close(late, late.ts, [("call-id", "d"), ("cid", "c29")])
+    idx.expire(late.ts + 61.0)
+    assert len(idx) == 0
+    gone = LegState("w", "e", 1200.0, "w")
+    idx.add_keys(gone, "cid", ["c29"])
+    assert gone.links == [] and gone.group == "w"
