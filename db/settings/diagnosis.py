@@ -38,9 +38,9 @@ class DiagnosisSettings(Section):
         doc="`rtp_after_bye`: RTP still arriving this long after the BYE.",
     )  # fmt: skip
     silence_dbov: float = setting(
-        -55.0, env="CALLSIFT_DIAG_SILENCE_DBOV", ge=-90, le=-43,
-        doc="`silent_audio`: a sampled G.711 packet whose mean absolute level is below this "
-        "(dBov) is silent. The measure saturates at -42 dBov, so the bound is -43.",
+        -55.0, env="CALLSIFT_DIAG_SILENCE_DBOV", ge=-90, le=-20,
+        doc="`silent_audio`: a G.711 sample below this level (dBov) is quiet; a sampled packet "
+        "with fewer than 1/8 of its samples above it is silent.",
     )  # fmt: skip
     silent_share_pct: float = setting(
         90.0, env="CALLSIFT_DIAG_SILENT_SHARE_PCT", gt=0, le=100,

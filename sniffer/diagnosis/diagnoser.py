@@ -12,7 +12,7 @@ from sniffer.diagnosis.drops import DropLedger
 from sniffer.diagnosis.facts import Facts, endpoint
 from sniffer.diagnosis.legkeys import read_keys
 from sniffer.diagnosis.legs import LegIndex, LegState, MediaSpan
-from sniffer.diagnosis.level import TABLES, LevelMeter, dbov_to_amplitude
+from sniffer.diagnosis.level import ALAW, LOUD_SHARE_DIV, ULAW, LevelMeter, quiet_codes
 from sniffer.diagnosis.notes import MAX_ANNOUNCED, MAX_RETRANSMISSION_KINDS, CallNotes
 from sniffer.diagnosis.registry import RULES, diagnose
 
@@ -29,7 +29,7 @@ DROP_SLACK_S = 1.0
 """Drops are sampled once a second: those counted up to a second after the call count too."""
 MAX_PDD_MS = 3_600_000
 """A longer post-dial delay is a capture clock jump: reported as null."""
-_NO_METER = LevelMeter(None, 0.0, -1)
+_NO_METER = LevelMeter(None, -1)
 
 
 class Diagnoser:
@@ -43,7 +43,8 @@ class Diagnoser:
         self.legs = LegIndex(cfg.leg_window_s, cfg.same_media_window_s)
         self.sample_mask = cfg.silence_sample_every - 1 if cfg.enabled else 0xFFFF
         """The fast path samples a packet when ``not seq & sample_mask``."""
-        self.threshold = dbov_to_amplitude(cfg.silence_dbov)
+        self.quiet = {enc: quiet_codes(enc, cfg.silence_dbov) for enc in (ULAW, ALAW)}
+        """Per G.711 encoding, the codes below ``silence_dbov``."""
 
     # -- while the call is up ---------------------------------------------------------------
 
@@ -72,22 +73,37 @@ class Diagnoser:
                 self.legs.add_keys(leg, kind, values[n:])
 
     def sample(self, flow: Flow, buf: bytes) -> None:
-        """A fast-path packet (Ethernet, IPv4, RTP header of 12 bytes at offset 42)."""
+        """A fast-path packet (Ethernet, IPv4, RTP header of 12 bytes at offset 42), measured
+        inline: one call per sampled packet."""
         stream = flow.stream
-        if stream is not None:
+        if stream is None:
+            return
+        meter = stream.level
+        if meter is None:
+            meter = self._meter(stream)
+        quiet = meter.quiet
+        if quiet is not None and flow.pt == meter.pt:
             end = 14 + ((buf[16] << 8) | buf[17])
-            self.sample_payload(stream, flow.pt, buf[54:end])
+            n = end - 54
+            if n > 0:
+                meter.total += 1
+                if len(buf[54:end].translate(None, quiet)) * LOUD_SHARE_DIV < n:
+                    meter.silent += 1
 
     def sample_payload(self, stream: CallStream, pt: int, payload: bytes | None) -> None:
         """A sampled packet of payload type ``pt``: measured when ``pt`` is the stream's main
         payload type and that is G.711."""
         meter = stream.level
         if meter is None:
-            main = stream.stats.payload_type
-            table = TABLES.get(stream.payloads.encoding(main))
-            meter = stream.level = LevelMeter(table, self.threshold, main) if table else _NO_METER
+            meter = self._meter(stream)
         if pt == meter.pt and payload is not None:
             meter.add(payload)
+
+    def _meter(self, stream: CallStream) -> LevelMeter:
+        main = stream.stats.payload_type
+        quiet = self.quiet.get(stream.payloads.encoding(main))
+        meter = stream.level = LevelMeter(quiet, main) if quiet is not None else _NO_METER
+        return meter
 
     def record_drops(self, ts: float, kernel: int, queue: int) -> None:
         self.drops.record(ts, kernel, queue)

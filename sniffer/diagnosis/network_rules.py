@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
+from functools import lru_cache
 
 from sniffer.diagnosis.facts import Facts, arrow, endpoint
 from sniffer.diagnosis.registry import rule
@@ -16,11 +17,13 @@ _PRIVATE = tuple(
 """RFC 1918, RFC 6598 (carrier-grade NAT) and RFC 4193 (unique local) ranges."""
 
 
+@lru_cache(maxsize=4096)
 def is_private(ip: bytes) -> bool:
     addr = ipaddress.ip_address(ip)
     return any(addr.version == n.version and addr in n for n in _PRIVATE)
 
 
+@lru_cache(maxsize=4096)
 def is_public(ip: bytes) -> bool:
     return ipaddress.ip_address(ip).is_global
 

@@ -11,12 +11,12 @@ from sniffer.analyzer import AnalyzerConfig
 from sniffer.diagnosis.drops import DropLedger
 from sniffer.diagnosis.level import (
     ALAW,
-    TABLES,
     ULAW,
     LevelMeter,
     alaw_magnitude,
     amplitude_to_dbov,
     dbov_to_amplitude,
+    quiet_codes,
     ulaw_magnitude,
 )
 from tests.pcapgen import encapsulate
@@ -64,14 +64,18 @@ def test_g711_tables_and_levels() -> None:
     assert ulaw_magnitude(0xFF) == 0 and ulaw_magnitude(0x7F) == 0
     assert ulaw_magnitude(0x00) == 32124 and ulaw_magnitude(0x80) == 32124
     assert alaw_magnitude(0xD5) == 8 and alaw_magnitude(0x2A) == 32256
-    assert max(TABLES[ULAW]) == 255 and max(TABLES[ALAW]) == 255
+    quiet = quiet_codes(ULAW, -55.0)
+    assert quiet is not None and 0xFF in quiet and 0x10 not in quiet
+    assert quiet_codes(ALAW, -55.0) is not None and quiet_codes("G729", -55.0) is None
+    assert all(ulaw_magnitude(c) < dbov_to_amplitude(-55.0) for c in quiet)
     assert amplitude_to_dbov(dbov_to_amplitude(-55.0)) == pytest.approx(-55.0)
     assert amplitude_to_dbov(0) == -math.inf
-    meter = LevelMeter(TABLES[ULAW], dbov_to_amplitude(-55.0), 0)
-    meter.add(b"\xff" * 160)
-    meter.add(b"\x10" * 160)
+    meter = LevelMeter(quiet, 0)
+    meter.add(b"\xff" * 160)  # digital silence
+    meter.add(b"\x10" * 19 + b"\xff" * 141)  # 19 of 160 loud: below 1/8, silent
+    meter.add(b"\x10" * 20 + b"\xff" * 140)  # 20 of 160: 1/8, not silent
     meter.add(b"")
-    assert (meter.silent, meter.total, meter.silent_pct) == (1, 2, 50.0)
+    assert (meter.silent, meter.total, round(meter.silent_pct, 1)) == (2, 3, 66.7)
 
 
 def test_disabled_diagnosis_keeps_pdd_only() -> None:
