@@ -6,8 +6,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.sniffer.diagnosis.synth import (
     ANSWER,
+    CALL_ID,
     QUIET,
     IpPacket,
     MediaOpts,
@@ -22,6 +25,7 @@ from tests.sniffer.diagnosis.synth import (
     shift_sip,
     with_payload,
 )
+from tests.sniffer.e2e import analyze_scenario
 
 A, B = "10.0.0.1", "10.0.0.2"
 
@@ -333,3 +337,14 @@ def test_the_registry_holds_exactly_the_documented_codes() -> None:
 def test_pdd_of_a_challenged_call_runs_from_the_resent_invite() -> None:
     rec = record(packets_of(call(challenge=True)))
     assert rec.challenged and rec.pdd_ms == 50
+
+
+@pytest.mark.parametrize("how", ["sll", "vlan", "ipv6"])
+def test_silent_audio_off_the_fast_path(how: str) -> None:
+    """Linux cooked captures, VLAN tags and IPv6 never take the inline fast path: the RTP
+    path samples them the same way."""
+    run = analyze_scenario(quiet_from(clean(), B, 99.0), how)
+    rec = run.call(CALL_ID)
+    assert [d.split(":")[0] for d in details(rec, "silent_audio")] == ["callee->caller"]
+    loud = analyze_scenario(clean(), how).call(CALL_ID)
+    assert "silent_audio" not in codes(loud)
