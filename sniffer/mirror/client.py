@@ -81,6 +81,8 @@ class MirrorClient:
         self.clock_offset_ns: int | None = None
         self.rtt_ns: int | None = None
         self._bye_acked = False
+        self.stream = auth.new_nonce()[:16].hex()
+        """This run's stream id: sequence numbers start at 1 in each run of the sender."""
 
     def finish(self) -> None:
         """The input ended: once everything is acknowledged, say goodbye and return."""
@@ -158,6 +160,7 @@ class MirrorClient:
             "sensor": self.name,
             "nonce": client_nonce.hex(),
             "time_ns": now_ns(),
+            "stream": self.stream,
             "acked": self.buffer.acked,
             "last_receiver": self.receiver_id,
             "codecs": ["zstd"],

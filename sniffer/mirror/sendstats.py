@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -14,7 +14,24 @@ from prometheus_client.registry import Collector
 from sniffer.service.metrics import MetricsServer, SensorSnapshot
 
 if TYPE_CHECKING:
-    from sniffer.mirror.sender import MirrorSender
+    from sniffer.capture.live import LiveCapture
+    from sniffer.counters import Counters
+    from sniffer.mirror.batch import BatchEncoder
+    from sniffer.mirror.buffer import SendBuffer
+    from sniffer.mirror.client import MirrorClient
+
+
+class MirrorSender(Protocol):
+    """What is reported of the sender (sniffer.mirror.sender.MirrorSender)."""
+
+    name: str
+    counters: Counters
+    encoder: BatchEncoder
+    buffer: SendBuffer
+    client: MirrorClient
+    capture: LiveCapture | None
+    captured: int
+    started: float
 
 
 def figures(s: MirrorSender) -> dict[str, float | int | str | None]:
