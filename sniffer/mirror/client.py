@@ -9,6 +9,7 @@ import logging
 import random
 import ssl
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from db.errors import MirrorError
@@ -27,6 +28,9 @@ ACK_TIMEOUT_S = 30.0
 BACKOFF_MIN_S = 0.2
 BACKOFF_MAX_S = 15.0
 SOFTWARE = "callsift-mirror-send"
+
+
+Opener = Callable[["Target"], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
 
 
 class MirrorRefused(MirrorError):
@@ -64,7 +68,9 @@ class MirrorClient:
         *,
         tls: ssl.SSLContext | None = None,
         counters: Counters | None = None,
+        opener: Opener | None = None,
     ) -> None:
+        """``opener`` connects to a target (default: TCP, with ``tls``)."""
         self.name = name
         self.secret = secret
         self.targets = targets
@@ -81,6 +87,7 @@ class MirrorClient:
         self.clock_offset_ns: int | None = None
         self.rtt_ns: int | None = None
         self._bye_acked = False
+        self.opener = opener or self._open
         self.stream = auth.new_nonce()[:16].hex()
         """This run's stream id: sequence numbers start at 1 in each run of the sender."""
 
@@ -120,12 +127,13 @@ class MirrorClient:
                 return
             attempt, said_down = 0, False
 
+    async def _open(self, target: Target) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.open_connection(target.host, target.port, ssl=self.tls, limit=1 << 20)
+
     async def _session(self, target: Target, stop: asyncio.Event) -> bool:
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                reader, writer = await asyncio.open_connection(
-                    target.host, target.port, ssl=self.tls, limit=1 << 20
-                )
+                reader, writer = await self.opener(target)
         except (OSError, TimeoutError, ssl.SSLError) as exc:
             raise _Lost(f"cannot connect ({getattr(exc, 'strerror', None) or exc!r})") from None
         frame_reader = frames.FrameReader(reader, max_body=frames.MAX_HANDSHAKE_BODY)
@@ -216,13 +224,14 @@ class MirrorClient:
         """Send and receive until the connection ends (:class:`_Lost`), ``stop`` is set, or the
         input ended and all of it was acknowledged (True)."""
         reader.max_body = frames.MAX_HANDSHAKE_BODY
-        async with asyncio.TaskGroup() as tg:
-            recv = tg.create_task(self._receive(reader))
-            try:
-                done = await self._send(writer, key, stop, recv)
-            finally:
-                recv.cancel()
-        return done
+        recv = asyncio.create_task(self._receive(reader))
+        try:
+            return await self._send(writer, key, stop, recv)
+        finally:  # the receiving task never outlives its connection
+            recv.cancel()
+            await asyncio.wait([recv])
+            if not recv.cancelled():
+                recv.exception()  # retrieved: _send raised it already, or the session ended
 
     async def _send(
         self,

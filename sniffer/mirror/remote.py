@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from db.errors import SpoolError
 from db.records import Record
 from db.settings import Settings
 from sniffer.analyzer import Analyzer, AnalyzerConfig
@@ -66,6 +67,9 @@ class RemoteSensor:
         self.rtt_ns: int | None = None
         self.connected = False
         self.packets = 0
+        """Packets analysed by this process."""
+        self.stream_packets = 0
+        """Packets of the sender's current run analysed here, across restarts of the receiver."""
         self.active: object | None = None
         """The connection streaming this sender now (a newer one replaces it)."""
         self._load_state()
@@ -84,10 +88,12 @@ class RemoteSensor:
             seq, stream = data.get("last_seq"), data.get("stream")
             if isinstance(seq, int) and seq >= 0 and isinstance(stream, str):
                 self.stream, self.last_seq = stream, seq
+                packets = data.get("packets")
+                self.stream_packets = packets if isinstance(packets, int) else 0
 
-    def save_state(self) -> None:
+    def save_state(self, state: dict[str, Any] | None = None) -> None:
         make_dirs(str(self.state_file.parent))
-        write_json(self.state_file, self.state())
+        write_json(self.state_file, state or self.state())
 
     def state(self) -> dict[str, Any]:
         return {
@@ -95,6 +101,7 @@ class RemoteSensor:
             "sensor_id": self.sensor_id,
             "stream": self.stream,
             "last_seq": self.last_seq,
+            "packets": self.stream_packets,
         }
 
     def resume(self, stream: str, acked: int) -> tuple[int, bool]:
@@ -104,7 +111,7 @@ class RemoteSensor:
         if stream != self.stream:
             if self.stream:
                 self.mirror.inc("streams_restarted")
-            self.stream, self.last_seq = stream, 0
+            self.stream, self.last_seq, self.stream_packets = stream, 0, 0
         split = False
         if acked > self.last_seq:
             split = bool(self.last_seq) and self.mark_split() > 0
@@ -137,6 +144,7 @@ class RemoteSensor:
     def feed(self, linktype: int, packets: list[tuple[float, bytes]]) -> None:
         self.analyzer(linktype).feed(packets)
         self.packets += len(packets)
+        self.stream_packets += len(packets)
 
     def _adopt(self, calls: dict[str, list[dict[str, Any]]]) -> None:
         for key, states in calls.items():
@@ -161,11 +169,12 @@ class RemoteSensor:
     async def save_snapshot(self) -> bool:
         """Crash recovery (each heartbeat): the open calls and where the stream stands."""
         calls = {key: a.call_states() for key, a in self.analyzers.items()}
+        state = self.state()  # taken with the calls: a crash resumes the stream right after
         stamps = [t for a in self.analyzers.values() if (t := a.last_capture_ts) is not None]
         ok = await asyncio.to_thread(self.snapshots.save_logged, calls, max(stamps, default=None))
         try:
-            await asyncio.to_thread(self.save_state)
-        except OSError as exc:
+            await asyncio.to_thread(self.save_state, state)
+        except (OSError, SpoolError) as exc:
             log.warning("mirror state %s: %s", self.state_file, exc)
             return False
         return ok
@@ -180,7 +189,7 @@ class RemoteSensor:
             spool.close()
         try:
             self.save_state()
-        except OSError as exc:
+        except (OSError, SpoolError) as exc:
             log.error("mirror state %s: %s (the sender will resend)", self.state_file, exc)
         await self.writer.aclose(timeout=timeout)
 

@@ -89,7 +89,7 @@ class MirrorReceiver:
 
     @property
     def running(self) -> bool:
-        return self._server is not None and self._server.is_serving()
+        return self._tg is not None and not self._done.is_set()
 
     @property
     def bound_port(self) -> int:
@@ -100,7 +100,7 @@ class MirrorReceiver:
     async def start(self) -> None:
         try:
             self._server = await asyncio.start_server(
-                self._accept, self.host, self.port, ssl=self.tls, limit=1 << 20
+                self.accept, self.host, self.port, ssl=self.tls, limit=1 << 20
             )
         except OSError as exc:
             raise ConfigError(
@@ -112,18 +112,19 @@ class MirrorReceiver:
             self.receiver_id[:8], self.host, self.bound_port, len(self.secrets),
         )  # fmt: skip
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event, *, listen: bool = True) -> None:
         """Serve until ``stop``; then the connections stop reading, what they queued is
-        analysed and acknowledged, and every sender's sensor is closed."""
-        if self._server is None:
+        analysed and acknowledged, and every sender's sensor is closed. Without ``listen``
+        connections come through :meth:`accept` only."""
+        if self._server is None and listen:
             await self.start()
         try:
             async with asyncio.TaskGroup() as tg:
                 self._tg = tg
                 tg.create_task(self._housekeeping())
                 await stop.wait()
-                assert self._server is not None
-                self._server.close()
+                if self._server is not None:
+                    self._server.close()
                 for conn in list(self.connections):
                     conn.stop()
                 while self.connections:
@@ -136,7 +137,7 @@ class MirrorReceiver:
             for sensor in self.sensors.values():
                 await sensor.close(self.clock.time_left())
 
-    def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self._tg is None or self._done.is_set():
             writer.close()
             return
