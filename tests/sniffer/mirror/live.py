@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,6 +31,7 @@ class ReceiverProcess(SensorProcess):
         port: int = MIRROR_PORT,
         log_path: Path | None = None,
         extra_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
     ) -> None:
         self.ns = ns
         self.port = ns.call(free_port)
@@ -39,10 +43,10 @@ class ReceiverProcess(SensorProcess):
                "--mirror-listen", f"0.0.0.0:{port}", "--mirror-secrets", str(secrets),
                "--db", db_url, "--spool", str(spool),
                "--metrics-listen", f"127.0.0.1:{self.port}", *extra_args]  # fmt: skip
-        env = {**os.environ, "CALLSIFT_HEARTBEAT_S": "1", "CALLSIFT_SPOOL_MAX_GB": "0"}
         self.proc = ns.popen(
-            cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=self._log,
-            stderr=subprocess.STDOUT, env=env,
+            cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            env={**os.environ, "CALLSIFT_HEARTBEAT_S": "1", "CALLSIFT_SPOOL_MAX_GB": "0",
+                 **(env or {})},
         )  # fmt: skip
 
     def state(self, name: str) -> dict[str, Any]:
@@ -91,3 +95,59 @@ def secrets_file(path: Path, pairs: dict[str, str]) -> Path:
     path.write_text("".join(f"{n} {s}\n" for n, s in pairs.items()))
     path.chmod(0o600)
     return path
+
+
+def record_one(listener: socket.socket, target: tuple[str, int]) -> bytes:
+    """A TCP proxy for one connection: what the client sent (a captured session), forwarded
+    to ``target`` and answered back. Run inside the namespace (``ns.call``)."""
+    client, _ = listener.accept()
+    upstream = socket.create_connection(target, timeout=30)
+    sent = bytearray()
+    done = threading.Event()
+
+    def back() -> None:
+        try:
+            while data := upstream.recv(65536):
+                client.sendall(data)
+        except OSError:
+            pass
+        finally:
+            done.set()
+            with contextlib.suppress(OSError):
+                client.shutdown(socket.SHUT_WR)
+
+    t = threading.Thread(target=back)
+    t.start()
+    client.settimeout(30)
+    try:
+        while data := client.recv(65536):
+            sent += data
+            upstream.sendall(data)
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        upstream.shutdown(socket.SHUT_WR)
+    done.wait(30)
+    t.join(5)
+    client.close()
+    upstream.close()
+    listener.close()
+    return bytes(sent)
+
+
+def listener() -> socket.socket:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    return s
+
+
+def replay(data: bytes, target: tuple[str, int]) -> bytes:
+    """Send ``data`` to ``target`` at once; what comes back before it closes (30 s at most)."""
+    with socket.create_connection(target, timeout=30) as s:
+        s.sendall(data)
+        out = bytearray()
+        with contextlib.suppress(OSError):
+            while chunk := s.recv(65536):
+                out += chunk
+        return bytes(out)

@@ -6,7 +6,9 @@ and a failover to another receiver lose no packet and repeat none."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,8 +22,17 @@ from db.records import CallRecord
 from db.url import parse_db_url
 from tests.db.mariadb import url_of
 from tests.live import Netns, Relay
-from tests.live.sensor import SensorProcess
-from tests.sniffer.mirror.live import ReceiverProcess, SenderProcess, secrets_file
+from tests.live.sensor import ROOT, SensorProcess
+from tests.sniffer.mirror.fuzzpeer import fuzz
+from tests.sniffer.mirror.harness import CALL_PCAP, packets_of
+from tests.sniffer.mirror.live import (
+    ReceiverProcess,
+    SenderProcess,
+    listener,
+    record_one,
+    replay,
+    secrets_file,
+)
 from tests.sniffer.service.live import BPF, G711A_PACKETS, Uas, place_calls, wait_for
 
 pytestmark = pytest.mark.slow
@@ -208,3 +219,94 @@ def test_three_senders_restart_and_failover(
         for c in calls:
             if c.state == "completed":
                 _check_call(c)
+
+
+def test_refused_secrets_replays_and_fuzz_leave_a_good_sender_alone(
+    netns: Callable[[], Netns], procs: list[SensorProcess], site: str, tmp_path: Path
+) -> None:
+    recv_ns = netns()
+    ns = netns()
+    a, b = ns.veth(recv_ns)
+    ns.ip("addr", "add", "10.77.1.1/24", "dev", a)
+    recv_ns.ip("addr", "add", "10.77.1.2/24", "dev", b)
+    target = ("10.77.1.2", 9070)
+    secrets = secrets_file(tmp_path / "secrets", {**SECRETS, "fuzzer": "fuzzer-secret-0123456789"})
+    with Relay(recv_ns, 3306):
+        receiver = ReceiverProcess(
+            recv_ns, db_url=site, spool=tmp_path / "r", secrets=secrets,
+            env={"CALLSIFT_MIRROR_READ_TIMEOUT_S": "2"},
+        )  # fmt: skip
+        procs.append(receiver)
+        receiver.wait_ready(30)
+        uas = Uas(ns)
+        good = SenderProcess(
+            ns, name="pbx1", secret=SECRETS["pbx1"], to="10.77.1.2:9070", bpf=BPF,
+            log_path=tmp_path / "pbx1.log",
+        )  # fmt: skip
+        procs.append(good)
+        good.wait_ready(30)
+        try:
+            _in_parallel(
+                [
+                    lambda: place_calls(ns, N_CALLS),
+                    lambda: ns.call(fuzz, target, "fuzzer", b"fuzzer-secret-0123456789", 70, 7,
+                                    timeout=300),
+                ]
+            )  # fmt: skip
+            # a wrong secret: one line, non-zero
+            wrong = ns.run(
+                [sys.executable, "-m", "sniffer.cli.main", "mirror-send", "-r", str(CALL_PCAP),
+                 "--to", "10.77.1.2:9070", "--sensor", "pbx2", "--metrics-listen", "127.0.0.1:0"],
+                env={**os.environ, "CALLSIFT_MIRROR_SECRET": "not-pbx2-secret-000000"},
+                capture_output=True, text=True, timeout=60, cwd=ROOT,
+            )  # fmt: skip
+            assert wrong.returncode == 1
+            assert wrong.stderr.splitlines()[-1] == (
+                "callsift: mirror receiver 10.77.1.2:9070 refused sensor 'pbx2': "
+                "authentication failed"
+            )
+            # a real session captured on the way, then replayed as is
+            lsock = ns.call(listener)
+            port = lsock.getsockname()[1]
+            recorded: list[bytes] = []
+            rec = threading.Thread(
+                target=lambda: recorded.append(ns.call(record_one, lsock, target, timeout=120))
+            )
+            rec.start()
+            sent = ns.run(
+                [sys.executable, "-m", "sniffer.cli.main", "mirror-send", "-r", str(CALL_PCAP),
+                 "--to", f"127.0.0.1:{port}", "--sensor", "pbx2", "--metrics-listen", "127.0.0.1:0"],
+                env={**os.environ, "CALLSIFT_MIRROR_SECRET": SECRETS["pbx2"]},
+                capture_output=True, text=True, timeout=60, cwd=ROOT,
+            )  # fmt: skip
+            rec.join(60)
+            assert sent.returncode == 0, sent.stderr[-2000:]
+            assert recorded and recorded[0].startswith(b"CM\x01\x01")
+            answer = ns.call(replay, recorded[0], target)
+            assert b"replayed handshake" in answer
+            ids = _sensor_ids(site)
+            wait_for(lambda: len(_completed(site, ids["pbx1"])) >= N_CALLS, 40, "the good CDRs")
+            wait_for(lambda: good.figures()["buffered_packets"] == 0, 30, "drain")
+            captured = good.figures()["captured_packets"]
+            rc, _took, log = good.stop()
+            assert rc == 0, log[-2000:]
+            metrics = receiver.metrics_text()
+        finally:
+            uas.close()
+        rc, _took, log = receiver.stop()
+        assert rc == 0, log[-3000:]
+    assert receiver.state("pbx1")["packets"] == captured
+    assert receiver.state("pbx2")["packets"] == len(packets_of(CALL_PCAP)[1])  # not twice
+    calls, dups = _calls(site, ids["pbx1"])
+    assert dups == 0 and len(calls) == N_CALLS
+    for c in calls:
+        _check_call(c)
+    refused = {
+        m.group(1): float(m.group(2))
+        for m in re.finditer(
+            r'^callsift_mirror_refused_total\{reason="([a-z_.]+)"\} (\S+)', metrics, re.M
+        )
+    }
+    assert refused.get("auth_failed", 0) >= 1 and refused.get("replayed", 0) >= 1, refused
+    assert refused.get("bad_handshake", 0) >= 10 and refused.get("bad_frames", 0) >= 10, refused
+    assert refused.get("read_timeouts", 0) + refused.get("handshake_timeouts", 0) >= 1, refused
