@@ -52,3 +52,11 @@ class ApiUnavailable(ApiError):
 
 class CsrfError(CallsiftError):
     """A form came without the session's CSRF token (or with another one)."""
+
+
+class UploadError(CallsiftError):
+    """An upload the import page cannot take (not a form, too large, no file)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status

@@ -133,3 +133,35 @@ def series_svg(series: dict[str, Any]) -> list[Markup]:
         _chart("Jitter per second (max, ms)", " ms", jitter),
         _chart("Loss per second (%)", " %", loss),
     ]
+
+
+def bars(title: str, labels: list[str], values: list[float], bad: set[int] | None = None) -> Markup:
+    """A bar chart: one bar per label (``bad``: indexes drawn red)."""
+    n = max(len(values), 1)
+    top = max(values or [0.0]) or 1.0
+    w, h = CHART_W - 2 * PAD, CHART_H - 2 * PAD
+    bw = w / n
+    out = [
+        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{CHART_W}" '
+        f'height="{CHART_H}" role="img" aria-label="{escape(title)}">'
+        f'<text x="{PAD}" y="18" class="title">{escape(title)}</text>'
+        f'<text x="4" y="{PAD + 4}" class="axis">{top:g}</text>'
+        f'<line x1="{PAD}" y1="{PAD + h}" x2="{PAD + w}" y2="{PAD + h}" class="base"/>'
+    ]
+    step = max(1, n // 8)
+    for i, (label, v) in enumerate(zip(labels, values, strict=True)):
+        bh = v / top * h
+        cls = "bar bad" if bad and i in bad else "bar"
+        x = PAD + i * bw
+        out.append(
+            f'<rect class="{cls}" x="{x + 1:.1f}" y="{PAD + h - bh:.1f}" '
+            f'width="{max(bw - 2, 1):.1f}" height="{bh:.1f}"><title>{escape(label)}: {v:g}'
+            "</title></rect>"
+        )
+        if i % step == 0:
+            out.append(
+                f'<text x="{x + bw / 2:.1f}" y="{CHART_H - 8}" text-anchor="middle" '
+                f'class="axis">{escape(label)}</text>'
+            )
+    out.append("</svg>")
+    return Markup("".join(out))

@@ -2,6 +2,14 @@
 
 from fastapi import APIRouter
 
-from gui.pages import auth, call, calls
+from gui.pages import admin, auth, call, calls, dashboard, data, imports
 
-ROUTERS: tuple[APIRouter, ...] = (auth.router, calls.router, call.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    auth.router,
+    calls.router,
+    call.router,
+    dashboard.router,
+    data.router,
+    imports.router,
+    admin.router,
+)
