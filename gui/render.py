@@ -60,7 +60,7 @@ def code_class(code: int | None, state: str = "") -> str:
     """Row cue of a call: failed (4xx-6xx, timeout), cancelled, or none."""
     if state in ("cancelled",) or code == 487:
         return "cancelled"
-    if (code is not None and code >= 400) or state in ("failed", "timeout", "unterminated"):
+    if (code is not None and code >= 400) or state in ("failed", "timeout"):
         return "failed"
     return ""
 
