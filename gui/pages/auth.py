@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from gui.deps import AnySession, Api, Form
-from gui.errors import ApiError, ApiUnavailable, NotLoggedIn, Throttled
+from gui.deps import AnySession, Api, Form, Login
+from gui.errors import ApiError, ApiUnavailable, BadInput, Forbidden, NotLoggedIn, Throttled
 from gui.render import page
 
 log = logging.getLogger(__name__)
@@ -19,6 +19,7 @@ WHY = {
     "expired": "Your session has expired: please log in again.",
     "logout": "You are logged out.",
     "login": "Please log in.",
+    "password": "Your password is changed: log in with the new one.",
 }
 
 
@@ -86,3 +87,23 @@ async def logout(session: AnySession, api: Api, form: Form) -> Response:
             log.info("logout at the API failed: %s", exc)
     session.logout()
     return RedirectResponse("/login?why=logout", status_code=303)
+
+
+@router.get("/account")
+async def account(request: Request, session: Login) -> Response:
+    return page(request, "account.html", {"error": None})
+
+
+@router.post("/account/password")
+async def change_password(request: Request, session: Login, api: Api, form: Form) -> Response:
+    """Change one's own password; the API ends the sessions of the old one, so log in again."""
+    new = form.get("new_password", "")
+    if new != form.get("again", ""):
+        return page(request, "account.html", {"error": "The two new passwords differ."}, 400)
+    body = {"current_password": form.get("current_password", ""), "new_password": new}
+    try:
+        await api.send("POST", "/auth/password", session.token, body)
+    except (BadInput, Forbidden) as exc:
+        return page(request, "account.html", {"error": str(exc)}, 400)
+    session.logout()
+    return RedirectResponse("/login?why=password", status_code=303)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import GOLDEN, Stack
+from tests.api.conftest import GOLDEN, Stack, _create_user, run
 from tests.gui.conftest import gui_login
 
 PAGES = ("/dashboard", "/live", "/registrations", "/messages", "/sensors")
@@ -171,3 +171,23 @@ def test_admin_aliases(gui: TestClient) -> None:
     assert r.status_code == 303 and "Test SBC" not in gui.get("/admin/aliases").text
     r = gui.post("/admin/aliases", data={"csrf_token": csrf, "ip": "not-an-ip", "alias": "x"})
     assert r.status_code == 400
+
+
+def test_change_own_password(gui: TestClient, stack: Stack) -> None:
+    run(_create_user(stack.url, "changer", "viewer"))
+    page = gui.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf
+    r = gui.post(
+        "/login",
+        data={"username": "changer", "password": "V1ewer-secret-pass", "csrf_token": csrf.group(1)},
+    )
+    assert r.status_code == 303
+    csrf2 = re.search(r'name="csrf_token" value="([^"]+)"', gui.get("/account").text)
+    assert csrf2
+    form = {"csrf_token": csrf2.group(1), "current_password": "V1ewer-secret-pass"}
+    r = gui.post("/account/password", data=form | {"new_password": "x" * 12, "again": "y" * 12})
+    assert r.status_code == 400 and "differ" in r.text
+    new = "a-Brand-new-passphrase-7"
+    r = gui.post("/account/password", data=form | {"new_password": new, "again": new})
+    assert r.status_code == 303 and r.headers["location"] == "/login?why=password"
