@@ -32,9 +32,11 @@ def _add_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     """Subcommands of the other services."""
     from api.cli import add_parsers as add_api_parsers
     from db.cli import add_parser as add_db_parser
+    from gui.cli import add_parser as add_gui_parser
 
     add_db_parser(sub, epilog=EXIT_HELP)
     add_api_parsers(sub)
+    add_gui_parser(sub)
 
 
 def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
