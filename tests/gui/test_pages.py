@@ -154,3 +154,20 @@ def test_unknown_call_is_a_404_page(gui: TestClient) -> None:
     gui_login(gui, "viewer")
     r = gui.get("/calls/999999999")
     assert r.status_code == 404 and "Not found" in r.text
+
+
+def test_ladder_views_and_exports(gui: TestClient, stack: Stack) -> None:
+    from tests.stack.webclient import msg_count
+
+    gui_login(gui, "viewer")
+    cid = cdr_id(stack.url, G711_CALL)
+    n = stack.records[(SENSOR_A, G711_CALL)]["sip_messages"]
+    for query in ("", "?split_ports=1", "?legs=1", "?legs=1&split_ports=1"):
+        r = gui.get(f"/calls/{cid}{query}")
+        assert r.status_code == 200 and msg_count(r.text) == n, query
+    assert 'src="/static/ladder.js"' in r.text
+    for ext, media in (("svg", "image/svg+xml"), ("txt", "text/plain"), ("html", "text/html")):
+        r = gui.get(f"/calls/{cid}/ladder.{ext}")
+        assert r.status_code == 200 and r.headers["content-type"].startswith(media), ext
+        assert f'filename="callsift-{cid}-ladder.{ext}"' in r.headers["content-disposition"]
+        assert "INVITE" in r.text
