@@ -1,6 +1,5 @@
-"""Plain server-side SVG for the call page until the full ladder (gui/ladder/) and charts
-(gui/charts/) are wired in: a column per host, one ``g.msg`` per SIP message; one line chart
-per figure over the call's seconds."""
+"""Plain server-side SVG charts (a line per stream over the call's seconds; bars) until the
+charts of gui/charts/ are wired in."""
 
 from __future__ import annotations
 
@@ -8,76 +7,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-COL_W, ROW_H, TOP, LEFT = 200, 26, 54, 90
 CHART_W, CHART_H, PAD = 640, 150, 34
 COLOURS = ("#1f6fb2", "#c2410c", "#15803d", "#7e22ce", "#a16207", "#0e7490")
-
-
-def _columns(flow: dict[str, Any], split_ports: bool) -> list[tuple[str, str]]:
-    """(key, label) per column: one per IP, or one per IP and port."""
-    cols: list[tuple[str, str]] = []
-    for h in flow["hosts"]:
-        name = h["alias"] or (h["user_agents"][0] if h["user_agents"] else "")
-        ports = h["ports"] if split_ports else [None]
-        for port in ports:
-            key = h["ip"] if port is None else f"{h['ip']}:{port}"
-            cols.append((key, f"{key}|{name[:28]}"))
-    return cols
-
-
-def _label(m: dict[str, Any]) -> str:
-    text: str
-    if m["method"]:
-        text = str(m["method"])
-    else:
-        text = f"{m['status']} {m['reason'] or ''}".strip()
-    if m["sdp"]:
-        text += " (SDP)"
-    return text
-
-
-def ladder_svg(flow: dict[str, Any], call: dict[str, Any], split_ports: bool = False) -> Markup:
-    cols = _columns(flow, split_ports)
-    x = {key: LEFT + COL_W // 2 + i * COL_W for i, (key, _) in enumerate(cols)}
-    items = flow["items"]
-    width = LEFT + COL_W * max(len(cols), 2)
-    height = TOP + ROW_H * (len(items) + 1)
-    out = [
-        f'<svg class="ladder" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="SIP ladder of {len(items)} messages">'
-    ]
-    for key, label in cols:
-        ip, ua = label.split("|", 1)
-        cx = x[key]
-        out.append(
-            f'<g class="host"><text x="{cx}" y="18" text-anchor="middle" class="ip">'
-            f"{escape(ip)}</text>"
-            f'<text x="{cx}" y="34" text-anchor="middle" class="ua">{escape(ua)}</text>'
-            f'<line x1="{cx}" y1="{TOP - 12}" x2="{cx}" y2="{height}" class="life"/></g>'
-        )
-    for row, m in enumerate(items):
-        y = TOP + ROW_H * row + 12
-        src = m["src_ip"] if not split_ports else f"{m['src_ip']}:{m['src_port']}"
-        dst = m["dst_ip"] if not split_ports else f"{m['dst_ip']}:{m['dst_port']}"
-        x1, x2 = x.get(src, LEFT), x.get(dst, LEFT)
-        kind = "req" if m["method"] else ("err" if (m["status"] or 0) >= 400 else "resp")
-        cls = f"msg {kind}" + (" retrans" if m["retransmission"] else "")
-        mid = (x1 + x2) // 2 if x1 != x2 else x1 + 40
-        out.append(
-            f'<g class="{cls}" id="msg-{m["index"]}" data-index="{m["index"]}" tabindex="0">'
-            f"<title>{escape(m['summary'])}</title>"
-            f'<text x="6" y="{y + 4}" class="t">+{m["offset_ms"] / 1000:.3f}s</text>'
-            f'<line x1="{x1}" y1="{y}" x2="{x2}" y2="{y}" marker-end="url(#arrow)"/>'
-            f'<text x="{mid}" y="{y - 4}" text-anchor="middle">{escape(_label(m))}'
-            f"{' ↻' if m['retransmission'] else ''}</text></g>"
-        )
-    out.append(
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
-        'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker>'
-        "</defs></svg>"
-    )
-    return Markup("".join(out))
 
 
 def _chart(title: str, unit: str, lines: list[tuple[str, list[tuple[float, float]]]]) -> Markup:

@@ -1,6 +1,7 @@
 """One call: summary, SIP ladder, streams with RTCP, per-second charts, audio, pcap, legs."""
 
 import asyncio
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -9,8 +10,19 @@ from starlette.background import BackgroundTask
 
 from gui.client import ApiClient, relay
 from gui.deps import Api, Login, Operator
-from gui.errors import ApiError
-from gui.interim import ladder_svg, series_svg
+from gui.errors import ApiError, BadInput
+from gui.interim import series_svg
+from gui.ladder import (
+    Flow,
+    Ladder,
+    LadderInputError,
+    Media,
+    build_ladder,
+    ladder_fragment,
+    render_html,
+    render_svg,
+    render_text,
+)
 from gui.render import page
 
 router = APIRouter()
@@ -28,6 +40,39 @@ async def _optional(coro: Any) -> tuple[Any, str | None]:
         return None, str(exc)
 
 
+def _view(legs: bool, split_ports: bool, **more: str) -> str:
+    """The query string of a ladder view (legs merged, ports split), for links."""
+    pairs = [("legs", "1")] if legs else []
+    pairs += [("split_ports", "1")] if split_ports else []
+    pairs += list(more.items())
+    return "?" + "&".join(f"{k}={v}" for k, v in pairs) if pairs else "?"
+
+
+def _ladder_links(call_id: int, legs: bool, split: bool, has_legs: bool) -> list[tuple[str, str]]:
+    view = _view(legs, split)
+    links = [
+        ("Fold ports" if split else "Split ports", _view(legs, not split) + "#ladder"),
+    ]
+    if has_legs or legs:
+        links.append(
+            ("This leg only" if legs else "Merge legs", _view(not legs, split) + "#ladder")
+        )
+    for label, ext in (("SVG", "svg"), ("Text", "txt"), ("HTML", "html")):
+        links.append((f"Export {label}", f"/calls/{call_id}/ladder.{ext}{view}"))
+    return links
+
+
+async def _ladder(
+    api: ApiClient, token: str | None, call_id: int, call: Any, legs: bool, split: bool
+) -> Ladder:
+    params = {"raw": "1", **({"legs": "1"} if legs else {})}
+    flow = await api.get(f"/calls/{call_id}/sip", token, params)
+    try:
+        return build_ladder(Flow.from_api(flow), Media.from_api(call), split=split)
+    except LadderInputError as exc:
+        raise BadInput(f"the SIP flow cannot be drawn: {exc}") from exc
+
+
 @router.get("/calls/{call_id}")
 async def call_page(
     request: Request,
@@ -39,29 +84,58 @@ async def call_page(
 ) -> Response:
     token = session.token
     call = await api.get(f"/calls/{call_id}", token)
-    flow_params = {"raw": "1", **({"legs": "1"} if legs else {})}
-    (flow, flow_error), (series, series_error), (leg_list, _) = await asyncio.gather(
-        _optional(api.get(f"/calls/{call_id}/sip", token, flow_params)),
+    (lad, flow_error), (series, series_error), (leg_list, _) = await asyncio.gather(
+        _optional(_ladder(api, token, call_id, call, legs, split_ports)),
         _optional(api.get(f"/calls/{call_id}/rtp-series", token)),
         _optional(api.get(f"/calls/{call_id}/legs", token)),
     )
-    ladder = ladder_svg(flow, call, split_ports=split_ports) if flow else None
-    charts = series_svg(series) if series else None
+    other_legs = (leg_list or {}).get("items", [])
+    links = _ladder_links(call_id, legs, split_ports, bool(other_legs))
     return page(
         request,
         "call.html",
         {
             "call": call,
-            "flow": flow,
+            "ladder": ladder_fragment(lad, links=links) if lad is not None else None,
+            "truncated": lad is not None and lad.truncated,
             "flow_error": flow_error,
-            "ladder": ladder,
-            "charts": charts,
+            "charts": series_svg(series) if series else None,
             "series_error": series_error,
-            "legs": (leg_list or {}).get("items", []),
-            "merged_legs": legs,
-            "split_ports": split_ports,
+            "legs": other_legs,
             "operator": session.can("operator"),
         },
+    )
+
+
+def _standalone_svg(lad: Ladder) -> str:
+    return render_svg(lad, standalone=True)
+
+
+EXPORTS: dict[str, tuple[str, Callable[[Ladder], str]]] = {
+    "svg": ("image/svg+xml", _standalone_svg),
+    "txt": ("text/plain; charset=utf-8", render_text),
+    "html": ("text/html; charset=utf-8", render_html),
+}
+
+
+@router.get("/calls/{call_id}/ladder.{ext}")
+async def ladder_export(
+    call_id: CallId,
+    ext: Literal["svg", "txt", "html"],
+    session: Login,
+    api: Api,
+    legs: Annotated[bool, Query()] = False,
+    split_ports: Annotated[bool, Query()] = False,
+) -> Response:
+    """The ladder as a file: SVG, plain text (like sngrep's flow), or one HTML file."""
+    call = await api.get(f"/calls/{call_id}", session.token)
+    lad = await _ladder(api, session.token, call_id, call, legs, split_ports)
+    media, render = EXPORTS[ext]
+    name = f"callsift-{call_id}-ladder.{ext}"
+    return Response(
+        render(lad),
+        media_type=media,
+        headers={"content-disposition": f'attachment; filename="{name}"'},
     )
 
 

@@ -19,7 +19,7 @@ router = APIRouter()
 
 async def sensors_of(api: ApiClient, token: str | None) -> list[dict[str, Any]]:
     """The sensors the user sees (id, name, status...)."""
-    data = await api.get("/sensors", token)
+    data = await api.get_cached("/sensors", token)
     items: list[dict[str, Any]] = data["items"]
     return items
 

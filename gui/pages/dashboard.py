@@ -22,6 +22,13 @@ RANGES = {
 MOS_BAD = 3.1
 
 
+def _utc(t: dt.datetime | None) -> dt.datetime | None:
+    """A time from the URL; without a zone it is UTC."""
+    if t is None:
+        return None
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+
+
 def _label(start: str, step: int) -> str:
     t = dt.datetime.fromisoformat(start.replace("Z", "+00:00"))
     return t.strftime("%m-%d" if step >= 86400 else "%H:%M")
@@ -61,9 +68,11 @@ async def dashboard(
     api: Api,
     range: Annotated[Literal["1h", "24h", "7d", "30d"], Query()] = "24h",
     sensor: Annotated[list[int] | None, Query()] = None,
+    since: Annotated[dt.datetime | None, Query(description="instead of range (UTC)")] = None,
+    until: Annotated[dt.datetime | None, Query(description="with since (UTC)")] = None,
 ) -> Response:
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    since = now - RANGES[range]
+    now = _utc(until) or dt.datetime.now(dt.UTC).replace(microsecond=0)
+    since = _utc(since) or now - RANGES[range]
     params = [("since", since.isoformat()), ("until", now.isoformat())]
     params += [("sensor", str(s)) for s in sensor or []]
     error, stats = None, None

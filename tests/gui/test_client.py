@@ -93,3 +93,18 @@ async def test_a_refused_download_is_translated_and_closed() -> None:
     async with ApiClient(gui_config(), answering(403, {"message": "needs operator"})) as api:
         with pytest.raises(Forbidden, match="needs operator"):
             await api.open_stream("/calls/1/pcap", "tok")
+
+
+async def test_cached_answers_are_per_token_and_expire() -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.headers["authorization"])
+        return httpx.Response(200, json={"n": len(calls)})
+
+    async with ApiClient(gui_config(), httpx.MockTransport(handler)) as api:
+        assert await api.get_cached("/sensors", "a") == {"n": 1}
+        assert await api.get_cached("/sensors", "a") == {"n": 1}
+        assert await api.get_cached("/sensors", "b") == {"n": 2}
+        assert await api.get_cached("/sensors", "a", ttl_s=0) == {"n": 3}
+    assert calls == ["Bearer a", "Bearer b", "Bearer a"]
