@@ -1,4 +1,4 @@
-"""The live sensor hands its capture's drop totals to every analyzer's drop ledger once a
+"""The live sensor hands its capture's drop totals to its analyzer's drop ledger once a
 second (the housekeeping tick), which ``capture_loss`` reads."""
 
 from __future__ import annotations
@@ -28,10 +28,9 @@ def test_housekeeping_feeds_the_drop_ledger(tmp_path: Path) -> None:
     sensor = Sensor(settings)
     capture = _Capture()
     sensor.capture = capture  # type: ignore[assignment]
-    sensor.analyzers = {"a": Analyzer(1, lambda _r: None), "b": Analyzer(1, lambda _r: None)}
+    analyzer = sensor.analyzer = Analyzer(1, lambda _r: None)
     start = time.time()
     asyncio.run(sensor._housekeeping())
     capture.totals.kernel_dropped, capture.totals.queue_dropped_packets = 40, 2
     asyncio.run(sensor._housekeeping())
-    for analyzer in sensor.analyzers.values():
-        assert analyzer.diagnosis.drops.between(start - 1.0, time.time() + 1.0) == (40, 2)
+    assert analyzer.diagnosis.drops.between(start - 1.0, time.time() + 1.0) == (40, 2)
