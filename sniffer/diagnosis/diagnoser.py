@@ -49,20 +49,20 @@ class Diagnoser:
     # -- while the call is up ---------------------------------------------------------------
 
     def on_sip(self, call: Call, msg: SipMessage, ts: float, src: bytes, retrans: bool) -> None:
-        """Note a SIP message of ``call`` (for ``pdd_ms`` even when the diagnosis is off)."""
-        if not self.enabled:
-            observe(call, msg, ts, src, retrans, ())
-            return
-        notes = call.notes
-        new = notes is None
-        k = notes.keys if notes is not None else None
+        """Note a SIP message of ``call`` (for ``pdd_ms`` even when the diagnosis is off); the
+        leg keys of an INVITE or a response to one."""
+        keyed = self.enabled and not retrans and msg.method == "INVITE"
+        k = call.notes.keys if call.notes is not None else None
         before = (len(k.cids), len(k.session_ids), len(k.icids)) if k is not None else (0, 0, 0)
-        notes = observe(call, msg, ts, src, retrans, self.headers)
+        notes = observe(call, msg, ts, src, retrans, self.headers if keyed else None)
+        if not self.enabled:
+            return
         leg = notes.leg
         if leg is None:
             leg = notes.leg = LegState(call.uid, call.call_id, call.first_ts, call.uid)
-        if new:
             self.legs.add_call_id(leg)
+        if not keyed:
+            return
         k = notes.keys
         for kind, values, n in (
             ("cid", k.cids, before[0]),
@@ -175,10 +175,11 @@ def observe(
     ts: float,
     src: bytes,
     retransmission: bool,
-    headers: tuple[str, ...],
+    headers: tuple[str, ...] | None,
 ) -> CallNotes:
     """Note one SIP message already applied to ``call`` (``retransmission``: the tracker
-    counted it as one). ``headers``: lower-case names of the leg correlation headers."""
+    counted it as one). ``headers``: lower-case names of the leg correlation headers, None
+    when no keys are wanted."""
     notes = call.notes
     if notes is None:
         notes = call.notes = CallNotes()
@@ -210,6 +211,6 @@ def observe(
             if not target.rtcp and len(notes.announced) < MAX_ANNOUNCED:
                 notes.announced.append((target.side, ip, port, src))
         notes.seen_targets = len(targets)
-    if method == "INVITE":
+    if headers is not None and method == "INVITE":
         read_keys(notes.keys, msg, headers)
     return notes
