@@ -135,9 +135,6 @@ class HepSettings(Section):
     out_auth_key: SecretStr | None = setting(
         None, env="CALLSIFT_HEP_OUT_AUTH_KEY", doc="Auth key of the HEP packets sent."
     )
-    out_rtcp: bool = setting(
-        False, env="CALLSIFT_HEP_OUT_RTCP", doc="Also copy RTCP to the HEP collector."
-    )
 
     @field_validator("listen", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from db.records import Record
 from db.settings import Settings
 from sniffer.analyzer import Analyzer, AnalyzerConfig
 from sniffer.counters import Counters
+from sniffer.decode.datagram import Datagram
 from sniffer.privfiles import make_dirs
 from sniffer.service.identity import write_json
 from sniffer.service.metrics import SensorSnapshot
@@ -147,6 +149,7 @@ class RemoteSensor:
             a = self.analyzers[key] = Analyzer(
                 linktype, self._sink, spool=spool, config=self.config, counters=self.counters
             )
+            a.sip_taps.extend(tap(self.name) for tap in self.receiver.sip_taps)
         return a
 
     def _sink(self, rec: Record) -> None:
@@ -242,6 +245,8 @@ class ReceiverClock:
     def __init__(self, journal_root: Path) -> None:
         self.journal_root = journal_root
         self.deadline: float | None = None
+        self.sip_taps: list[Callable[[str], Callable[[Datagram], None]]] = []
+        """Per sensor name, a tap each of its analyzers calls with every SIP message."""
 
     def time_left(self) -> float | None:
         if self.deadline is None:

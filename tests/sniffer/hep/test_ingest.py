@@ -14,6 +14,7 @@ from sniffer.counters import Counters
 from sniffer.decode.hep import HepPacket, encode_hep3
 from sniffer.hep.ingest import HepIngest, load_auth_keys, sensor_of
 from sniffer.mirror.pool import SensorPool
+from sniffer.sip.framing import looks_like_sip
 from tests.sniffer.mirror.harness import CALL_PCAP, direct_calls, packets_of
 
 
@@ -46,7 +47,7 @@ def _hep_of_file(capture_id: int, node: bytes | None, key: bytes | None) -> list
             continue
         u = ip.data
         payload = bytes(u.data)
-        kind = 1 if payload[:3] in (b"INV", b"SIP", b"ACK", b"BYE", b"REG", b"OPT", b"CAN") else 4
+        kind = 1 if looks_like_sip(payload) else 4
         pkt = HepPacket(
             ip_proto=17, src_ip=ip.src, dst_ip=ip.dst, src_port=u.sport, dst_port=u.dport,
             ts_sec=int(ts), ts_usec=round((ts % 1) * 1e6), proto_type=kind,
