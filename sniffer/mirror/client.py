@@ -82,6 +82,9 @@ class MirrorClient:
         self.acked = asyncio.Event()
         """Set on every ack (a producer waiting for buffer room)."""
         self.input_done = False
+        self.end_of_input = True
+        """Whether the end is the end of the sender's input (a file: the receiver ends its
+        open calls) or only of this run (a live capture stopped: they may go on)."""
         self.connected: Target | None = None
         self.receiver_id = ""
         self.clock_offset_ns: int | None = None
@@ -91,8 +94,9 @@ class MirrorClient:
         self.stream = auth.new_nonce()[:16].hex()
         """This run's stream id: sequence numbers start at 1 in each run of the sender."""
 
-    def finish(self) -> None:
+    def finish(self, *, end_of_input: bool = True) -> None:
         """The input ended: once everything is acknowledged, say goodbye and return."""
+        self.end_of_input = end_of_input
         self.input_done = True
         self.wake.set()
 
@@ -265,7 +269,7 @@ class MirrorClient:
                 await writer.drain()
                 continue
             if self.input_done and buf.empty:
-                await self._bye(writer, key, end_of_input=True)
+                await self._bye(writer, key, end_of_input=self.end_of_input)
                 return True
             if buf.acked != acked_before:
                 acked_before, last_ack_seen = buf.acked, time.monotonic()
