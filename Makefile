@@ -36,6 +36,7 @@ bench: install
 	$(BIN)/python bench/bench_api.py
 	$(BIN)/python bench/bench_live.py
 	$(BIN)/python bench/bench_flood.py
+	$(BIN)/python bench/bench_mirror.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
