@@ -138,6 +138,11 @@ class MirrorClient:
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT_S):
                 reader, writer = await self.opener(target)
+        except ssl.SSLCertVerificationError as exc:
+            raise MirrorRefused(
+                f"mirror receiver {target}: its TLS certificate is not trusted "
+                f"({exc.verify_message or exc.reason})"
+            ) from None
         except (OSError, TimeoutError, ssl.SSLError) as exc:
             raise _Lost(f"cannot connect ({getattr(exc, 'strerror', None) or exc!r})") from None
         frame_reader = frames.FrameReader(reader, max_body=frames.MAX_HANDSHAKE_BODY)
