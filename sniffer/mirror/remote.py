@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from db.errors import SpoolError
 from db.records import Record
 from db.settings import Settings
 from sniffer.analyzer import Analyzer, AnalyzerConfig
+from sniffer.calls.call import Call
 from sniffer.counters import Counters
 from sniffer.decode.datagram import Datagram
 from sniffer.privfiles import make_dirs
@@ -165,13 +166,17 @@ class RemoteSensor:
             if key.isdigit():
                 self.analyzer(int(key)).adopt(states)
 
+    def open_calls(self) -> Iterator[Call]:
+        """The calls in progress (the heartbeat's live view)."""
+        for a in self.analyzers.values():
+            yield from a.tracker.calls.values()
+
     def mark_split(self) -> int:
         """The calls open now lost part of their packets to another receiver: flag them."""
         n = 0
-        for a in self.analyzers.values():
-            for call in a.tracker.calls.values():
-                call.flags.add(SPLIT_FLAG)
-                n += 1
+        for call in self.open_calls():
+            call.flags.add(SPLIT_FLAG)
+            n += 1
         return n
 
     def idle(self) -> None:
