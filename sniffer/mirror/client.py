@@ -86,6 +86,8 @@ class MirrorClient:
         """Whether the end is the end of the sender's input (a file: the receiver ends its
         open calls) or only of this run (a live capture stopped: they may go on)."""
         self.connected: Target | None = None
+        self.last_target: Target | None = None
+        """The receiver of the last session (the status line's, once disconnected)."""
         self.receiver_id = ""
         self.clock_offset_ns: int | None = None
         self.rtt_ns: int | None = None
@@ -149,7 +151,7 @@ class MirrorClient:
         try:
             key = await self._handshake(target, frame_reader, writer)
             frame_reader.key = key
-            self.connected = target
+            self.connected = self.last_target = target
             self.counters.inc("sessions")
             log.info("mirror: streaming to %s (resuming after frame %d)", target, self.buffer.acked)
             return await self._stream(frame_reader, writer, key, stop)
