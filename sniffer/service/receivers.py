@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from db.errors import ShutdownTimeout
 from db.settings import Settings
+from db.settings.base import parse_host_port
 from sniffer.counters import Counters
 from sniffer.hep.out import HepOut
 from sniffer.service.status import CAPTURING, STOPPED, StatusFile
@@ -76,10 +77,14 @@ async def run_receivers(
         details["hep"] = [f"{p}:{h}:{n}" for p, h, n in hep.bound]
     limit = settings.sensor.shutdown_timeout_s
     async with AsyncExitStack() as stack:
-        if status is not None:
-            host, port = settings.metrics.host_port
+        if status is not None or settings.mirror.metrics_listen:
+            # alone: the process's metrics address; beside capture: one of their own
+            listen = settings.metrics.host_port if status is not None else None
+            host, port = listen or parse_host_port(str(settings.mirror.metrics_listen))
             metrics = ReceiverMetricsServer(host, port, pool, mirror, extra)
             await stack.enter_async_context(metrics)
+            log.info("receivers' /metrics and /health on %s:%d", host, metrics.bound_port)
+        if status is not None:
             stack.callback(status.write, STOPPED)
             status.write(
                 CAPTURING, sensor_name=settings.sensor.name, interfaces=[],

@@ -19,7 +19,7 @@ from db.url import parse_db_url
 from sniffer.decode.hep import HepPacket
 from tests.db.mariadb import url_of
 from tests.live import Netns, Relay
-from tests.live.sensor import ROOT, SensorProcess
+from tests.live.sensor import ROOT, SensorProcess, free_port, http_get
 from tests.sniffer.hep.test_ingest import _hep_of_file
 from tests.sniffer.mirror.harness import CALL_PCAP, direct_calls
 from tests.sniffer.mirror.live import secrets_file
@@ -74,12 +74,14 @@ def test_capture_mirror_and_hep_in_one_process(
     asyncio.run(migrate(url))
     ns = netns()
     secrets = secrets_file(tmp_path / "secrets", {"pbx1": SECRET})
+    rport = ns.call(free_port)
     with Relay(ns, 3306):
         sensor = SensorProcess(
             ns, iface="lo", bpf=BPF, db_url=url, sensor_id=700, spool=tmp_path / "spool",
             extra_args=("--mirror-listen", "127.0.0.1:9070", "--mirror-secrets", str(secrets),
                         "--hep-listen", "udp:127.0.0.1:9060"),
-            env={"CALLSIFT_HEARTBEAT_S": "1"},
+            env={"CALLSIFT_HEARTBEAT_S": "1",
+                 "CALLSIFT_MIRROR_METRICS_LISTEN": f"127.0.0.1:{rport}"},
         )  # fmt: skip
         uas = Uas(ns)
         try:
@@ -105,6 +107,10 @@ def test_capture_mirror_and_hep_in_one_process(
                 1 for d in _hep_of_file(77, b"kam", None) if HepPacket.parse(d).proto_type == 1
             )
             wait_for(lambda: _sip_seen(url, "hep:77:kam") >= n_sip, 30, "every HEP SIP message")
+            # the receivers' own /metrics beside the capture sensor's
+            _status, text = ns.call(http_get, f"http://127.0.0.1:{rport}/metrics")
+            assert "callsift_mirror_connections_total 1.0" in text
+            assert f'callsift_events_total{{reason="hep.sip"}} {float(n_sip)}' in text
         finally:
             uas.close()
             rc, _took, log = sensor.stop()
