@@ -37,6 +37,7 @@ bench: install
 	$(BIN)/python bench/bench_gui.py
 	$(BIN)/python bench/bench_live.py
 	$(BIN)/python bench/bench_flood.py
+	$(BIN)/python bench/bench_mirror.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

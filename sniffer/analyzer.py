@@ -9,7 +9,7 @@ The same code serves ``callsift analyze`` (files) and the live sensor (batches f
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Self
@@ -123,6 +123,9 @@ class Analyzer:
         self.media = MediaPath(self, spool)
         self.tracker.on_endpoint_taken = self.media.release
         self.packets = 0
+        self.sip_taps: list[Callable[[Datagram], None]] = []
+        """Called with every SIP message before it is analysed (``--hep-out``); must not
+        block or raise."""
         self._next_tick = float("-inf")
         self._last_tick = float("-inf")
 
@@ -253,6 +256,8 @@ class Analyzer:
         self.media.on_new_flow(key, d, frame)
 
     def sip(self, d: Datagram) -> None:
+        for tap in self.sip_taps:
+            tap(d)
         call = self.signalling.handle(
             d.payload, d.ts, d.src, d.sport, d.dst, d.dport, d.vlan, d.transport, self.sink
         )
