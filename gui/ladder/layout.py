@@ -8,7 +8,7 @@ import bisect
 import datetime as dt
 import hashlib
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gui.ladder.model import Flow, Media, SipMsg
 
@@ -100,6 +100,19 @@ class Ladder:
     t0: float
     media: Media = field(default_factory=Media)
     truncated: bool = False
+    total: int = -1
+    """Messages of the whole flow (-1: ``len(rows)``, no window)."""
+
+    def window(self, start: int, count: int) -> Ladder:
+        """The rows ``start`` .. ``start + count`` only (numbers, times, retransmissions and
+        columns as in the whole ladder): a page of a very long flow."""
+        start = max(start, 0)
+        return replace(self, rows=self.rows[start : start + max(count, 0)], total=self.size)
+
+    @property
+    def size(self) -> int:
+        """Messages of the whole flow, window or not."""
+        return len(self.rows) if self.total < 0 else self.total
 
     @property
     def aliases(self) -> dict[str, str]:
@@ -128,7 +141,8 @@ def fmt_rel(seconds: float) -> str:
 def fmt_utc(ts: float) -> str:
     """The capture time: ``2026-12-04 10:00:00.123456 UTC``."""
     try:
-        return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+        when = dt.datetime.fromtimestamp(ts, dt.UTC)
+        return when.isoformat(sep=" ", timespec="microseconds").replace("+00:00", " UTC")
     except (ValueError, OverflowError, OSError):
         return f"{ts:.6f}"
 

@@ -62,7 +62,8 @@ def render_text(lad: Ladder) -> str:
     """The whole flow as text (UTF-8, ends with a newline)."""
     out: list[str] = []
     legs = ", ".join(lad.call_ids) or "-"
-    out.append(f"SIP flow: {len(lad.rows)} messages, Call-ID {legs}")
+    shown = f" ({len(lad.rows)} shown)" if lad.size > len(lad.rows) else ""
+    out.append(f"SIP flow: {lad.size} messages{shown}, Call-ID {legs}")
     if not lad.rows:
         return "\n".join([*out, "No SIP messages in this call's capture."]) + "\n"
     out.append("")
@@ -79,7 +80,7 @@ def render_text(lad: Ladder) -> str:
     for r in lad.rows:
         out.extend(_row(lad, r))
     if lad.truncated:
-        out.append(f"(flow cut at {len(lad.rows)} messages)")
+        out.append(f"(flow cut at {lad.size} messages)")
     names = lad.aliases
     if lad.media.streams or lad.media.dtmf:
         out.append("")
@@ -101,4 +102,6 @@ def render_text(lad: Ladder) -> str:
 
 
 def _printable(line: str) -> str:
+    if line.isprintable():
+        return line
     return "".join(ch if ch.isprintable() else "\ufffd" for ch in line)

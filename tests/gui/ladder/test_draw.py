@@ -164,3 +164,18 @@ def test_dtmf_digits_close_in_time_do_not_overlap() -> None:
     root = ET.fromstring(render_svg(build_ladder(Flow.from_api(sip_json(basic_call())), media)))
     ys = [float(c.get("cy") or 0) for c in root.iter("{http://www.w3.org/2000/svg}circle")]
     assert len(ys) == 3 and ys[1] - ys[0] >= 20 and ys[2] - ys[1] >= 20
+
+
+def test_a_window_of_a_long_flow() -> None:
+    lad = build_ladder(Flow.from_api(sip_json(basic_call())))
+    part = lad.window(2, 3)
+    root = ET.fromstring(render_svg(part))
+    msgs = [e for e in root.iter() if "msg" in _classes(e)]
+    assert [e.get("id") for e in msgs] == ["m3", "m4", "m5"]
+    assert _classes(msgs[1])[-1] == "retrans"
+    assert [
+        t.text for t in root.iter("{http://www.w3.org/2000/svg}text") if "note" in _classes(t)
+    ] == ["messages 3–5 of 8"]
+    assert len([c for c in root.iter() if "col" in _classes(c)]) == 2
+    past = ET.fromstring(render_svg(lad.window(50, 10)))
+    assert "No message in this range: the flow has 8." in "".join(past.itertext())
