@@ -186,7 +186,7 @@ def _message(r: Row, i: int, g: Geometry) -> str:
     of messages stays fast."""
     y = g.y(i)
     x1, x2 = g.x(r.src), g.x(r.dst)
-    stroke = _leg_colour(r.leg) if r.leg else "#3c4043"
+    stroke = _leg_colour(r.leg) if g.legs > 1 else "#3c4043"
     classes = f"msg {r.kind} leg{r.leg % len(LEG_COLOURS)}" + (" retrans" if r.retrans else "")
     label = ("↻ " if r.retrans else "") + r.label
     dash = ' stroke-dasharray="5 3"' if r.retrans else ""

@@ -4,15 +4,28 @@ typed records. ``Flow.from_api`` takes ``GET /calls/{id}/sip`` (``?raw=1`` for t
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 
 class LadderInputError(ValueError):
     """The data given to the ladder is not shaped like the API's answer."""
+
+
+@contextlib.contextmanager
+def _shaped(what: str) -> Iterator[None]:
+    """Any wrong type met while reading (a string for a port, a list for an object) becomes one
+    LadderInputError."""
+    try:
+        yield
+    except LadderInputError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
+        raise LadderInputError(f"{what}: not shaped like the API's answer: {exc}") from exc
 
 
 def _get(d: Mapping[str, Any], key: str, what: str) -> Any:
@@ -145,13 +158,15 @@ class Flow:
 
     @classmethod
     def from_api(cls, d: Mapping[str, Any]) -> Flow:
-        items = tuple(SipMsg.from_api(i) for i in _get(d, "items", "SIP flow"))
-        return cls(
-            items=items,
-            hosts=tuple(Host.from_api(h) for h in d.get("hosts") or ()),
-            call_ids=tuple(str(c) for c in d.get("call_ids") or ()),
-            truncated=bool(d.get("truncated")),
-        )
+        """Raises LadderInputError naming the first thing not shaped like the API's answer."""
+        with _shaped("SIP flow"):
+            items = tuple(SipMsg.from_api(i) for i in _get(d, "items", "SIP flow"))
+            return cls(
+                items=items,
+                hosts=tuple(Host.from_api(h) for h in d.get("hosts") or ()),
+                call_ids=tuple(str(c) for c in d.get("call_ids") or ()),
+                truncated=bool(d.get("truncated")),
+            )
 
 
 def merge_flows(flows: Sequence[Flow]) -> Flow:
@@ -288,8 +303,9 @@ class Media:
 
     @classmethod
     def from_api(cls, call: Mapping[str, Any]) -> Media:
-        """From ``GET /calls/{id}`` (the call's detail)."""
-        return cls(
-            streams=tuple(Stream.from_api(s) for s in call.get("streams") or ()),
-            dtmf=tuple(Dtmf.from_api(d) for d in call.get("dtmf_digits") or ()),
-        )
+        """From ``GET /calls/{id}`` (the call's detail); LadderInputError when not shaped so."""
+        with _shaped("call"):
+            return cls(
+                streams=tuple(Stream.from_api(s) for s in call.get("streams") or ()),
+                dtmf=tuple(Dtmf.from_api(d) for d in call.get("dtmf_digits") or ()),
+            )

@@ -137,6 +137,9 @@ def test_several_call_ids_get_a_legend() -> None:
         "other-leg",
     ]
     assert [_classes(e)[2] for e in _msgs(_svg(items))] == ["leg0", "leg1"]
+    swatches = [r.get("fill") for r in legend[0].iter("{http://www.w3.org/2000/svg}rect")]
+    arrows = [e.find("s:line", NS) for e in _msgs(_svg(items))]
+    assert [a.get("stroke") for a in arrows if a is not None] == swatches == ["#1f5fa8", "#b5487a"]
 
 
 def test_empty_flow_says_so() -> None:

@@ -154,3 +154,9 @@ def test_bad_input_names_the_problem() -> None:
         Flow.from_api({"items": [{**msg(0, 0.0), "ts": "yesterday"}]})
     with pytest.raises(LadderInputError, match="SIP flow: missing field 'items'"):
         Flow.from_api({})
+    with pytest.raises(LadderInputError, match="SIP flow: not shaped like the API's answer"):
+        Flow.from_api({"items": [{**msg(0, 0.0), "src_port": "http"}]})
+    with pytest.raises(LadderInputError, match="SIP flow: not shaped like the API's answer"):
+        Flow.from_api({"items": [["not", "an", "object"]]})
+    with pytest.raises(LadderInputError, match="call: not shaped like the API's answer"):
+        Media.from_api({"streams": [{"index": 0, "first_ts": 0, "last_ts": 1, "packets": "many"}]})
