@@ -35,7 +35,7 @@ def render_svg(lad: Ladder, *, standalone: bool = False) -> str:
             el("rect", class_="bg", x=0.0, y=0.0, width=g.width, height=g.height, fill="#fff"),
         ]
         lane_heads, lane_bodies = lanes(lad, g)
-        bottom = g.y(len(lad.rows) - 0.5) + 4
+        bottom = g.y(lad.end_position) + 4
         parts.append('<g class="lifelines">')
         parts += [
             el(
@@ -54,6 +54,12 @@ def render_svg(lad: Ladder, *, standalone: bool = False) -> str:
         parts.append('<g class="msgs">')
         parts += [_message(r, i, g) for i, r in enumerate(lad.rows)]
         parts.append("</g>")
+        end = lad.media_end
+        if lad.tail and end is not None:
+            text = f"{fmt_rel(end - lad.t0)}  end of media"
+            parts.append(
+                el("text", text, class_="tail", x=34.0, y=bottom, fill="#5f6368", font_size="11")
+            )
         if lad.truncated or lad.size > len(lad.rows):
             parts.append(_note(g.height - 10, _cut(lad)))
         parts.append('<g class="heads">')

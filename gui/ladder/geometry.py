@@ -69,7 +69,7 @@ class Geometry:
         self.lanes_x = LEFT + len(lad.columns) * COL_W + 16
         width = len(lad.media.streams) * LANE_W + (DTMF_W if lad.media.dtmf else 0.0)
         self.width = self.lanes_x + width + 12
-        self.height = self.top + len(lad.rows) * ROW + 34
+        self.height = self.top + (lad.end_position + 0.5) * ROW + 34
 
     def x(self, col: int) -> float:
         return LEFT + col * COL_W + COL_W / 2

@@ -119,18 +119,44 @@ class Ladder:
         """IP to alias, of the columns that have one."""
         return {c.ip: c.alias for c in self.columns if c.alias is not None}
 
+    @property
+    def media_end(self) -> float | None:
+        """The last instant of media (an RTP packet, a DTMF digit), if any."""
+        ends = [s.last_ts for s in self.media.streams] + [d.ts for d in self.media.dtmf if d.ts is not None]
+        return max(ends) if ends else None
+
+    @property
+    def tail(self) -> float:
+        """Rows of room below the last message for media that goes on after it (no BYE
+        captured, a call still up): TAIL_ROWS, or 0."""
+        end = self.media_end
+        return TAIL_ROWS if self.rows and end is not None and end > self.rows[-1].msg.ts else 0.0
+
+    @property
+    def end_position(self) -> float:
+        """The position of the bottom of the drawing (see ``position``)."""
+        return len(self.rows) - 0.5 + self.tail
+
     def position(self, ts: float) -> float:
         """Where the instant ``ts`` falls among the rows: ``i`` at row ``i``, fractions between,
-        -0.5 before the first and ``len - 0.5`` after the last."""
+        -0.5 before the first; after the last message, the tail's share of the time left to
+        the end of media, or ``len - 0.5`` without a tail."""
         times = [r.msg.ts for r in self.rows]
         if not times or ts < times[0]:
             return -0.5
         if ts > times[-1]:
-            return len(times) - 0.5
+            end = self.media_end
+            if not self.tail or end is None:
+                return len(times) - 0.5
+            share = min((ts - times[-1]) / (end - times[-1]), 1.0)
+            return len(times) - 1 + (0.5 + self.tail) * share
         i = bisect.bisect_right(times, ts) - 1
         if i >= len(times) - 1 or times[i + 1] == times[i]:
             return float(i)
         return i + (ts - times[i]) / (times[i + 1] - times[i])
+
+
+TAIL_ROWS = 1.5
 
 
 def fmt_rel(seconds: float) -> str:

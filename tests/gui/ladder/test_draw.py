@@ -182,3 +182,13 @@ def test_a_window_of_a_long_flow() -> None:
     assert len([c for c in root.iter() if "col" in _classes(c)]) == 2
     past = ET.fromstring(render_svg(lad.window(50, 10)))
     assert "No message in this range: the flow has 8." in "".join(past.itertext())
+
+
+def test_a_stream_outliving_the_signalling_is_drawn_below_it() -> None:
+    media = Media.from_api(call_json([stream(0, "10.0.0.1:4000", "10.0.0.2:5000", 9.5, 60.0)], []))
+    root = ET.fromstring(render_svg(build_ladder(Flow.from_api(sip_json(basic_call())), media)))
+    (lane,) = [g for g in root.iter() if "lane" in _classes(g)]
+    bar = lane.find("s:rect", NS)
+    assert bar is not None and float(bar.get("height") or 0) > 42  # more than a row, not a sliver
+    tail = [t for t in root.iter("{http://www.w3.org/2000/svg}text") if "tail" in _classes(t)]
+    assert [t.text for t in tail] == ["+60.000  end of media"]
