@@ -122,7 +122,8 @@ class Ladder:
     @property
     def media_end(self) -> float | None:
         """The last instant of media (an RTP packet, a DTMF digit), if any."""
-        ends = [s.last_ts for s in self.media.streams] + [d.ts for d in self.media.dtmf if d.ts is not None]
+        ends = [s.last_ts for s in self.media.streams]
+        ends += [d.ts for d in self.media.dtmf if d.ts is not None]
         return max(ends) if ends else None
 
     @property
