@@ -13,7 +13,10 @@ from gui.ladder.layout import Ladder
 from gui.ladder.text import render_text
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
-HELP = "Click an arrow for its message · ↑/↓ move · shift-click a second arrow to compare"
+HELP = (
+    "Click an arrow for its message · ↑/↓ move · e/r next error/retransmission"
+    " · shift-click a second arrow to compare"
+)
 
 
 def script_json(value: object) -> str:

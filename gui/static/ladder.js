@@ -1,7 +1,8 @@
 /* callsift SIP ladder: select an arrow to see its raw message in the docked pane, up/down (or
    j/k, Home, End) move through the messages, shift-click (or ctrl/cmd-click) a second arrow to
    see the line diff of the two, Escape drops the second one, #mN in the URL selects message N on
-   load; the column headers stay in view while the ladder scrolls. Keys act while the focus is
+   load; e / E jump to the next / previous error response (4xx-6xx), r / R to the next /
+   previous retransmission; the column headers stay in view while the ladder scrolls. Keys act while the focus is
    in the ladder (a click on an arrow puts it there).
    Vanilla JS, no build step; the page holds the markup of gui/ladder/page.py:ladder_fragment.
    Everything shown is set with textContent: message text is never parsed as HTML. */
@@ -167,6 +168,15 @@
     this.select(Math.max(0, Math.min(this.arrows.length - 1, next)), -1);
   };
 
+  /* the next (step 1) or previous (-1) message matching a selector, wrapping around */
+  Ladder.prototype.next = function (selector, step) {
+    var n = this.arrows.length;
+    for (var k = 1; k <= n; k++) {
+      var i = (((this.current < 0 ? (step > 0 ? -1 : 0) : this.current) + step * k) % n + n) % n;
+      if (this.arrows[i].matches(selector)) { this.select(i, -1); return; }
+    }
+  };
+
   Ladder.prototype.fromHash = function () {
     var m = /^#m(\d+)$/.exec(location.hash);
     if (!m) { return false; }
@@ -186,6 +196,8 @@
     else if (ev.key === "Home") { this.select(0, -1); }
     else if (ev.key === "End") { this.select(this.arrows.length - 1, -1); }
     else if (ev.key === "Escape" && this.other >= 0) { this.select(this.current, -1); }
+    else if (ev.key === "e" || ev.key === "E") { this.next(".s4xx, .s5xx, .s6xx", ev.key === "e" ? 1 : -1); }
+    else if (ev.key === "r" || ev.key === "R") { this.next(".retrans", ev.key === "r" ? 1 : -1); }
     else { return; }
     ev.preventDefault();
   };

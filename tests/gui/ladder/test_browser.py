@@ -52,6 +52,9 @@ document.addEventListener("DOMContentLoaded", function () {
   key("ArrowUp"); state("up");
   click("m5", true); state("shift-click m5");
   key("Escape"); state("escape");
+  key("e"); state("next error");
+  key("r"); state("next retransmission");
+  key("R"); state("previous retransmission");
   key("End"); state("end");
   key("ArrowDown"); state("down at the end");
   document.activeElement.blur();
@@ -92,6 +95,7 @@ def _run(tmp_path: Path, page: str, fragment: str, driver: str = DRIVER) -> list
 
 def test_pane_keys_diff_and_deep_link(tmp_path: Path) -> None:
     items = basic_call()
+    items[5] = {**items[5], "method": None, "status": 486, "reason": "Busy Here"}
     items[0]["raw"] = (
         "INVITE sip:bob@test SIP/2.0\r\nSubject: <img src=x onerror=alert(1)>\r\nCSeq: 1 INVITE\r\n\r\n"
     )
@@ -121,6 +125,9 @@ def test_pane_keys_diff_and_deep_link(tmp_path: Path) -> None:
 
     back = steps["escape"]
     assert (back["sel"], back["sel2"], back["diff"]) == ("m2", None, False)
+    assert steps["next error"]["sel"] == "m6"
+    assert steps["next retransmission"]["sel"] == "m4"  # wraps around
+    assert steps["previous retransmission"]["sel"] == "m4"
     assert steps["end"]["sel"] == "m8" and steps["down at the end"]["sel"] == "m8"
     assert steps["up with the focus outside"]["sel"] == "m8"  # the page scrolls instead
 
