@@ -7,25 +7,19 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from gui.charts.shape import ShapeError, shaped
 
-class LadderInputError(ValueError):
+
+class LadderInputError(ShapeError):
     """The data given to the ladder is not shaped like the API's answer."""
 
 
-@contextlib.contextmanager
-def _shaped(what: str) -> Iterator[None]:
-    """Any wrong type met while reading (a string for a port, a list for an object) becomes one
-    LadderInputError."""
-    try:
-        yield
-    except LadderInputError:
-        raise
-    except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
-        raise LadderInputError(f"{what}: not shaped like the API's answer: {exc}") from exc
+def _shaped(what: str) -> contextlib.AbstractContextManager[None]:
+    return shaped(what, LadderInputError)
 
 
 def _get(d: Mapping[str, Any], key: str, what: str) -> Any:
