@@ -11,6 +11,8 @@ From the API's answers (what the call page and the dashboard need)::
     calls_chart(stats_json); mos_chart(stats_json)   # GET /stats
     failing_chart(stats_json, link=lambda called: f"/calls?called={quote(called)}&outcome=failed")
 
+Answers not shaped like the API's raise ``ShapeError`` (a ValueError) naming what was read.
+
 The primitives, for anything else: ``line_chart(title, [Series(name, ((x, y|None), ...))],
 x_format="duration"|"clock"|"number", x_title=, y_title=, unit=)``, ``bar_chart(title, labels,
 values, highlight={i})``, ``histogram(title, [Bin(low, high|None, count)], highlight=)``,
@@ -19,6 +21,7 @@ values, highlight={i})``, ``histogram(title, [Bin(low, high|None, count)], highl
 
 from gui.charts.bars import Bar, Bin, bar_chart, hbar_list, histogram
 from gui.charts.line import Series, line_chart
+from gui.charts.shape import ShapeError
 from gui.charts.svg import Html
 from gui.charts.views import (
     StreamSeconds,
@@ -35,6 +38,7 @@ __all__ = [
     "Bin",
     "Html",
     "Series",
+    "ShapeError",
     "StreamSeconds",
     "bar_chart",
     "calls_chart",

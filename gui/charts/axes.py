@@ -49,8 +49,8 @@ _TIME_STEPS += (7200, 10800, 21600, 43200, 86400, 172800, 604800)
 
 def nice_step(span: float, count: int = 5) -> float:
     """A round step (1, 2, 2.5, 5 × 10^n) giving about ``count`` intervals over ``span``."""
-    if not math.isfinite(span) or span <= 0:
-        return 1.0
+    if not math.isfinite(span) or span <= 1e-300:
+        return 1.0  # nothing to divide (or a subnormal span log10 cannot take)
     raw = span / max(count, 1)
     power: float = 10.0 ** math.floor(math.log10(raw))
     for m in (1.0, 2.0, 2.5, 5.0, 10.0):
@@ -70,7 +70,7 @@ def value_ticks(lo: float, hi: float, count: int = 5, integer: bool = False) -> 
         step = max(1.0, float(math.ceil(step)))
     start = float(math.floor(lo / step + 1e-9)) * step
     ticks = [start]
-    while ticks[-1] < hi - 1e-9 * step and len(ticks) < 50:
+    while (len(ticks) < 2 or ticks[-1] < hi - 1e-9 * step) and len(ticks) < 50:
         ticks.append(start + len(ticks) * step)
     return ticks
 

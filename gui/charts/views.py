@@ -11,6 +11,7 @@ from typing import Any
 
 from gui.charts.bars import Bar, Bin, bar_chart, hbar_list, histogram
 from gui.charts.line import Series, line_chart
+from gui.charts.shape import reads
 from gui.charts.svg import Html
 
 MOS_BAD = 3.1
@@ -70,8 +71,9 @@ class StreamSeconds:
         return f"{who} {self.src} → {self.dst} {self.codec}"
 
 
+@reads("RTP series")
 def rtp_streams(series: Mapping[str, Any]) -> list[StreamSeconds]:
-    """The streams of a ``GET /calls/{id}/rtp-series`` answer."""
+    """The streams of a ``GET /calls/{id}/rtp-series`` answer (ShapeError if not shaped so)."""
     return [StreamSeconds.from_api(s) for s in series.get("streams") or ()]
 
 
@@ -120,6 +122,7 @@ def _per(interval_s: int) -> str:
     return f"{interval_s // 60} min"
 
 
+@reads("statistics")
 def calls_chart(stats: Mapping[str, Any], *, width: float = 640) -> Html:
     """Calls per interval of ``GET /stats`` (an interval with a failure rate over half red)."""
     step = int(stats.get("interval_s") or 3600)
@@ -142,6 +145,7 @@ def calls_chart(stats: Mapping[str, Any], *, width: float = 640) -> Html:
     )
 
 
+@reads("statistics")
 def mos_chart(stats: Mapping[str, Any], *, width: float = 640) -> Html:
     """Calls per MOS range of their worst stream; the ranges below 3.1 in red."""
     bins = [
@@ -164,6 +168,7 @@ def mos_chart(stats: Mapping[str, Any], *, width: float = 640) -> Html:
     )
 
 
+@reads("statistics")
 def failing_chart(
     stats: Mapping[str, Any],
     *,

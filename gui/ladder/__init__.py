@@ -22,6 +22,10 @@ N from 1, the deep link ``#mN``; ``data-index`` from 0; ``data-mid`` a stable me
 ``data-leg`` the Call-ID's colour), the docked pane and the messages as JSON for ladder.js.
 No inline script or style: it works under ``Content-Security-Policy: script-src 'self'``.
 
+A very long flow (the API sends up to 20000 messages) can be shown a page at a time:
+``lad.window(start, count)`` keeps numbering, times, retransmissions and columns of the whole
+ladder and notes "messages 501–1000 of 20000" (``lad.size`` is the whole count).
+
 Exports (the GUI serves them as downloads): ``render_svg(lad, standalone=True)`` (image/svg+xml),
 ``render_text(lad)`` (text/plain, like sngrep's flow), ``render_html(lad)`` (one file with
 inline CSS/JS and the raw messages). ``merge_flows([...])`` joins flows of legs fetched one by

@@ -62,13 +62,14 @@ class Geometry:
     def __init__(self, lad: Ladder) -> None:
         cols = max((len(header_lines(c)) for c in lad.columns), default=1)
         lanes = 5 if lad.media.streams else 2 if lad.media.dtmf else 0
-        legend = LEGEND if len(lad.call_ids) > 1 else 0.0
+        self.legs = len(lad.call_ids)
+        legend = LEGEND if self.legs > 1 else 0.0
         self.head = legend + max(26 + 15 * cols, 22 + 13 * lanes)
         self.top = self.head + 12
         self.lanes_x = LEFT + len(lad.columns) * COL_W + 16
         width = len(lad.media.streams) * LANE_W + (DTMF_W if lad.media.dtmf else 0.0)
         self.width = self.lanes_x + width + 12
-        self.height = self.top + len(lad.rows) * ROW + 34
+        self.height = self.top + (lad.end_position + 0.5) * ROW + 34
 
     def x(self, col: int) -> float:
         return LEFT + col * COL_W + COL_W / 2

@@ -113,7 +113,7 @@ def _stream_lane(
         )
     head.append("</g>")
     body = [f'<g class="lane rtp q-{qname}" data-stream="{s.index}">', title]
-    body.append(el("line", x1=x, y1=g.head, x2=x, y2=g.y(len(lad.rows) - 0.5), stroke="#e8eaed"))
+    body.append(el("line", x1=x, y1=g.head, x2=x, y2=g.y(lad.end_position), stroke="#e8eaed"))
     body.append(
         el("rect", x=x - 5, y=y0, width=10.0, height=max(y1 - y0, 3.0), rx=3.0, fill=colour)
     )

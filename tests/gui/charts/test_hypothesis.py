@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gui.charts import Bar, Bin, Series, bar_chart, hbar_list, histogram, line_chart
+from gui.charts import (
+    Bar,
+    Bin,
+    Series,
+    ShapeError,
+    bar_chart,
+    calls_chart,
+    failing_chart,
+    hbar_list,
+    histogram,
+    jitter_chart,
+    line_chart,
+    loss_chart,
+    mos_chart,
+    rtp_streams,
+)
 
 TEXT = st.text(st.characters(categories=["L", "M", "N", "P", "S", "Z", "C"]), max_size=30)
 NUM = st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(10**12), 10**12).map(float)
@@ -56,3 +72,27 @@ def test_histogram(title: str, bins: list[tuple[float, float | None, float]]) ->
 @given(TEXT, st.lists(st.tuples(TEXT, NUM, TEXT), max_size=12))
 def test_hbar_list(title: str, bars: list[tuple[str, float, str]]) -> None:
     _parses(hbar_list(title, [Bar(label, v, note) for label, v, note in bars]))
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+KEYS = st.sampled_from(["streams", "intervals", "mos_distribution", "top_failing", "interval_s"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(KEYS, JSON, max_size=4) | JSON)
+def test_any_json_charts_or_raises_shape_error(data: Any) -> None:
+    for chart in (calls_chart, mos_chart, failing_chart):
+        try:
+            _parses(chart(data))
+        except ShapeError:
+            pass
+    try:
+        streams = rtp_streams(data)
+    except ShapeError:
+        return
+    _parses(jitter_chart(streams))
+    _parses(loss_chart(streams))

@@ -8,7 +8,15 @@ from urllib.parse import quote
 
 import pytest
 
-from gui.charts import calls_chart, failing_chart, jitter_chart, loss_chart, mos_chart, rtp_streams
+from gui.charts import (
+    ShapeError,
+    calls_chart,
+    failing_chart,
+    jitter_chart,
+    loss_chart,
+    mos_chart,
+    rtp_streams,
+)
 
 S = "{http://www.w3.org/2000/svg}"
 
@@ -101,3 +109,20 @@ def test_dashboard_charts() -> None:
 @pytest.mark.parametrize("chart", [calls_chart, mos_chart, failing_chart])
 def test_dashboard_charts_of_an_empty_range(chart: Any) -> None:
     assert _groups(chart({"interval_s": 300, "intervals": []}), "empty")
+
+
+@pytest.mark.parametrize(
+    ("chart", "data"),
+    [
+        (rtp_streams, {"streams": [{"index": "first"}]}),
+        (rtp_streams, {"streams": [{"index": 0, "seconds": [{"packets": 1}]}]}),
+        (calls_chart, {"intervals": [{"calls": 3}]}),
+        (mos_chart, {"mos_distribution": [{"low": None, "count": 1}]}),
+        (failing_chart, {"top_failing": ["+4930"]}),
+    ],
+)
+def test_answers_not_shaped_like_the_apis_name_the_problem(
+    chart: Any, data: dict[str, Any]
+) -> None:
+    with pytest.raises(ShapeError, match="not shaped like the API's answer"):
+        chart(data)

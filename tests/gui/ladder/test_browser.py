@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from gui.ladder import Flow, build_ladder, render_html
-from tests.gui.ladder.factory import basic_call, sip_json
+from tests.gui.ladder.factory import basic_call, msg, sip_json
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.slow
@@ -38,7 +38,8 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   }
   function key(k) {
-    document.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true }));
+    var target = document.activeElement || document.body;
+    target.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true }));
   }
   function click(id, shift) {
     document.getElementById(id).dispatchEvent(
@@ -51,8 +52,13 @@ document.addEventListener("DOMContentLoaded", function () {
   key("ArrowUp"); state("up");
   click("m5", true); state("shift-click m5");
   key("Escape"); state("escape");
+  key("e"); state("next error");
+  key("r"); state("next retransmission");
+  key("R"); state("previous retransmission");
   key("End"); state("end");
   key("ArrowDown"); state("down at the end");
+  document.activeElement.blur();
+  key("ArrowUp"); state("up with the focus outside");
   var out = document.createElement("pre");
   out.id = "driver-result";
   out.textContent = JSON.stringify(steps);
@@ -61,9 +67,9 @@ document.addEventListener("DOMContentLoaded", function () {
 """
 
 
-def _run(tmp_path: Path, page: str, fragment: str) -> list[dict[str, Any]]:
+def _run(tmp_path: Path, page: str, fragment: str, driver: str = DRIVER) -> list[dict[str, Any]]:
     path = tmp_path / "ladder.html"
-    path.write_text(page.replace("</body>", f"<script>{DRIVER}</script></body>"), encoding="utf-8")
+    path.write_text(page.replace("</body>", f"<script>{driver}</script></body>"), encoding="utf-8")
     dom = subprocess.run(
         [
             CHROMIUM,
@@ -89,6 +95,7 @@ def _run(tmp_path: Path, page: str, fragment: str) -> list[dict[str, Any]]:
 
 def test_pane_keys_diff_and_deep_link(tmp_path: Path) -> None:
     items = basic_call()
+    items[5] = {**items[5], "method": None, "status": 486, "reason": "Busy Here"}
     items[0]["raw"] = (
         "INVITE sip:bob@test SIP/2.0\r\nSubject: <img src=x onerror=alert(1)>\r\nCSeq: 1 INVITE\r\n\r\n"
     )
@@ -118,7 +125,11 @@ def test_pane_keys_diff_and_deep_link(tmp_path: Path) -> None:
 
     back = steps["escape"]
     assert (back["sel"], back["sel2"], back["diff"]) == ("m2", None, False)
+    assert steps["next error"]["sel"] == "m6"
+    assert steps["next retransmission"]["sel"] == "m4"  # wraps around
+    assert steps["previous retransmission"]["sel"] == "m4"
     assert steps["end"]["sel"] == "m8" and steps["down at the end"]["sel"] == "m8"
+    assert steps["up with the focus outside"]["sel"] == "m8"  # the page scrolls instead
 
 
 @pytest.mark.parametrize("fragment", ["#m99", ""])
@@ -126,3 +137,43 @@ def test_a_deep_link_to_no_message_selects_nothing(tmp_path: Path, fragment: str
     page = render_html(build_ladder(Flow.from_api(sip_json(basic_call()))))
     load = _run(tmp_path, page, fragment)[0]
     assert load["sel"] is None and load["title"] == "No message selected"
+
+
+SCROLL_DRIVER = """
+document.addEventListener("DOMContentLoaded", function () {
+  var steps = [];
+  var scroller = document.querySelector(".ladder-scroll");
+  var heads = document.querySelector("svg.ladder g.heads");
+  function state(name) {
+    var sel = document.querySelector(".msg.sel");
+    var under = scroller.getBoundingClientRect().top + heads.getBBox().height;
+    steps.push({
+      step: name,
+      sel: sel ? sel.id : null,
+      scrolled: scroller.scrollTop,
+      hidden: sel ? sel.getBoundingClientRect().top < under - 1 : null,
+      heads: heads.getAttribute("transform")
+    });
+  }
+  function key(k) {
+    document.activeElement.dispatchEvent(
+      new KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true }));
+  }
+  state("load");
+  for (var i = 0; i < 25; i++) { key("ArrowUp"); }
+  state("up 25");
+  var out = document.createElement("pre");
+  out.id = "driver-result";
+  out.textContent = JSON.stringify(steps);
+  document.body.appendChild(out);
+});
+"""
+
+
+def test_headers_stay_in_view_and_never_hide_the_selection(tmp_path: Path) -> None:
+    items = [msg(i, i * 0.5, method="OPTIONS", via_branch=f"z{i}") for i in range(60)]
+    page = render_html(build_ladder(Flow.from_api(sip_json(items))))
+    load, up = _run(tmp_path, page, "#m50", SCROLL_DRIVER)
+    assert load["sel"] == "m50" and load["scrolled"] > 0
+    assert load["heads"] == f"translate(0,{load['scrolled']})"
+    assert up["sel"] == "m25" and up["hidden"] is False

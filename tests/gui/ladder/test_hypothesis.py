@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from gui.ladder import (
     Flow,
+    LadderInputError,
     Media,
     build_ladder,
     ladder_fragment,
@@ -111,3 +112,28 @@ def test_times_from_numbers_are_finite_or_refused(values: list[float]) -> None:
         except ValueError as exc:
             assert "not a time" in str(exc)
     assert Flow.from_api({"items": [{**msg(0, 0.0), "ts": iso(5.0)}]}).items[0].ts == 5.0
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | ANY_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(ANY_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(JSON, st.dictionaries(st.sampled_from(list(msg(0, 0.0))), JSON, max_size=4))
+def test_input_not_shaped_like_the_api_gives_one_clear_error(
+    junk: Any, changes: dict[str, Any]
+) -> None:
+    """Whatever JSON arrives, reading it succeeds or raises LadderInputError (never a crash)."""
+    for value in (junk, {"items": junk}, {"items": [{**msg(0, 0.0), **changes}]}):
+        try:
+            Flow.from_api(value)
+        except LadderInputError:
+            pass
+    for value in (junk, {"streams": junk, "dtmf_digits": junk}):
+        try:
+            Media.from_api(value)
+        except LadderInputError:
+            pass
