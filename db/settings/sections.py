@@ -23,6 +23,7 @@ from db.settings.base import (
     setting,
     split_list,
 )
+from db.settings.mirror import HepSettings, MirrorSettings
 from db.url import URL_FORM, parse_db_url
 
 
@@ -435,4 +436,6 @@ SECTIONS: dict[str, type[Section]] = {
     "metrics": MetricsSettings,
     "api": ApiSettings,
     "gui": GuiSettings,
+    "mirror": MirrorSettings,
+    "hep": HepSettings,
 }

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from sniffer.cli import analyze, sniff
+from sniffer.cli import analyze, mirror_send, sniff
 from sniffer.cli.errors import EXIT_HELP, EXIT_INTERRUPTED, EXIT_OK, errors_in, report
 from sniffer.version import callsift_version
 
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     analyze.add_parser(sub)
     sniff.add_parser(sub)
+    mirror_send.add_parser(sub)
     _add_optional(sub)
     return parser
 
