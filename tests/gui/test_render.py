@@ -93,3 +93,9 @@ def test_filters() -> None:
     assert (loss_class(6), loss_class(2), loss_class(0.1)) == ("bad", "poor", "")
     assert code_class(486) == "failed" and code_class(487) == "cancelled"
     assert code_class(200, "unterminated") == "" and code_class(None, "timeout") == "failed"
+
+
+def test_times_are_shown_in_utc() -> None:
+    assert ts("2026-11-26T06:57:00Z") == "2026-11-26 06:57:00"
+    assert ts("2026-11-26T06:57:00.5Z", with_date=False) == "06:57:00"
+    assert ts("2026-11-26T08:57:00+02:00") == "2026-11-26 06:57:00"
