@@ -106,7 +106,7 @@ def flag_help(key: str, text: str) -> str:
     if isinstance(default, bool):
         shown = "true" if default else "false"
     elif isinstance(default, list):
-        shown = ",".join(str(v) for v in default)
+        shown = ",".join(str(v) for v in default) or "none"
     elif isinstance(default, StrEnum):
         shown = default.value
     else:

@@ -29,6 +29,9 @@ FLAGS = {
     "spool_subdir": "spool.subdir",
     "mirror_listen": "mirror.listen",
     "mirror_secrets": "mirror.secrets_file",
+    "hep_listen": "hep.listen",
+    "hep_auth_keys": "hep.auth_keys_file",
+    "hep_out": "hep.out",
 }
 """Flag destination -> settings key (flags win over the environment and the file)."""
 
@@ -98,6 +101,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--mirror-secrets", metavar="FILE",
         help=flag_help("mirror.secrets_file", "one 'NAME SECRET' line per sender"),
+    )  # fmt: skip
+    p.add_argument(
+        "--hep-listen", action="append", metavar="udp|tcp:HOST:PORT",
+        help=flag_help("hep.listen", "receive HEP here, repeatable (no -i needed)"),
+    )  # fmt: skip
+    p.add_argument(
+        "--hep-auth-keys", metavar="FILE",
+        help=flag_help("hep.auth_keys_file", "'CAPTURE_ID KEY' lines: HEP auth keys required"),
+    )  # fmt: skip
+    p.add_argument(
+        "--hep-out", metavar="udp|tcp:HOST:PORT",
+        help=flag_help("hep.out", "copy every sensor's SIP as HEPv3 to a HOMER collector"),
     )  # fmt: skip
     p.set_defaults(run=run, cmd_parser=p)
 

@@ -43,15 +43,26 @@ class RemoteSensor:
     reads of a sensor."""
 
     def __init__(
-        self, settings: Settings, name: str, sensor_id: int, *, receiver: ReceiverClock
+        self,
+        settings: Settings,
+        name: str,
+        sensor_id: int,
+        *,
+        receiver: ReceiverClock,
+        key: str | None = None,
+        kind: str = SPOOL_SUBDIR,
     ) -> None:
+        """``key`` names its state file and pcap folder (default: ``name``); ``kind`` is the
+        folder of its pcaps under the spool (``mirror``, ``hep``)."""
         self.name = name
+        self.key = key or name
+        self.kind = kind
         self.sensor_id = sensor_id
         self.settings = settings.model_copy(
             update={"sensor": settings.sensor.model_copy(update={"name": name, "id": sensor_id})}
         )
         self.receiver = receiver
-        self.state_file = Path(settings.spool.dir) / STATE_DIR / f"{name}.json"
+        self.state_file = Path(settings.spool.dir) / STATE_DIR / f"{self.key}.json"
         self.stream = ""
         """The sender run whose frames :attr:`last_seq` counts."""
         self.last_seq = 0
@@ -131,7 +142,7 @@ class RemoteSensor:
             s = self.settings.spool
             spool = self.spools[linktype] = CallPcapSpool(
                 s.dir, linktype, mode=s.mode, gzip=s.gzip, group=s.group,
-                subdir="/".join(p for p in (s.subdir, SPOOL_SUBDIR, self.name) if p),
+                subdir="/".join(p for p in (s.subdir, self.kind, self.key) if p),
             )  # fmt: skip
             a = self.analyzers[key] = Analyzer(
                 linktype, self._sink, spool=spool, config=self.config, counters=self.counters
