@@ -71,6 +71,7 @@ async def dashboard(
     since: Annotated[dt.datetime | None, Query(description="instead of range (UTC)")] = None,
     until: Annotated[dt.datetime | None, Query(description="with since (UTC)")] = None,
 ) -> Response:
+    custom = since is not None or until is not None
     now = _utc(until) or dt.datetime.now(dt.UTC).replace(microsecond=0)
     since = _utc(since) or now - RANGES[range]
     params = [("since", since.isoformat()), ("until", now.isoformat())]
@@ -91,6 +92,7 @@ async def dashboard(
             "error": error,
             "since": since,
             "until": now,
+            "custom": custom,
         },
         400 if error else 200,
     )
