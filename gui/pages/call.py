@@ -39,11 +39,10 @@ async def _optional(coro: Any) -> tuple[Any, str | None]:
         return None, str(exc)
 
 
-def _view(legs: bool, split_ports: bool, **more: str) -> str:
+def _view(legs: bool, split_ports: bool) -> str:
     """The query string of a ladder view (legs merged, ports split), for links."""
     pairs = [("legs", "1")] if legs else []
     pairs += [("split_ports", "1")] if split_ports else []
-    pairs += list(more.items())
     return "?" + "&".join(f"{k}={v}" for k, v in pairs) if pairs else "?"
 
 
