@@ -13,6 +13,15 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
+class Html(str):
+    """Markup that is already safe: Jinja2 (autoescape on) prints it as it is (``__html__``)."""
+
+    __slots__ = ()
+
+    def __html__(self) -> str:
+        return str(self)
+
+
 def clean(text: str) -> str:
     """``text`` with every character XML 1.0 forbids replaced by U+FFFD."""
     return _NOT_XML.sub("\ufffd", text)

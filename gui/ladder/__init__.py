@@ -28,6 +28,7 @@ inline CSS/JS and the raw messages). ``merge_flows([...])`` joins flows of legs 
 one (other Call-IDs); ``/sip?legs=1`` already merges legs of the same Call-ID.
 """
 
+from gui.charts.svg import Html
 from gui.ladder.draw import render_svg
 from gui.ladder.layout import Column, Ladder, Row, build_ladder
 from gui.ladder.model import (
@@ -41,7 +42,7 @@ from gui.ladder.model import (
     Stream,
     merge_flows,
 )
-from gui.ladder.page import Html, ladder_fragment, render_html
+from gui.ladder.page import ladder_fragment, render_html
 from gui.ladder.text import render_text
 
 __all__ = [

@@ -15,6 +15,7 @@ from gui.ladder.geometry import (
     MONO,
     ROW,
     Geometry,
+    header_lines,
 )
 from gui.ladder.lanes import lanes
 from gui.ladder.layout import Column, Ladder, Row, fmt_delta, fmt_rel
@@ -31,15 +32,34 @@ def render_svg(lad: Ladder, *, standalone: bool = False) -> str:
             el("title", _summary(lad)),
             el("rect", class_="bg", x=0.0, y=0.0, width=g.width, height=g.height, fill="#fff"),
         ]
-        parts += _legend(lad)
-        parts += _headers(lad, g)
+        lane_heads, lane_bodies = lanes(lad, g)
+        bottom = g.y(len(lad.rows) - 0.5) + 4
+        parts.append('<g class="lifelines">')
+        parts += [
+            el(
+                "line",
+                x1=g.x(c.index),
+                y1=g.head,
+                x2=g.x(c.index),
+                y2=bottom,
+                stroke="#9aa0a6",
+                stroke_dasharray="4 4",
+            )
+            for c in lad.columns
+        ]
+        parts.append("</g>")
+        parts += lane_bodies
         parts.append('<g class="msgs">')
         parts += [_message(r, g) for r in lad.rows]
         parts.append("</g>")
-        parts += lanes(lad, g)
         if lad.truncated:
             parts.append(_note(g.height - 10, f"flow cut at {len(lad.rows)} messages"))
-        parts.append("</svg>")
+        parts.append('<g class="heads">')
+        parts.append(el("rect", x=0.0, y=0.0, width=g.width, height=g.head + 2, fill="#fff"))
+        parts += _legend(lad)
+        parts += _headers(lad, g)
+        parts += lane_heads
+        parts.append("</g></svg>")
         body = "".join(parts)
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n' if standalone else body
 
@@ -104,28 +124,17 @@ def _leg_colour(leg: int) -> str:
 
 
 def _headers(lad: Ladder, g: Geometry) -> list[str]:
-    bottom = g.y(len(lad.rows) - 0.5) + 4
     out = ['<g class="cols">']
-    for c in lad.columns:
-        out.append(_column(c, g, bottom))
+    out += [_column(c, g) for c in lad.columns]
     for x, text in ((8.0, "#"), (34.0, "time (s)"), (100.0, "Δ prev")):
         out.append(el("text", text, x=x, y=g.head - 6, fill="#5f6368", font_size="11"))
     out.append("</g>")
     return out
 
 
-def _column(c: Column, g: Geometry, bottom: float) -> str:
+def _column(c: Column, g: Geometry) -> str:
     x = g.x(c.index)
-    chars = int((COL_W - 16) / CHAR_W)
-    lines: list[tuple[str, str, str]] = []
-    if c.alias:
-        lines.append((clip(c.alias, chars), "700", "#202124"))
-    lines.append((clip(c.address, chars), "400" if c.alias else "700", "#202124"))
-    if c.port is None and len(c.ports) > 1:
-        lines.append((clip("ports " + ",".join(map(str, c.ports)), chars), "400", "#5f6368"))
-    if c.user_agents:
-        more = f" +{len(c.user_agents) - 1}" if len(c.user_agents) > 1 else ""
-        lines.append((clip(c.user_agents[0], chars - len(more)) + more, "400", "#5f6368"))
+    lines = header_lines(c)
     y0 = g.head - 12 - 15 * len(lines)
     parts = [
         f'<g class="col" data-col="{c.index}" data-ip="{esc(c.ip)}">',
@@ -153,9 +162,6 @@ def _column(c: Column, g: Geometry, bottom: float) -> str:
                 fill=fill,
             )
         )
-    parts.append(
-        el("line", x1=x, y1=g.head - 4, x2=x, y2=bottom, stroke="#9aa0a6", stroke_dasharray="4 4")
-    )
     parts.append("</g>")
     return "".join(parts)
 

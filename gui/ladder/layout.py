@@ -5,6 +5,7 @@ position of any instant among the rows (for the RTP and DTMF lanes)."""
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import hashlib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -83,6 +84,7 @@ class Row:
         text = f"#{self.n} {m.summary or self.label}"
         text += f" | {m.src_ip}:{m.src_port} → {m.dst_ip}:{m.dst_port} {m.transport}"
         text += f" | {fmt_rel(self.rel_s)} s, {fmt_delta(self.delta_s)} after previous"
+        text += f" | {fmt_utc(m.ts)}"
         if self.retrans:
             text += " | retransmission"
             if self.retrans_of is not None:
@@ -121,6 +123,14 @@ class Ladder:
 def fmt_rel(seconds: float) -> str:
     """A time relative to the INVITE: ``+1.234``."""
     return f"{seconds:+.3f}"
+
+
+def fmt_utc(ts: float) -> str:
+    """The capture time: ``2026-12-04 10:00:00.123456 UTC``."""
+    try:
+        return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    except (ValueError, OverflowError, OSError):
+        return f"{ts:.6f}"
 
 
 def fmt_delta(seconds: float) -> str:

@@ -5,6 +5,7 @@ typed records. ``Flow.from_api`` takes ``GET /calls/{id}/sip`` (``?raw=1`` for t
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -31,6 +32,8 @@ def epoch(value: Any, what: str = "time") -> float:
     if isinstance(value, bool):
         raise LadderInputError(f"{what}: not a time: {value!r}")
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise LadderInputError(f"{what}: not a time: {value!r}")
         return float(value)
     if isinstance(value, str):
         try:

@@ -7,21 +7,12 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from gui.charts.svg import esc
+from gui.charts.svg import Html, esc
 from gui.ladder.draw import render_svg
 from gui.ladder.layout import Ladder
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 HELP = "Click an arrow for its message · ↑/↓ move · shift-click a second arrow to compare"
-
-
-class Html(str):
-    """Markup that is already safe: Jinja2 (autoescape on) prints it as it is."""
-
-    __slots__ = ()
-
-    def __html__(self) -> str:
-        return str(self)
 
 
 def script_json(value: object) -> str:

@@ -1,6 +1,7 @@
 /* callsift SIP ladder: select an arrow to see its raw message in the docked pane, up/down (or
-   j/k) move through the messages, shift-click (or ctrl/cmd-click) a second arrow to see the line
-   diff of the two, Escape drops the second one, #mN in the URL selects message N on load.
+   j/k, Home, End) move through the messages, shift-click (or ctrl/cmd-click) a second arrow to
+   see the line diff of the two, Escape drops the second one, #mN in the URL selects message N on
+   load; the column headers stay in view while the ladder scrolls.
    Vanilla JS, no build step; the page holds the markup of gui/ladder/page.py:ladder_fragment.
    Everything shown is set with textContent: message text is never parsed as HTML. */
 (function () {
@@ -84,6 +85,14 @@
     });
     if (this.copy) {
       this.copy.addEventListener("click", function () { self.copyRaw(); });
+    }
+    /* the column headers stay in view while the messages scroll under them */
+    var scroller = root.querySelector(".ladder-scroll");
+    var heads = this.svg ? this.svg.querySelector("g.heads") : null;
+    if (scroller && heads) {
+      scroller.addEventListener("scroll", function () {
+        heads.setAttribute("transform", "translate(0," + scroller.scrollTop + ")");
+      }, { passive: true });
     }
   }
 

@@ -71,6 +71,7 @@ def test_retransmissions_are_detected() -> None:
     assert [r.retrans for r in lad.rows] == [False, False, False, True, False, False, False, False]
     assert lad.rows[3].retrans_of == 3
     assert "retransmission of #3" in lad.rows[3].title
+    assert "| 2023-11-14 22:13:20.900000 UTC |" in lad.rows[3].title
 
 
 def test_a_new_branch_or_another_leg_is_no_retransmission() -> None:
