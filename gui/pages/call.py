@@ -7,10 +7,10 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 
+from gui.charts import jitter_chart, loss_chart, rtp_streams
 from gui.client import ApiClient, relay, together
 from gui.deps import Api, Login, Operator
 from gui.errors import ApiError, BadInput
-from gui.interim import series_svg
 from gui.ladder import (
     Flow,
     Ladder,
@@ -67,6 +67,11 @@ def _draw(flow: Any, call: Any, split: bool) -> Ladder:
         raise BadInput(f"the SIP flow cannot be drawn: {exc}") from exc
 
 
+def _charts(series: Any) -> list[Any]:
+    streams = rtp_streams(series)
+    return [jitter_chart(streams), loss_chart(streams)] if streams else []
+
+
 def _flow_params(legs: bool) -> dict[str, str]:
     return {"raw": "1", **({"legs": "1"} if legs else {})}
 
@@ -103,7 +108,7 @@ async def call_page(
             "ladder": ladder_fragment(lad, links=links) if lad is not None else None,
             "truncated": lad is not None and lad.truncated,
             "flow_error": flow_error,
-            "charts": series_svg(series) if series else None,
+            "charts": _charts(series) if series else None,
             "series_error": series_error,
             "legs": other_legs,
             "operator": session.can("operator"),

@@ -208,3 +208,10 @@ def test_a_token_the_api_refuses_ends_the_session(gui: TestClient) -> None:
     r = gui.get("/calls")
     assert r.status_code == 303 and r.headers["location"].startswith("/login?why=expired")
     assert gui.get("/calls").status_code == 303  # the GUI session is gone too
+
+
+def test_call_page_charts_jitter_and_loss(gui: TestClient, stack: Stack) -> None:
+    gui_login(gui, "viewer")
+    page = gui.get(f"/calls/{cdr_id(stack.url, ULAW_CALL)}").text
+    assert "Jitter per second" in page and "Packet loss per second" in page
+    assert page.count('class="chart chart-') >= 2
