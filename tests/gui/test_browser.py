@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.api.conftest import GOLDEN, PASSWORDS, SECRET, SENSOR_A, Stack
-from tests.api.conftest import cdr_id as _cdr_id
+from tests.api.stackdata import GOLDEN, PASSWORDS, SECRET, SENSOR_A, Stack
+from tests.api.stackdata import cdr_id as _cdr_id
 from tests.gui.conftest import GUI_SECRET
 from tests.gui.services import Services, services
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import GOLDEN, Stack, _create_user, run
+from tests.api.stackdata import GOLDEN, Stack, _create_user, run
 from tests.gui.conftest import gui_login
 
 PAGES = ("/dashboard", "/live", "/registrations", "/messages", "/sensors")

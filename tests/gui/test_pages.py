@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import SENSOR_A, Stack, cdr_id
+from tests.api.stackdata import SENSOR_A, Stack, cdr_id
 from tests.gui.conftest import csrf_of, gui_login
 
 G711_CALL = "12013223@200.57.7.195"
