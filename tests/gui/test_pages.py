@@ -215,3 +215,16 @@ def test_call_page_charts_jitter_and_loss(gui: TestClient, stack: Stack) -> None
     page = gui.get(f"/calls/{cdr_id(stack.url, ULAW_CALL)}").text
     assert "Jitter per second" in page and "Packet loss per second" in page
     assert page.count('class="chart chart-') >= 2
+
+
+def test_logout_ends_the_api_session_too(gui: TestClient, client: TestClient) -> None:
+    from gui.session import COOKIE, SessionCodec
+    from tests.gui.conftest import GUI_SECRET
+
+    csrf = gui_login(gui, "viewer")
+    session = SessionCodec(GUI_SECRET, 3600).load(gui.cookies.get(COOKIE))
+    assert session is not None and session.token
+    bearer = {"Authorization": f"Bearer {session.token}"}
+    assert client.get("/api/v1/auth/me", headers=bearer).status_code == 200
+    assert gui.post("/logout", data={"csrf_token": csrf}).status_code == 303
+    assert client.get("/api/v1/auth/me", headers=bearer).status_code == 401
