@@ -1,8 +1,12 @@
 """The wheel the containers install holds every file the packages read at run time (the
 migrations, the GUI's templates and static files), not only the Python modules."""
 
+import ast
+import importlib.metadata
+import re
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -28,3 +32,36 @@ def test_wheel_holds_every_package_file(tmp_path: Path) -> None:
         if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
     }
     assert wanted - names == set()
+
+
+def _requirement_names() -> set[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return {
+        re.split(r"[<>=!~\[; ]", req, maxsplit=1)[0].lower().replace("_", "-")
+        for req in project["dependencies"]
+    }
+
+
+def _imported_top_levels() -> set[str]:
+    names: set[str] = set()
+    for pkg in PACKAGES:
+        for path in (ROOT / pkg).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    names.update(a.name.split(".")[0] for a in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    names.add(node.module.split(".")[0])
+    return names - set(sys.stdlib_module_names) - set(PACKAGES)
+
+
+def test_every_runtime_import_is_a_declared_dependency() -> None:
+    """A module the packages import at run time comes from a distribution in
+    ``[project] dependencies`` (a dev-only one is missing from the container images)."""
+    dists = importlib.metadata.packages_distributions()
+    declared = _requirement_names()
+    missing = {
+        name: dists.get(name, ["?"])
+        for name in _imported_top_levels()
+        if not {d.lower().replace("_", "-") for d in dists.get(name, [])} & declared
+    }
+    assert missing == {}
