@@ -16,7 +16,6 @@ SENSOR_FREE = ("api", "gui", "db")
 KNOWN_CYCLES = {
     ("sniffer.analyzer", "sniffer.media_path"),
     ("sniffer.calls.call", "sniffer.calls.media"),
-    ("sniffer.service.heartbeat", "sniffer.service.sensor"),
 }
 """Two-way references (``TYPE_CHECKING`` only) that issue 7 item 2 removes: none may be added."""
 

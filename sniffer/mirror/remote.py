@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from db.errors import SpoolError
 from db.records import Record
 from db.settings import Settings
 from sniffer.analyzer import Analyzer, AnalyzerConfig
+from sniffer.calls.call import Call
 from sniffer.counters import Counters
 from sniffer.privfiles import make_dirs
 from sniffer.service.identity import write_json
@@ -194,6 +196,10 @@ class RemoteSensor:
         await self.writer.aclose(timeout=timeout)
 
     # -- reporting (the heartbeat's view) ----------------------------------------------------
+
+    def open_calls(self) -> Iterable[Call]:
+        """The calls in progress."""
+        return [c for a in self.analyzers.values() for c in a.tracker.calls.values()]
 
     def time_left(self) -> float | None:
         return self.receiver.time_left()

@@ -173,7 +173,7 @@ class MirrorReceiver:
                 sensor.start()
                 self.sensors[name] = sensor
                 assert self._tg is not None
-                self._tg.create_task(Heartbeat(sensor).run(self._done))  # type: ignore[arg-type]
+                self._tg.create_task(Heartbeat(sensor).run(self._done))
                 log.info("mirror: sensor '%s' has id %d", name, sensor_id)
         return sensor
 
