@@ -34,6 +34,13 @@ def flow_key(src: bytes, dst: bytes, sport: int, dport: int) -> bytes:
     return src + dst + _PORTS.pack(sport, dport)
 
 
+def split_key(key: bytes) -> tuple[bytes, bytes, int, int]:
+    """Inverse of :func:`flow_key`: (src, dst, sport, dport)."""
+    n = (len(key) - 4) // 2
+    sport, dport = _PORTS.unpack_from(key, 2 * n)
+    return key[:n], key[n : 2 * n], sport, dport
+
+
 class Flow:
     """One cached UDP 4-tuple. ``ssrc``/``pt``/``stats``/``pcap`` mirror the current stream so
     the fast path reads them with one attribute access each."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from db.records import CallRecord, StreamRecord
-from sniffer.calls.media import CALLEE, CALLER, CallStream, MediaTarget
+from sniffer.calls.media import CALLEE, CALLER, CallStream, PayloadMap
 from sniffer.netaddr import ip_to_text
 from sniffer.rtp.codecs import STATIC_PT
 from sniffer.rtp.rtcp_tracker import RtcpTracker
@@ -29,6 +30,17 @@ def call_uid(call_id: str, first_ts: float) -> str:
     """Stable record id: the same call in the same capture always gets the same uid."""
     h = hashlib.blake2b(f"{call_id}\x00{first_ts:.6f}".encode(), digest_size=12)
     return h.hexdigest()
+
+
+@dataclass(slots=True)
+class MediaTarget:
+    """An ip:port that one side of a call announced in SDP to receive RTP (or RTCP) on."""
+
+    call: Call
+    side: str
+    """The side that RECEIVES here (``caller`` or ``callee``)."""
+    payloads: PayloadMap
+    rtcp: bool = False
 
 
 class Call:

@@ -27,8 +27,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from db.settings import MAX_CALLS
-from sniffer.calls.call import MAX_CODECS, MAX_MEDIA_TARGETS, MAX_TRANSACTION_KEYS, Call
-from sniffer.calls.media import CALLEE, CALLER, MediaTarget, PayloadMap, other_side
+from sniffer.calls.call import (
+    MAX_CODECS,
+    MAX_MEDIA_TARGETS,
+    MAX_TRANSACTION_KEYS,
+    Call,
+    MediaTarget,
+)
+from sniffer.calls.media import CALLEE, CALLER, PayloadMap, other_side
 from sniffer.calls.negotiation import agreed_codecs, offered_line
 from sniffer.counters import Counters
 from sniffer.netaddr import text_to_ip
