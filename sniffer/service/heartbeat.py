@@ -30,16 +30,6 @@ MAX_ACTIVE_ROWS = 5000
 """The live view shows at most this many calls per sensor (the newest)."""
 
 
-def call_state(call: Call) -> str:
-    if call.bye_ts is not None or call.cancel_ts is not None or call.close_at is not None:
-        return "ending"
-    if call.answer_ts is not None:
-        return "answered"
-    if call.ringing_ts is not None:
-        return "ringing"
-    return "calling"
-
-
 class Beating(Protocol):
     """What the heartbeat reads of a sensor (the live sensor, a mirror sender's sensor)."""
 
@@ -111,7 +101,7 @@ class Heartbeat:
                 caller=c.caller,
                 called=c.called,
                 start=c.invite_ts if c.invite_ts is not None else c.first_ts,
-                state=call_state(c),
+                state=c.live_state,
             )
             for c in self.sensor.open_calls()
         ]
