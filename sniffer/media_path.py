@@ -16,7 +16,7 @@ from sniffer.decode.datagram import Datagram
 from sniffer.flows import RTCP, RTP, UNBOUND, Flow, split_key
 from sniffer.flowtable import FlowTable
 from sniffer.rtp.dtmf import EventGuess
-from sniffer.rtp.header import looks_like_rtp
+from sniffer.rtp.header import header_len, looks_like_rtp, rtp_payload
 from sniffer.rtp.rtcp import RtcpParseError, looks_like_rtcp, parse_compound
 from sniffer.spool.spool import CallPcapSpool
 
@@ -34,31 +34,6 @@ def _announced(call: Call, endpoint: tuple[bytes, int], rtcp: bool) -> MediaTarg
         if key == endpoint and target.rtcp == rtcp:
             return target
     return None
-
-
-def rtp_header_len(data: bytes, off: int, end: int) -> int:
-    """Length of the RTP header at ``data[off]`` (CSRCs and extension), or -1 if it overruns."""
-    n = 12 + 4 * (data[off] & 0x0F)
-    if data[off] & 0x10:
-        if off + n + 4 > end:
-            return -1
-        n += 4 + 4 * ((data[off + n + 2] << 8) | data[off + n + 3])
-    return n if off + n <= end else -1
-
-
-def rtp_payload(data: bytes, off: int, end: int) -> bytes | None:
-    """The payload of the RTP packet at ``data[off:end]`` without its padding (RFC 3550 5.1),
-    or None when the header or the padding overruns the packet."""
-    hlen = rtp_header_len(data, off, end)
-    if hlen < 0:
-        return None
-    stop = end
-    if data[off] & 0x20:
-        pad = data[end - 1] if end > off + hlen else 0
-        if pad == 0 or off + hlen + pad > end:
-            return None
-        stop -= pad
-    return data[off + hlen : stop]
 
 
 class MediaPath:
@@ -204,7 +179,7 @@ class MediaPath:
         if pcap is not None:
             caplen = -1
             if self.headers_only and poff >= 0:
-                hlen = rtp_header_len(data, off, end)
+                hlen = header_len(data, off, end)
                 caplen = poff + (hlen if hlen > 0 else 12)
             pcap.write(ts, frame, caplen)
 
