@@ -34,8 +34,10 @@ bench: install
 	$(BIN)/python bench/run_bench.py
 	$(BIN)/python bench/bench_writer.py
 	$(BIN)/python bench/bench_api.py
+	$(BIN)/python bench/bench_gui.py
 	$(BIN)/python bench/bench_live.py
 	$(BIN)/python bench/bench_flood.py
+	$(BIN)/python bench/bench_mirror.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -4,8 +4,10 @@ timeout, every failure translated into a :mod:`gui.errors` class (the API's own 
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Any
 
 import httpx
@@ -26,6 +28,8 @@ log = logging.getLogger(__name__)
 Params = dict[str, str] | list[tuple[str, str]] | None
 CONNECT_TIMEOUT_S = 5.0
 CHUNK = 64 * 1024
+CACHE_TTL_S = 15.0
+CACHE_MAX = 512
 
 
 def _query(params: Params) -> httpx.QueryParams | None:
@@ -77,6 +81,7 @@ class ApiClient:
             transport=transport,
             follow_redirects=False,
         )
+        self.cache: dict[tuple[str, str], tuple[float, Any]] = {}
 
     async def __aenter__(self) -> ApiClient:
         return self
@@ -130,6 +135,21 @@ class ApiClient:
         """The JSON of ``GET path``."""
         return (await self.request("GET", path, token, params=params)).json()
 
+    async def get_cached(self, path: str, token: str | None, ttl_s: float = CACHE_TTL_S) -> Any:
+        """``GET path`` as :meth:`get`, the answer kept ``ttl_s`` per token (lists that change
+        slowly and many pages show, like the sensors)."""
+        key = (token or "", path)
+        now = time.monotonic()
+        hit = self.cache.get(key)
+        if hit is not None and now - hit[0] < ttl_s:
+            return hit[1]
+        value = await self.get(path, token)
+        if len(self.cache) >= CACHE_MAX:
+            for old in sorted(self.cache, key=lambda k: self.cache[k][0])[: CACHE_MAX // 4]:
+                del self.cache[old]
+        self.cache[key] = (now, value)
+        return value
+
     async def send(self, method: str, path: str, token: str | None, body: Any = None) -> Any:
         """The JSON of a ``POST``/``PUT``/``PATCH``/``DELETE`` with a JSON body (None: no JSON
         answer)."""
@@ -170,6 +190,22 @@ class ApiClient:
                 await response.aclose()
             raise translate(response, body)
         return response
+
+
+async def together(*coros: Awaitable[Any]) -> list[Any]:
+    """The results of API requests made concurrently, in order; the first error is raised (the
+    other requests are cancelled)."""
+    tasks: list[asyncio.Task[Any]] = []
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(_awaited(c)) for c in coros]
+    except BaseExceptionGroup as eg:
+        raise eg.exceptions[0] from None
+    return [t.result() for t in tasks]
+
+
+async def _awaited(aw: Awaitable[Any]) -> Any:
+    return await aw
 
 
 async def relay(response: httpx.Response) -> AsyncIterator[bytes]:

@@ -13,6 +13,7 @@ from sniffer.calls.media import CallStream, PayloadMap, other_side
 from sniffer.calls.tracker import CallTracker
 from sniffer.counters import Counters
 from sniffer.decode.datagram import Datagram
+from sniffer.diagnosis.diagnoser import Diagnoser
 from sniffer.flows import RTCP, RTP, UNBOUND, Flow, split_key
 from sniffer.flowtable import FlowTable
 from sniffer.rtp.dtmf import EventGuess
@@ -49,8 +50,10 @@ class MediaPath:
         *,
         min_orphan_packets: int,
         spool: CallPcapSpool | None,
+        diagnosis: Diagnoser,
     ) -> None:
         self.table = table
+        self.diagnosis = diagnosis
         self.flows = table.flows
         self.tracker = tracker
         self.sink = sink
@@ -162,6 +165,9 @@ class MediaPath:
         if stream is not flow.stream:
             flow.select(stream, pt)
         stream.stats.add(seq, rts, ts, pt, b1 > 127)
+        diag = self.diagnosis
+        if not seq & diag.sample_mask and flow.call is not None:
+            diag.sample_payload(stream, pt, rtp_payload(data, off, end))
         if stream.unmapped(pt):
             self._guess_event(flow, stream, pt, ts, rts, data, off, end)
         elif stream.dtmf is not None and pt in stream.payloads.events:

@@ -21,7 +21,7 @@ from api.timeutil import naive_utc
 from db.connect import CONNECTION
 from db.pool import DbPool
 from db.read import MAX_LIMIT, BadCursor, CallFilter, CallSummary, list_calls, stream_quality
-from db.records import CALL_STATES
+from db.records import CALL_STATES, PROBLEM_CODES
 
 router = APIRouter(prefix="/calls", tags=["calls"])
 EXPORT_PAGE = 1000
@@ -68,6 +68,13 @@ class CallQuery:
         vlan: Annotated[int | None, Query(ge=0, le=4095)] = None,
         flag: Annotated[
             str | None, Query(max_length=32, description="e.g. hold, early_media")
+        ] = None,
+        problems: Annotated[
+            list[str] | None,
+            Query(
+                description="calls with any of these problem codes (repeat, or comma-separate):"
+                f" {', '.join(PROBLEM_CODES)}"
+            ),
         ] = None,
     ) -> None:
         self.values = dict(locals())
@@ -125,6 +132,16 @@ class CallQuery:
         ):
             if p[src] is not None and p[src] != "":
                 crit[dst] = p[src]
+        if p["problems"]:
+            wanted = [c.strip() for v in p["problems"] for c in v.split(",") if c.strip()]
+            bad = [c for c in wanted if c not in PROBLEM_CODES]
+            if bad:
+                raise bad_request(
+                    f"unknown problem {bad[0][:40]!r} (one of {', '.join(PROBLEM_CODES)})",
+                    "problems",
+                )
+            if wanted:
+                crit["problems"] = wanted
         sensors = p["sensor"]
         if sensors is not None:
             crit["sensor_ids"] = [s for s in sensors if who.sees(s)]
@@ -187,7 +204,7 @@ CSV_COLUMNS = (
     "caller_domain", "called", "called_domain", "caller_ip", "caller_port", "called_ip",
     "called_port", "vlan", "duration_s", "connect_duration_s", "final_code", "final_reason",
     "state", "hangup_by", "codecs", "flags", "transport", "caller_ua", "called_ua",
-    "caller_mos", "caller_loss_pct", "callee_mos", "callee_loss_pct",
+    "caller_mos", "caller_loss_pct", "callee_mos", "callee_loss_pct", "pdd_ms", "problems",
 )  # fmt: skip
 
 
@@ -205,6 +222,7 @@ def export_row(c: CallSummary, q: dict[str, tuple[float | None, float, float]]) 
         row[k] = _iso(row[k])
     row["codecs"] = ",".join(c.codecs)
     row["flags"] = ",".join(c.flags)
+    row["problems"] = ",".join(c.problems)
     for d in ("caller", "callee"):
         v = q.get(d)
         row[f"{d}_mos"] = None if v is None else v[0]

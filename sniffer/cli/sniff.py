@@ -29,6 +29,9 @@ FLAGS = {
     "spool_subdir": "spool.subdir",
     "mirror_listen": "mirror.listen",
     "mirror_secrets": "mirror.secrets_file",
+    "hep_listen": "hep.listen",
+    "hep_auth_keys": "hep.auth_keys_file",
+    "hep_out": "hep.out",
 }
 """Flag destination -> settings key (flags win over the environment and the file)."""
 
@@ -99,6 +102,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--mirror-secrets", metavar="FILE",
         help=flag_help("mirror.secrets_file", "one 'NAME SECRET' line per sender"),
     )  # fmt: skip
+    p.add_argument(
+        "--hep-listen", action="append", metavar="udp|tcp:HOST:PORT",
+        help=flag_help("hep.listen", "receive HEP here, repeatable (no -i needed)"),
+    )  # fmt: skip
+    p.add_argument(
+        "--hep-auth-keys", metavar="FILE",
+        help=flag_help("hep.auth_keys_file", "'CAPTURE_ID KEY' lines: HEP auth keys required"),
+    )  # fmt: skip
+    p.add_argument(
+        "--hep-out", metavar="udp|tcp:HOST:PORT",
+        help=flag_help("hep.out", "copy every sensor's SIP as HEPv3 to a HOMER collector"),
+    )  # fmt: skip
     p.set_defaults(run=run, cmd_parser=p)
 
 
@@ -114,7 +129,7 @@ async def _serve(settings: Settings) -> None:
     the sensor id, then run until SIGTERM/SIGINT."""
     # the service's modules load only when it runs (``callsift analyze`` starts faster)
     from sniffer.service.identity import InterfaceClaims
-    from sniffer.service.receivers import has_receivers, run_receivers, wants_capture
+    from sniffer.service.receivers import run_capture, run_receivers, wants_capture
     from sniffer.service.sensor import JOURNAL_DIR, Sensor
     from sniffer.service.sensorid import resolve_sensor_id
     from sniffer.service.status import STANDBY, STARTING, StatusFile
@@ -160,12 +175,7 @@ async def _serve(settings: Settings) -> None:
             if sensor_id is None:
                 return
             sensor.set_sensor_id(sensor_id)
-        if not has_receivers(settings):
-            await sensor.run(stop)
-            return
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(sensor.run(stop))
-            tg.create_task(run_receivers(settings, stop))
+        await run_capture(sensor, settings, stop)
 
 
 def claimed_settings(

@@ -13,16 +13,20 @@ from sniffer.counters import Counters
 from sniffer.service.metrics import MetricsServer, SensorSnapshot
 
 if TYPE_CHECKING:
+    from sniffer.mirror.pool import SensorPool
     from sniffer.mirror.server import MirrorReceiver
 
 
-def receiver_snapshot(r: MirrorReceiver) -> SensorSnapshot:
-    """Every sender's figures added up; the receiver's own counters as ``mirror.*``."""
-    out = SensorSnapshot(capture_running=r.running)
+def receiver_snapshot(
+    pool: SensorPool, running: bool, extra: list[tuple[str, Counters]]
+) -> SensorSnapshot:
+    """Every remote sensor's figures added up; the inputs' own counters (``extra``: prefix,
+    counters) beside them."""
+    out = SensorSnapshot(capture_running=running)
     counters = Counters()
     writer = Counters()
     spool = Counters()
-    for sensor in r.sensors.values():
+    for sensor in pool.sensors.values():
         s = sensor.snapshot()
         out.packets += s.packets
         out.active_calls += s.active_calls
@@ -33,7 +37,8 @@ def receiver_snapshot(r: MirrorReceiver) -> SensorSnapshot:
         counters.merge({k: v for k, v in s.counters.items() if not k.startswith("mirror.")})
         writer.merge(s.writer)
         spool.merge(s.spool)
-    counters.merge(r.counters, "mirror.")
+    for prefix, c in extra:
+        counters.merge(c, prefix)
     out.counters, out.writer, out.spool = counters.snapshot(), writer.snapshot(), spool.snapshot()
     return out
 
@@ -88,6 +93,19 @@ class ReceiverCollector(Collector):
 
 
 class ReceiverMetricsServer(MetricsServer):
-    def __init__(self, host: str, port: int, receiver: MirrorReceiver) -> None:
-        super().__init__(host, port, lambda: receiver_snapshot(receiver))
-        self.registry.register(ReceiverCollector(receiver))
+    """``/metrics`` and ``/health`` of a process whose only inputs are receivers."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        pool: SensorPool,
+        mirror: MirrorReceiver | None,
+        extra: list[tuple[str, Counters]],
+    ) -> None:
+        def snapshot() -> SensorSnapshot:
+            return receiver_snapshot(pool, not pool.done.is_set(), extra)
+
+        super().__init__(host, port, snapshot)
+        if mirror is not None:
+            self.registry.register(ReceiverCollector(mirror))

@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from db.settings import Settings
 from sniffer.analyzer import Analyzer, AnalyzerConfig
 from sniffer.calls.call import Call
 from sniffer.counters import Counters
+from sniffer.decode.datagram import Datagram
 from sniffer.privfiles import make_dirs
 from sniffer.service.identity import write_json
 from sniffer.service.metrics import SensorSnapshot
@@ -45,15 +46,26 @@ class RemoteSensor:
     reads of a sensor."""
 
     def __init__(
-        self, settings: Settings, name: str, sensor_id: int, *, receiver: ReceiverClock
+        self,
+        settings: Settings,
+        name: str,
+        sensor_id: int,
+        *,
+        receiver: ReceiverClock,
+        key: str | None = None,
+        kind: str = SPOOL_SUBDIR,
     ) -> None:
+        """``key`` names its state file and pcap folder (default: ``name``); ``kind`` is the
+        folder of its pcaps under the spool (``mirror``, ``hep``)."""
         self.name = name
+        self.key = key or name
+        self.kind = kind
         self.sensor_id = sensor_id
         self.settings = settings.model_copy(
             update={"sensor": settings.sensor.model_copy(update={"name": name, "id": sensor_id})}
         )
         self.receiver = receiver
-        self.state_file = Path(settings.spool.dir) / STATE_DIR / f"{name}.json"
+        self.state_file = Path(settings.spool.dir) / STATE_DIR / f"{self.key}.json"
         self.stream = ""
         """The sender run whose frames :attr:`last_seq` counts."""
         self.last_seq = 0
@@ -133,11 +145,12 @@ class RemoteSensor:
             s = self.settings.spool
             spool = self.spools[linktype] = CallPcapSpool(
                 s.dir, linktype, mode=s.mode, gzip=s.gzip, group=s.group,
-                subdir="/".join(p for p in (s.subdir, SPOOL_SUBDIR, self.name) if p),
+                subdir="/".join(p for p in (s.subdir, self.kind, self.key) if p),
             )  # fmt: skip
             a = self.analyzers[key] = Analyzer(
                 linktype, self._sink, spool=spool, config=self.config, counters=self.counters
             )
+            a.sip_taps.extend(tap(self.name) for tap in self.receiver.sip_taps)
         return a
 
     def _sink(self, rec: Record) -> None:
@@ -153,13 +166,17 @@ class RemoteSensor:
             if key.isdigit():
                 self.analyzer(int(key)).adopt(states)
 
+    def open_calls(self) -> Iterator[Call]:
+        """The calls in progress (the heartbeat's live view)."""
+        for a in self.analyzers.values():
+            yield from a.tracker.calls.values()
+
     def mark_split(self) -> int:
         """The calls open now lost part of their packets to another receiver: flag them."""
         n = 0
-        for a in self.analyzers.values():
-            for call in a.tracker.calls.values():
-                call.flags.add(SPLIT_FLAG)
-                n += 1
+        for call in self.open_calls():
+            call.flags.add(SPLIT_FLAG)
+            n += 1
         return n
 
     def idle(self) -> None:
@@ -197,10 +214,6 @@ class RemoteSensor:
 
     # -- reporting (the heartbeat's view) ----------------------------------------------------
 
-    def open_calls(self) -> Iterable[Call]:
-        """The calls in progress."""
-        return [c for a in self.analyzers.values() for c in a.tracker.calls.values()]
-
     def time_left(self) -> float | None:
         return self.receiver.time_left()
 
@@ -237,6 +250,8 @@ class ReceiverClock:
     def __init__(self, journal_root: Path) -> None:
         self.journal_root = journal_root
         self.deadline: float | None = None
+        self.sip_taps: list[Callable[[str], Callable[[Datagram], None]]] = []
+        """Per sensor name, a tap each of its analyzers calls with every SIP message."""
 
     def time_left(self) -> float | None:
         if self.deadline is None:

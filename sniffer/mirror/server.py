@@ -11,27 +11,21 @@ import logging
 import socket
 import ssl
 import uuid
-from contextlib import suppress
 from pathlib import Path
 
-from db.connect import connect
 from db.errors import ConfigError
-from db.queries import claim_sensor_id
 from db.settings import Settings
 from db.settings.base import parse_host_port
-from db.url import parse_db_url
 from sniffer.counters import Counters
 from sniffer.mirror import auth
-from sniffer.mirror.remote import STATE_DIR, ReceiverClock, RemoteSensor
+from sniffer.mirror.pool import SensorPool
+from sniffer.mirror.remote import SPOOL_SUBDIR, STATE_DIR, RemoteSensor
 from sniffer.mirror.session import Connection
 from sniffer.privfiles import make_dirs
-from sniffer.service.heartbeat import Heartbeat
 from sniffer.service.identity import write_json
-from sniffer.version import callsift_version
 
 log = logging.getLogger(__name__)
 
-HOUSEKEEPING_S = 1.0
 IDENTITY_PREFIX = "mirror:"
 
 
@@ -66,7 +60,7 @@ def server_tls(settings: Settings) -> ssl.SSLContext | None:
 
 
 class MirrorReceiver:
-    def __init__(self, settings: Settings, *, journal_root: Path) -> None:
+    def __init__(self, settings: Settings, pool: SensorPool) -> None:
         m = settings.mirror
         if m.listen is None:
             raise ConfigError("mirror.listen is not set")
@@ -79,13 +73,16 @@ class MirrorReceiver:
         self.receiver_id = receiver_id(Path(settings.spool.dir))
         self.nonces = auth.NonceCache()
         self.counters = Counters()
-        self.clock = ReceiverClock(journal_root)
-        self.sensors: dict[str, RemoteSensor] = {}
+        self.pool = pool
         self.connections: set[Connection] = set()
-        self._locks: dict[str, asyncio.Lock] = {}
         self._tg: asyncio.TaskGroup | None = None
         self._done = asyncio.Event()
         self._server: asyncio.Server | None = None
+
+    @property
+    def sensors(self) -> dict[str, RemoteSensor]:
+        """The senders' sensors by name."""
+        return self.pool.of_kind(SPOOL_SUBDIR)
 
     @property
     def running(self) -> bool:
@@ -113,15 +110,14 @@ class MirrorReceiver:
         )  # fmt: skip
 
     async def run(self, stop: asyncio.Event, *, listen: bool = True) -> None:
-        """Serve until ``stop``; then the connections stop reading, what they queued is
-        analysed and acknowledged, and every sender's sensor is closed. Without ``listen``
+        """Serve until ``stop``; then the connections stop reading and what they queued is
+        analysed and acknowledged (the pool closes the sensors after). Without ``listen``
         connections come through :meth:`accept` only."""
         if self._server is None and listen:
             await self.start()
         try:
             async with asyncio.TaskGroup() as tg:
                 self._tg = tg
-                tg.create_task(self._housekeeping())
                 await stop.wait()
                 if self._server is not None:
                     self._server.close()
@@ -134,8 +130,6 @@ class MirrorReceiver:
             self._tg = None
             if self._server is not None:
                 self._server.close()
-            for sensor in self.sensors.values():
-                await sensor.close(self.clock.time_left())
 
     def accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self._tg is None or self._done.is_set():
@@ -161,42 +155,4 @@ class MirrorReceiver:
 
     async def sensor_for(self, name: str) -> RemoteSensor:
         """The sender's sensor, created (and its id claimed) on its first connection."""
-        sensor = self.sensors.get(name)
-        if sensor is not None:
-            return sensor
-        lock = self._locks.setdefault(name, asyncio.Lock())
-        async with lock:
-            sensor = self.sensors.get(name)
-            if sensor is None:
-                sensor_id = await self._sensor_id(name)
-                sensor = RemoteSensor(self.settings, name, sensor_id, receiver=self.clock)
-                sensor.start()
-                self.sensors[name] = sensor
-                assert self._tg is not None
-                self._tg.create_task(Heartbeat(sensor).run(self._done))
-                log.info("mirror: sensor '%s' has id %d", name, sensor_id)
-        return sensor
-
-    async def _sensor_id(self, name: str) -> int:
-        path = Path(self.settings.spool.dir) / STATE_DIR / f"{name}.json"
-        with suppress(OSError, ValueError):
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(data, dict) and isinstance(data.get("sensor_id"), int):
-                return int(data["sensor_id"])
-        s = self.settings.storage
-        conn = await connect(parse_db_url(s.require_db_url()), timeout_s=s.connect_timeout_s)
-        try:
-            return await claim_sensor_id(
-                conn, IDENTITY_PREFIX + name, name=name, host=socket.gethostname(),
-                version=callsift_version(),
-            )  # fmt: skip
-        finally:
-            conn.close()
-
-    async def _housekeeping(self) -> None:
-        while not self._done.is_set():
-            with suppress(TimeoutError):
-                async with asyncio.timeout(HOUSEKEEPING_S):
-                    await self._done.wait()
-            for sensor in self.sensors.values():
-                sensor.idle()
+        return await self.pool.get(IDENTITY_PREFIX + name, name, key=name, kind=SPOOL_SUBDIR)

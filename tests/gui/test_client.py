@@ -93,3 +93,35 @@ async def test_a_refused_download_is_translated_and_closed() -> None:
     async with ApiClient(gui_config(), answering(403, {"message": "needs operator"})) as api:
         with pytest.raises(Forbidden, match="needs operator"):
             await api.open_stream("/calls/1/pcap", "tok")
+
+
+async def test_cached_answers_are_per_token_and_expire() -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.headers["authorization"])
+        return httpx.Response(200, json={"n": len(calls)})
+
+    async with ApiClient(gui_config(), httpx.MockTransport(handler)) as api:
+        assert await api.get_cached("/sensors", "a") == {"n": 1}
+        assert await api.get_cached("/sensors", "a") == {"n": 1}
+        assert await api.get_cached("/sensors", "b") == {"n": 2}
+        assert await api.get_cached("/sensors", "a", ttl_s=0) == {"n": 3}
+    assert calls == ["Bearer a", "Bearer b", "Bearer a"]
+
+
+async def test_together_keeps_order_and_raises_the_first_error() -> None:
+    import asyncio
+
+    from gui.client import together
+
+    async def value(v: int, delay: float) -> int:
+        await asyncio.sleep(delay)
+        return v
+
+    async def fails() -> int:
+        raise NotFound("no call with id 9")
+
+    assert await together(value(1, 0.02), value(2, 0)) == [1, 2]
+    with pytest.raises(NotFound, match="no call with id 9"):
+        await together(value(1, 0.5), fails())

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import SENSOR_A, Stack, cdr_id
+from tests.api.stackdata import SENSOR_A, Stack, cdr_id
 from tests.gui.conftest import csrf_of, gui_login
 
 G711_CALL = "12013223@200.57.7.195"
@@ -154,3 +154,77 @@ def test_unknown_call_is_a_404_page(gui: TestClient) -> None:
     gui_login(gui, "viewer")
     r = gui.get("/calls/999999999")
     assert r.status_code == 404 and "Not found" in r.text
+
+
+def test_ladder_views_and_exports(gui: TestClient, stack: Stack) -> None:
+    from tests.stack.webclient import msg_count
+
+    gui_login(gui, "viewer")
+    cid = cdr_id(stack.url, G711_CALL)
+    n = stack.records[(SENSOR_A, G711_CALL)]["sip_messages"]
+    for query in ("", "?split_ports=1", "?legs=1", "?legs=1&split_ports=1"):
+        r = gui.get(f"/calls/{cid}{query}")
+        assert r.status_code == 200 and msg_count(r.text) == n, query
+    assert 'src="/static/ladder.js"' in r.text
+    for ext, media in (("svg", "image/svg+xml"), ("txt", "text/plain"), ("html", "text/html")):
+        r = gui.get(f"/calls/{cid}/ladder.{ext}")
+        assert r.status_code == 200 and r.headers["content-type"].startswith(media), ext
+        assert f'filename="callsift-{cid}-ladder.{ext}"' in r.headers["content-disposition"]
+        assert "INVITE" in r.text
+
+
+def test_cookie_is_secure_over_https(client: TestClient) -> None:
+    from gui.app import create_app
+    from tests.gui.conftest import ViaTestClient, gui_config
+
+    app = create_app(gui_config(), transport=ViaTestClient(client))
+    with TestClient(app, base_url="https://gui.example", follow_redirects=False) as https:
+        cookie = https.get("/login").headers["set-cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_an_expired_session_goes_back_to_login(gui: TestClient) -> None:
+    import time
+
+    from gui.session import COOKIE, Session, SessionCodec
+    from tests.gui.conftest import GUI_SECRET
+
+    gui_login(gui, "viewer")
+    token = SessionCodec(GUI_SECRET, 3600)
+    old = Session(token="whatever", username="viewer", role="viewer", expires_at=time.time() - 5)
+    gui.cookies.set(COOKIE, token.dump(old))
+    r = gui.get("/calls")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?why=expired")
+
+
+def test_a_token_the_api_refuses_ends_the_session(gui: TestClient) -> None:
+    import time
+
+    from gui.session import COOKIE, Session, SessionCodec
+    from tests.gui.conftest import GUI_SECRET
+
+    forged = Session(token="not-a-jwt", username="x", role="admin", expires_at=time.time() + 600)
+    gui.cookies.set(COOKIE, SessionCodec(GUI_SECRET, 3600).dump(forged))
+    r = gui.get("/calls")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?why=expired")
+    assert gui.get("/calls").status_code == 303  # the GUI session is gone too
+
+
+def test_call_page_charts_jitter_and_loss(gui: TestClient, stack: Stack) -> None:
+    gui_login(gui, "viewer")
+    page = gui.get(f"/calls/{cdr_id(stack.url, ULAW_CALL)}").text
+    assert "Jitter per second" in page and "Packet loss per second" in page
+    assert page.count('class="chart chart-') >= 2
+
+
+def test_logout_ends_the_api_session_too(gui: TestClient, client: TestClient) -> None:
+    from gui.session import COOKIE, SessionCodec
+    from tests.gui.conftest import GUI_SECRET
+
+    csrf = gui_login(gui, "viewer")
+    session = SessionCodec(GUI_SECRET, 3600).load(gui.cookies.get(COOKIE))
+    assert session is not None and session.token
+    bearer = {"Authorization": f"Bearer {session.token}"}
+    assert client.get("/api/v1/auth/me", headers=bearer).status_code == 200
+    assert gui.post("/logout", data={"csrf_token": csrf}).status_code == 303
+    assert client.get("/api/v1/auth/me", headers=bearer).status_code == 401

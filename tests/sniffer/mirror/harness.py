@@ -17,8 +17,10 @@ from sniffer.mirror.batch import BatchEncoder
 from sniffer.mirror.buffer import Pending, SendBuffer
 from sniffer.mirror.client import MirrorClient, Target
 from sniffer.mirror.frames import FLAG_ZSTD
+from sniffer.mirror.pool import SensorPool
 from sniffer.mirror.remote import STATE_DIR
 from sniffer.mirror.server import MirrorReceiver
+from sniffer.service.receivers import serve
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "golden"
 CALL_PCAP = DATA / "sip_rtp_g711u_call_register_voipshark.pcap"
@@ -105,11 +107,20 @@ def load_file(client: MirrorClient, buf: SendBuffer, path: Path, batch: int = 25
     return len(pkts)
 
 
+def make_receiver(settings: Settings, journal: Path) -> MirrorReceiver:
+    return MirrorReceiver(settings, SensorPool(settings, journal))
+
+
 @asynccontextmanager
 async def running(receiver: MirrorReceiver) -> AsyncIterator[asyncio.Task[None]]:
+    """The receiver (connections through ``accept`` only) and its pool, stopped at the end."""
+
+    async def accept_only(stop: asyncio.Event) -> None:
+        await receiver.run(stop, listen=False)
+
     stop = asyncio.Event()
-    task = asyncio.create_task(receiver.run(stop, listen=False))
-    await asyncio.sleep(0)
+    task = asyncio.create_task(serve([accept_only], receiver.pool, stop, 30.0))
+    await asyncio.sleep(0.01)
     try:
         yield task
     finally:

@@ -19,7 +19,8 @@ MIRROR_PORT = 9070
 
 
 class ReceiverProcess(SensorProcess):
-    """``callsift sniff --mirror-listen 0.0.0.0:PORT --mirror-secrets FILE`` (no capture)."""
+    """``callsift sniff --mirror-listen 0.0.0.0:PORT --mirror-secrets FILE`` and/or
+    ``--hep-listen ...`` (no capture)."""
 
     def __init__(
         self,
@@ -27,11 +28,12 @@ class ReceiverProcess(SensorProcess):
         *,
         db_url: str,
         spool: Path,
-        secrets: Path,
+        secrets: Path | None,
         port: int = MIRROR_PORT,
         log_path: Path | None = None,
         extra_args: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
+        hep: tuple[str, ...] = (),
     ) -> None:
         self.ns = ns
         self.port = ns.call(free_port)
@@ -39,10 +41,13 @@ class ReceiverProcess(SensorProcess):
         self.log_path = log_path or spool.parent / f"receiver-{port}.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log: IO[bytes] = self.log_path.open("ab")
-        cmd = [sys.executable, "-m", "sniffer.cli.main", "sniff",
-               "--mirror-listen", f"0.0.0.0:{port}", "--mirror-secrets", str(secrets),
-               "--db", db_url, "--spool", str(spool),
+        cmd = [sys.executable, "-m", "sniffer.cli.main", "sniff", "--db", db_url,
+               "--spool", str(spool),
                "--metrics-listen", f"127.0.0.1:{self.port}", *extra_args]  # fmt: skip
+        if secrets is not None:
+            cmd += ["--mirror-listen", f"0.0.0.0:{port}", "--mirror-secrets", str(secrets)]
+        for h in hep:
+            cmd += ["--hep-listen", h]
         self.proc = ns.popen(
             cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             env={**os.environ, "CALLSIFT_HEARTBEAT_S": "1", "CALLSIFT_SPOOL_MAX_GB": "0",

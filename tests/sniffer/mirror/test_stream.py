@@ -19,6 +19,7 @@ from tests.sniffer.mirror.harness import (
     CALL_PCAP,
     direct_calls,
     load_file,
+    make_receiver,
     preset_sensor_ids,
     receiver_settings,
     running,
@@ -43,7 +44,7 @@ def _receiver(tmp_path: Path, db_url: str, **kw: object) -> tuple[MirrorReceiver
     ids = {"pbx1": next_sensor_id(), "pbx2": next_sensor_id()}
     preset_sensor_ids(tmp_path / "spool", ids)
     settings = receiver_settings(tmp_path, db_url, **kw)
-    return MirrorReceiver(settings, journal_root=tmp_path / "journal"), ids
+    return make_receiver(settings, tmp_path / "journal"), ids
 
 
 async def _send_file(receiver: MirrorReceiver, name: str) -> int:
