@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable
 from contextlib import AsyncExitStack, suppress
 from pathlib import Path
 from typing import Any
@@ -129,11 +129,6 @@ class Sensor:
         if self.sensor_id is not None:
             self.set_sensor_id(self.sensor_id)
 
-    def open_calls(self) -> Iterator[Call]:
-        """The calls in progress (the heartbeat's live view)."""
-        if self.analyzer is not None:
-            yield from self.analyzer.tracker.calls.values()
-
     def set_sensor_id(self, sensor_id: int) -> None:
         """The sensor's id (configured, or claimed after :meth:`open`); the calls of its last
         crash-recovery snapshot are adopted now."""
@@ -186,6 +181,8 @@ class Sensor:
             for source in self.sources:
                 await stack.enter_async_context(source)
             self.intake = intake = Intake(self.sources)
+            for iface in self.capture.linktypes:
+                intake.expect(iface, self.capture)
             self.capture_running = True
             stack.callback(self.status.write, STOPPED, sensor_id=self.sensor_id)
             self.status.write(
@@ -311,6 +308,10 @@ class Sensor:
         await asyncio.to_thread(cleaner.sweep, time.time())
 
     # -- reporting --------------------------------------------------------------------------
+
+    def open_calls(self) -> Iterable[Call]:
+        """The calls in progress."""
+        return self.analyzer.tracker.calls.values() if self.analyzer is not None else ()
 
     def snapshot(self) -> SensorSnapshot:
         cap = self.capture.stats()
