@@ -82,8 +82,7 @@ class Heartbeat:
         return rate
 
     def active_calls(self) -> list[ActiveCall]:
-        analyzer = self.sensor.analyzer
-        calls = analyzer.tracker.calls.values() if analyzer is not None else ()
+        calls = self.sensor.open_calls()
         rows = [
             ActiveCall(
                 call_id=c.call_id,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterator
 from contextlib import AsyncExitStack, suppress
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from db.errors import ShutdownTimeout
 from db.records import Record
 from db.settings import Settings
 from sniffer.analyzer import Analyzer, AnalyzerConfig
+from sniffer.calls.call import Call
 from sniffer.capture.bpf import build_default_bpf
 from sniffer.capture.live import LiveCapture, LiveOptions
 from sniffer.capture.source import BatchSource, FrameBatch
@@ -126,6 +128,11 @@ class Sensor:
         )
         if self.sensor_id is not None:
             self.set_sensor_id(self.sensor_id)
+
+    def open_calls(self) -> Iterator[Call]:
+        """The calls in progress (the heartbeat's live view)."""
+        if self.analyzer is not None:
+            yield from self.analyzer.tracker.calls.values()
 
     def set_sensor_id(self, sensor_id: int) -> None:
         """The sensor's id (configured, or claimed after :meth:`open`); the calls of its last
