@@ -3,6 +3,7 @@ lines in constant memory."""
 
 import csv
 import datetime as dt
+import inspect
 import io
 import json
 import re
@@ -133,24 +134,63 @@ class CallQuery:
         return CallFilter(**crit)
 
 
-Criteria = Annotated[CallQuery, Depends()]
+async def _criteria(**values: Any) -> CallQuery:
+    return CallQuery(**values)
+
+
+# The query parameters are CallQuery's; an async function builds it (FastAPI runs a class or
+# plain function dependency in a worker thread, a thread hop per request).
+setattr(  # noqa: B010 - a function attribute FastAPI reads
+    _criteria,
+    "__signature__",
+    inspect.signature(CallQuery).replace(return_annotation=CallQuery),
+)
+Criteria = Annotated[CallQuery, Depends(_criteria)]
 
 
 def _quality(q: dict[str, tuple[float | None, float, float]], direction: str) -> Quality | None:
     v = q.get(direction)
-    return None if v is None else Quality(mos=v[0], loss_pct=v[1], jitter_ms=v[2])
+    return None if v is None else Quality.model_construct(mos=v[0], loss_pct=v[1], jitter_ms=v[2])
+
+
+def _utc(ts: float | None) -> dt.datetime | None:
+    return None if ts is None else dt.datetime.fromtimestamp(ts, dt.UTC)
 
 
 def item(
     c: CallSummary, quality: dict[int, dict[str, tuple[float | None, float, float]]]
 ) -> CallItem:
+    """A list row, built without validation (its values are the typed summary's)."""
     q = quality.get(c.id, {})
-    data = c.model_dump(exclude={"uid", "pcap"})
-    for k in ("invite_ts", "ringing_ts", "answer_ts", "end_ts"):
-        if data[k] is not None:
-            data[k] = dt.datetime.fromtimestamp(data[k], dt.UTC)
-    return CallItem(
-        **data,
+    return CallItem.model_construct(
+        id=c.id,
+        sensor_id=c.sensor_id,
+        call_id=c.call_id,
+        caller=c.caller,
+        caller_name=c.caller_name,
+        caller_domain=c.caller_domain,
+        called=c.called,
+        called_domain=c.called_domain,
+        caller_ip=c.caller_ip,
+        caller_port=c.caller_port,
+        called_ip=c.called_ip,
+        called_port=c.called_port,
+        vlan=c.vlan,
+        invite_ts=_utc(c.invite_ts),
+        ringing_ts=_utc(c.ringing_ts),
+        answer_ts=_utc(c.answer_ts),
+        end_ts=_utc(c.end_ts),
+        duration_s=c.duration_s,
+        connect_duration_s=c.connect_duration_s,
+        final_code=c.final_code,
+        final_reason=c.final_reason,
+        hangup_by=c.hangup_by,
+        state=c.state,
+        codecs=c.codecs,
+        flags=c.flags,
+        transport=c.transport,
+        caller_ua=c.caller_ua,
+        called_ua=c.called_ua,
         has_pcap=bool(c.pcap),
         caller_quality=_quality(q, "caller"),
         callee_quality=_quality(q, "callee"),

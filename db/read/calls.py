@@ -8,7 +8,16 @@ from typing import Any
 from db.connect import CONNECTION
 from db.driver import translated
 from db.queries import values as v
-from db.queries.calls import CALL_SELECT, INVITE_TS, call_from_row, fetch_streams, opt_from_ts
+from db.queries.calls import (
+    CALL_FIELDS,
+    CALL_LOOKUPS,
+    CALL_SELECT,
+    CDR_COLUMNS,
+    INVITE_TS,
+    call_from_row,
+    fetch_streams,
+    opt_from_ts,
+)
 from db.read.models import (
     MAX_LIMIT,
     CallDetail,
@@ -129,10 +138,23 @@ def _api_criteria(
 
 def search_sql(f: CallFilter) -> tuple[str, list[Any]]:
     """The statement of :func:`list_calls` and its parameters (the last ``%s``, the row limit,
-    is left to the caller): for EXPLAIN in the benchmarks."""
+    is left to the caller): for EXPLAIN in the benchmarks.
+
+    Late row lookup: the inner query finds the page's keys ``(id, invite_ts)`` — from an index
+    alone when the criteria are in it (docs/BENCHMARKS.md) — and sorts only those; the outer
+    one reads the page's rows by primary key. Reading whole rows while searching made a search
+    that sorts its matches (a number prefix, an IP) fetch every match from the table."""
     clauses, params = _where(f)
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    return f"{CALL_SELECT}{where} ORDER BY c.invite_ts DESC, c.id DESC LIMIT %s", params
+    keys = f"SELECT c.id, c.invite_ts FROM cdr c{where} {ORDER} LIMIT %s"
+    return (
+        f"SELECT {CALL_FIELDS} FROM ({keys}) k STRAIGHT_JOIN cdr c "
+        f"ON c.id = k.id AND c.invite_ts = k.invite_ts {CALL_LOOKUPS} {ORDER}",
+        params,
+    )
+
+
+ORDER = "ORDER BY c.invite_ts DESC, c.id DESC"
 
 
 @translated("cannot list calls")
@@ -151,39 +173,47 @@ async def list_calls(conn: CONNECTION, f: CallFilter) -> CallPage:
     return CallPage(calls=calls, next=after)
 
 
+_COL = {name: 1 + i for i, name in enumerate(CDR_COLUMNS)}
+"""Position of each ``cdr`` column in a :data:`CALL_SELECT` row (``id`` first, then the
+looked-up reason and user agents last)."""
+
+
 def _summary(row: Any) -> CallSummary:
-    rec = call_from_row(row, [])
-    return CallSummary(
+    """A :data:`CALL_SELECT` row as a summary, built without validation: every value comes
+    typed from its column (a page of 1,000 rows would otherwise spend most of its time here)."""
+    c = _COL
+    ringing, answer = row[c["ringing_ts"]], row[c["answer_ts"]]
+    return CallSummary.model_construct(
         id=int(row[0]),
         sensor_id=int(row[1]),
-        uid=rec.uid,
-        call_id=rec.call_id,
-        caller=rec.caller,
-        caller_domain=rec.caller_domain,
-        caller_name=rec.caller_name,
-        called=rec.called,
-        called_domain=rec.called_domain,
-        caller_ip=rec.caller_ip,
-        caller_port=rec.caller_port,
-        called_ip=rec.called_ip,
-        called_port=rec.called_port,
-        invite_ts=rec.invite_ts,
-        answer_ts=rec.answer_ts,
-        end_ts=rec.end_ts,
-        duration_s=rec.duration_s,
-        connect_duration_s=rec.connect_duration_s,
-        final_code=rec.final_code,
-        final_reason=rec.final_reason,
-        hangup_by=rec.hangup_by,
-        state=rec.state,
-        codecs=rec.codecs,
-        flags=rec.flags,
-        transport=rec.transport,
-        pcap=rec.pcap,
-        vlan=rec.vlan,
-        ringing_ts=rec.ringing_ts,
-        caller_ua=rec.caller_ua,
-        called_ua=rec.called_ua,
+        uid=row[c["uid"]],
+        call_id=row[c["call_id"]],
+        caller=row[c["caller"]],
+        caller_domain=row[c["caller_domain"]],
+        caller_name=row[c["caller_name"]],
+        called=row[c["called"]],
+        called_domain=row[c["called_domain"]],
+        caller_ip=v.ip_text(row[c["caller_ip"]]),
+        caller_port=row[c["caller_port"]],
+        called_ip=v.ip_text(row[c["called_ip"]]),
+        called_port=row[c["called_port"]],
+        invite_ts=v.from_ts(row[c["invite_ts"]]),
+        answer_ts=None if answer is None else v.from_ts(answer),
+        end_ts=v.from_ts(row[c["end_ts"]]),
+        duration_s=float(row[c["duration_s"]]),
+        connect_duration_s=float(row[c["connect_duration_s"]]),
+        final_code=row[c["final_code"]],
+        final_reason=row[-3],
+        hangup_by=row[c["hangup_by"]],
+        state=row[c["state"]],
+        codecs=v.split(row[c["codecs"]]),
+        flags=v.split(row[c["flags"]]),
+        transport=row[c["transport"]],
+        pcap=row[c["pcap"]],
+        vlan=row[c["vlan"]],
+        ringing_ts=None if ringing is None else v.from_ts(ringing),
+        caller_ua=row[-2],
+        called_ua=row[-1],
     )
 
 
