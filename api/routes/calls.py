@@ -1,11 +1,8 @@
 """``/calls``: search (keyset pages, newest first) and the same search exported as CSV or JSON
 lines in constant memory."""
 
-import csv
 import datetime as dt
 import inspect
-import io
-import json
 import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
@@ -22,6 +19,7 @@ from api.timeutil import naive_utc
 from db.connect import CONNECTION
 from db.pool import DbPool
 from db.read import MAX_LIMIT, BadCursor, CallFilter, CallSummary, list_calls, stream_quality
+from db.read.export import EXPORT_COLUMNS_ALL, export_page
 from db.records import CALL_STATES
 
 router = APIRouter(prefix="/calls", tags=["calls"])
@@ -222,66 +220,25 @@ async def search_calls(
     return json_model(CallList(items=[item(c, quality) for c in calls], next_cursor=nxt))
 
 
-CSV_COLUMNS = (
-    "id", "sensor_id", "call_id", "invite_ts", "answer_ts", "end_ts", "caller", "caller_name",
-    "caller_domain", "called", "called_domain", "caller_ip", "caller_port", "called_ip",
-    "called_port", "vlan", "duration_s", "connect_duration_s", "final_code", "final_reason",
-    "state", "hangup_by", "codecs", "flags", "transport", "caller_ua", "called_ua",
-    "caller_mos", "caller_loss_pct", "callee_mos", "callee_loss_pct",
-)  # fmt: skip
-
-
-def _iso(ts: float | None) -> str | None:
-    return (
-        None
-        if ts is None
-        else dt.datetime.fromtimestamp(ts, dt.UTC).isoformat().replace("+00:00", "Z")
-    )
-
-
-def export_row(c: CallSummary, q: dict[str, tuple[float | None, float, float]]) -> dict[str, Any]:
-    row = c.model_dump(include=set(CSV_COLUMNS))
-    for k in ("invite_ts", "answer_ts", "end_ts"):
-        row[k] = _iso(row[k])
-    row["codecs"] = ",".join(c.codecs)
-    row["flags"] = ",".join(c.flags)
-    for d in ("caller", "callee"):
-        v = q.get(d)
-        row[f"{d}_mos"] = None if v is None else v[0]
-        row[f"{d}_loss_pct"] = None if v is None else v[1]
-    return row
+CSV_COLUMNS = EXPORT_COLUMNS_ALL
 
 
 async def _export(pool: DbPool, f: CallFilter, fmt: str, max_rows: int) -> AsyncIterator[bytes]:
-    """Pages of the search, written out as they are read: memory holds one page."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(
-        buf, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\r\n"
-    )
+    """Pages of the search, written out as they are read: memory holds one page. The server
+    writes the text of each page (db/read/export.py)."""
     if fmt == "csv":
-        writer.writeheader()
+        yield (",".join(CSV_COLUMNS) + "\r\n").encode()
     sent = 0
     cursor: str | None = f.after
-    while True:
+    while sent < max_rows:
+        page_f = f.model_copy(update={"after": cursor, "limit": min(EXPORT_PAGE, max_rows - sent)})
         async with pool.connection() as conn:
-            page = await list_calls(
-                conn, f.model_copy(update={"after": cursor, "limit": EXPORT_PAGE})
-            )
-            quality = await stream_quality(conn, page.calls)
-        for c in page.calls:
-            row = export_row(c, quality.get(c.id, {}))
-            if fmt == "csv":
-                writer.writerow(row)
-            else:
-                buf.write(json.dumps(row, ensure_ascii=False) + "\n")
-            sent += 1
-            if sent >= max_rows:
-                break
-        yield buf.getvalue().encode()
-        buf.seek(0)
-        buf.truncate()
+            page = await export_page(conn, page_f, fmt)
+        if page.text:
+            yield page.text.encode()
+        sent += page.count
         cursor = page.next
-        if cursor is None or sent >= max_rows:
+        if cursor is None:
             return
 
 

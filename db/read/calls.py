@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -157,6 +158,11 @@ def search_sql(f: CallFilter) -> tuple[str, list[Any]]:
 ORDER = "ORDER BY c.invite_ts DESC, c.id DESC"
 
 
+def criteria(f: CallFilter) -> tuple[list[str], list[Any]]:
+    """The WHERE clauses of a search on ``cdr c`` and their parameters (also the export's)."""
+    return _where(f)
+
+
 @translated("cannot list calls")
 async def list_calls(conn: CONNECTION, f: CallFilter) -> CallPage:
     """One page of the calls matching ``f``, newest INVITE first (ties by id). Raises
@@ -287,11 +293,19 @@ async def stream_quality(
 ) -> dict[int, dict[str, tuple[float | None, float, float]]]:
     """Per call and direction (``caller``/``callee``; ``""`` when unknown): the lowest MOS,
     the highest loss % and the highest jitter (ms) of its streams, for a page of calls."""
-    if not calls:
+    return await quality_of_keys(conn, [(c.id, v.ts(c.invite_ts)) for c in calls])
+
+
+@translated("cannot read the quality of the listed calls")
+async def quality_of_keys(
+    conn: CONNECTION, keys: Sequence[tuple[int, dt.datetime]]
+) -> dict[int, dict[str, tuple[float | None, float, float]]]:
+    """:func:`stream_quality` of the calls ``(id, invite_ts)``."""
+    if not keys:
         return {}
-    ids = [c.id for c in calls]
-    lo = v.ts(min(c.invite_ts for c in calls))
-    hi = v.ts(max(c.invite_ts for c in calls))
+    ids = [k[0] for k in keys]
+    lo = min(k[1] for k in keys)
+    hi = max(k[1] for k in keys)
     out: dict[int, dict[str, tuple[float | None, float, float]]] = {}
     async with conn.cursor() as cur:
         await cur.execute(
