@@ -34,6 +34,7 @@ bench: install
 	$(BIN)/python bench/run_bench.py
 	$(BIN)/python bench/bench_writer.py
 	$(BIN)/python bench/bench_api.py
+	$(BIN)/python bench/bench_gui.py
 	$(BIN)/python bench/bench_live.py
 	$(BIN)/python bench/bench_flood.py
 

@@ -67,6 +67,21 @@ def _code(exc: BaseException) -> int | None:
     return args[0] if args and isinstance(args[0], int) else None
 
 
+LOCK_CONFLICT_CODES = frozenset({1205, 1213})
+"""Lock wait timeout and deadlock: InnoDB rolled the transaction back; running it again is safe."""
+
+
+def lock_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` (a driver error, or a :class:`DbError` translated from one) is a lost
+    lock conflict."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if _code(cause) in LOCK_CONFLICT_CODES:
+            return True
+        cause = cause.__cause__
+    return False
+
+
 def kind(exc: BaseException) -> type[DbError]:
     """Which :class:`DbError` a driver error is."""
     if isinstance(exc, ssl.SSLCertVerificationError) or isinstance(

@@ -20,8 +20,10 @@ from sniffer.calls.call import Call
 from sniffer.calls.snapshot import call_state_json, restore_call
 from sniffer.calls.tracker import CallTracker
 from sniffer.counters import Counters
-from sniffer.decode.datagram import Datagram
+from sniffer.decode.datagram import Datagram, Decoded
 from sniffer.decode.decoder import Decoder
+from sniffer.decode.hep import synth_udp_frame
+from sniffer.decode.reframe import reframe
 from sniffer.faults import FaultGuard, SinkError
 from sniffer.flows import Flow, flow_key
 from sniffer.media_path import MediaPath
@@ -120,12 +122,19 @@ class Analyzer:
 
     # -- the loop ---------------------------------------------------------------------------
 
-    def feed(self, packets: Iterable[tuple[float, bytes]]) -> None:
-        """Analyse frames in capture order (an open pypcap handle, or a batch list).
+    def feed(self, packets: Iterable[tuple[float, bytes]], linktype: int | None = None) -> None:
+        """Analyse frames in capture order (an open pypcap handle, or a batch list) of DLT
+        ``linktype`` (default: the analyzer's own). With a pcap spool, frames of another link
+        type are analysed and stored as frames of the analyzer's (and spool's) link type
+        (:mod:`sniffer.decode.reframe`): a call's pcap holds one link type.
 
         An exception raised while analysing one frame is counted and logged by the guard and
         the loop goes on (a ``try`` costs nothing until it raises); an exception of the sink
         propagates unchanged."""
+        if linktype is None:
+            linktype = self.linktype
+        elif linktype != self.linktype and self.spool is not None:
+            packets, linktype = self._reframed(packets, linktype), self.linktype
         rtp_get = self.rtp_flows.get
         fast = _FAST_PATH.unpack_from
         slow = self._slow
@@ -133,7 +142,7 @@ class Analyzer:
         caplen = self.media.rtp_caplen
         fault = self.guard.fault
         next_tick = self._next_tick
-        if self.linktype != LINKTYPE_ETHERNET:
+        if linktype != LINKTYPE_ETHERNET:
             rtp_get = _NO_FLOWS.get
         n = 0
         try:
@@ -158,7 +167,7 @@ class Analyzer:
                             end = min(len(buf), 14 + ((buf[16] << 8) | buf[17]))  # no padding
                             rtp_rare(flow, ts, buf, 42, end, buf, 42)
                             continue
-                    slow(ts, buf)
+                    slow(linktype, ts, buf)
                 except Exception as exc:
                     fault(exc, ts, "packet", len(buf))
         except SinkError as exc:
@@ -167,9 +176,52 @@ class Analyzer:
             self._next_tick = next_tick
             self.packets += n
 
-    def _slow(self, ts: float, buf: bytes) -> None:
-        for d in self.decoder.decode(self.linktype, ts, buf):
+    def _slow(self, linktype: int, ts: float, buf: bytes) -> None:
+        for d in self.decoder.decode(linktype, ts, buf):
             self._datagram(d)
+
+    def _reframed(
+        self, packets: Iterable[tuple[float, bytes]], linktype: int
+    ) -> Iterator[tuple[float, bytes]]:
+        """``packets`` as frames of the analyzer's (and its spool's) link type; a frame that
+        cannot be is counted (``capture.not_reframed.<from>_<to>``) and skipped."""
+        to = self.linktype
+        for ts, buf in packets:
+            frame = reframe(buf, linktype, to)
+            if frame is None:
+                self.counters.inc(f"capture.not_reframed.{linktype}_{to}")
+                continue
+            yield ts, frame
+
+    def feed_decoded(self, datagrams: Iterable[Decoded]) -> None:
+        """Analyse transport payloads taken out of their packets elsewhere (HEP), in capture
+        order, as the decoder's own are; their per-call pcap frames are synthesized
+        Ethernet/IP/UDP. Errors are counted like :meth:`feed`'s."""
+        fault = self.guard.fault
+        n = 0
+        try:
+            for d in datagrams:
+                n += 1
+                ts = d.ts
+                try:
+                    if ts >= self._next_tick:
+                        self._next_tick = self._tick(ts)
+                    try:
+                        frame, poff = synth_udp_frame(d.src, d.sport, d.dst, d.dport, d.payload)
+                    except ValueError:
+                        self.counters.inc("decode.decoded_bad_addresses_or_size")
+                        continue
+                    datagram = Datagram(
+                        d.transport, d.src, d.sport, d.dst, d.dport, d.payload, None, ts,
+                        [(ts, frame)], poff, d.encap,
+                    )  # fmt: skip
+                    self._datagram(datagram)
+                except Exception as exc:
+                    fault(exc, ts, "datagram", len(d.payload))
+        except SinkError as exc:
+            _reraise(exc)
+        finally:
+            self.packets += n
 
     def _datagram(self, d: Datagram) -> None:
         payload = d.payload

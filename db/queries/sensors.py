@@ -13,7 +13,7 @@ from typing import Any
 import pymysql
 
 from db.connect import CONNECTION
-from db.driver import driver_errors, translated
+from db.driver import driver_errors, lock_conflict, translated
 from db.errors import DbUnavailable
 from db.queries import values as v
 from db.queries.sql import insert_once
@@ -46,6 +46,8 @@ _READ_COLUMNS = (*_SENSOR_COLUMNS, "identity")
 CLAIM_ATTEMPTS = 20
 _DUPLICATE_KEY = 1062
 _DEADLOCK = 1213
+HEARTBEAT_ATTEMPTS = 3
+"""Tries of one heartbeat transaction that lost a lock conflict to another sensor's."""
 _CLAIM = (
     "INSERT INTO sensors (id, identity, name, host, version, first_seen) "
     "SELECT COALESCE(MAX(id), 0) + 1, %s, %s, %s, %s, UTC_TIMESTAMP(6) FROM sensors"
@@ -132,9 +134,19 @@ async def store_heartbeat(
     transaction, within ``timeout_s``; every failure is a :class:`~db.errors.DbError`."""
     with driver_errors("heartbeat", timeout_s=timeout_s):
         async with asyncio.timeout(timeout_s):
-            await upsert_sensor(conn, sensor_id, **asdict(status))
-            await replace_active_calls(conn, sensor_id, active)
-            await conn.commit()
+            for attempt in range(HEARTBEAT_ATTEMPTS):
+                try:
+                    await upsert_sensor(conn, sensor_id, **asdict(status))
+                    await replace_active_calls(conn, sensor_id, active)
+                    await conn.commit()
+                    return
+                except (pymysql.err.OperationalError, DbUnavailable) as exc:
+                    # sensors replacing their snapshots at once can deadlock on the gaps of
+                    # the start index: InnoDB rolled one back, which is safe to run again
+                    if attempt == HEARTBEAT_ATTEMPTS - 1 or not lock_conflict(exc):
+                        raise
+                    await conn.rollback()
+                    await asyncio.sleep(random.uniform(0.0, 0.05 * (attempt + 1)))
 
 
 @translated("cannot write the sensor row")

@@ -23,6 +23,7 @@ from db.settings.base import (
     setting,
     split_list,
 )
+from db.settings.mirror import HepSettings, MirrorSettings
 from db.url import URL_FORM, parse_db_url
 
 
@@ -396,8 +397,27 @@ class GuiSettings(Section):
     )
     secret_key: SecretStr | None = setting(
         None, env="CALLSIFT_GUI_SECRET_KEY",
-        doc="Key signing the GUI's session cookies (required when the GUI runs; at least 32 "
-        "characters; never logged).",
+        doc="Key signing the GUI's session cookies (required when the GUI runs, else "
+        "`api.secret_key` (`CALLSIFT_SECRET_KEY`) is used; at least 32 characters; never logged).",
+    )  # fmt: skip
+    session_lifetime_s: int = setting(
+        8 * 3600, env="CALLSIFT_GUI_SESSION_LIFETIME_S", ge=60,
+        doc="A GUI session ends after this many seconds (or earlier, when the API's access "
+        "token expires).",
+    )  # fmt: skip
+    api_timeout_s: float = setting(
+        15.0, env="CALLSIFT_GUI_API_TIMEOUT_S", gt=0,
+        doc="Limit of one API request made by the GUI (downloads: between two chunks).",
+    )  # fmt: skip
+    import_max_mb: int = setting(
+        1024, env="CALLSIFT_GUI_IMPORT_MAX_MB", ge=1,
+        doc="Largest capture the import page takes, MiB (the API's `api.import_max_mb` also "
+        "applies).",
+    )  # fmt: skip
+    upload_dir: Path | None = setting(
+        None, env="CALLSIFT_GUI_UPLOAD_DIR",
+        doc="Where an uploaded capture waits while it is passed to the API (default: the "
+        "system's temporary directory).",
     )  # fmt: skip
 
     @field_validator("secret_key")
@@ -416,4 +436,6 @@ SECTIONS: dict[str, type[Section]] = {
     "metrics": MetricsSettings,
     "api": ApiSettings,
     "gui": GuiSettings,
+    "mirror": MirrorSettings,
+    "hep": HepSettings,
 }

@@ -21,6 +21,7 @@ from pydantic_settings import (
 
 from db.errors import ConfigError
 from db.settings.base import CONFIG_ENV, ENV_PREFIX, OTHER_ENV
+from db.settings.mirror import HepSettings, MirrorSettings
 from db.settings.sections import (
     SECTIONS,
     AnalysisSettings,
@@ -55,6 +56,8 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     gui: GuiSettings = Field(default_factory=GuiSettings)
+    mirror: MirrorSettings = Field(default_factory=MirrorSettings)
+    hep: HepSettings = Field(default_factory=HepSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -103,7 +106,7 @@ def flag_help(key: str, text: str) -> str:
     if isinstance(default, bool):
         shown = "true" if default else "false"
     elif isinstance(default, list):
-        shown = ",".join(str(v) for v in default)
+        shown = ",".join(str(v) for v in default) or "none"
     elif isinstance(default, StrEnum):
         shown = default.value
     else:

@@ -10,4 +10,4 @@ fi
 # this container holds no other key
 CALLSIFT_SECRET_KEY=$CALLSIFT_GUI_SECRET_KEY
 export CALLSIFT_GUI_SECRET_KEY CALLSIFT_SECRET_KEY
-exec callsift gui --api "${CALLSIFT_API_URL:-http://api:8000}" --host 0.0.0.0 --port 8080 "$@"
+exec callsift gui --api "${CALLSIFT_GUI_API_URL:-http://api:8000}" --host 0.0.0.0 --port 8080 "$@"

@@ -24,6 +24,7 @@ from db.errors import CaptureError
 from sniffer.capture.bpf import DEFAULT_BPF
 from sniffer.capture.livehandle import HandleOptions, LiveHandle
 from sniffer.capture.livestats import CaptureStats, InterfaceStats
+from sniffer.capture.source import FrameBatch, Packets
 
 __all__ = ["DEFAULT_BPF", "CaptureStats", "InterfaceStats", "LiveCapture", "LiveOptions"]
 
@@ -35,9 +36,6 @@ STATS_REFRESH_S = 1.0
 """Each capture thread reads its kernel counters this often (32-bit, they must not wrap twice
 between reads) and checks that its interface still exists."""
 _POLL_ERROR = select.POLLERR | select.POLLHUP | select.POLLNVAL
-
-Packets = list[tuple[float, bytes]]
-Batch = tuple[str, int, Packets]
 
 
 @dataclass(slots=True)
@@ -92,20 +90,21 @@ def _check(options: LiveOptions) -> None:
 
 class LiveCapture:
     """Captures on one or more interfaces, each in its own thread; yields batches in arrival
-    order per interface.
+    order per interface. A :class:`~sniffer.capture.source.BatchSource`.
 
     ``open()`` (optional, to surface errors at startup), then ``async with`` to run the threads
-    and ``async for iface, linktype, batch in batches()``. After :meth:`stop` the threads end,
+    and ``async for iface, linktype, batch in capture``. After :meth:`stop` the threads end,
     the batches already queued are still yielded, then the iterator ends.
     """
 
     def __init__(self, options: LiveOptions) -> None:
         self.options = options
+        self.name = "+".join(options.interfaces)
         self.linktypes: dict[str, int] = {}
         self._handles: list[LiveHandle] = []
         self._stats: dict[str, InterfaceStats] = {}
         self._threads: dict[str, threading.Thread] = {}
-        self._queue: deque[Batch | _Failed] = deque()
+        self._queue: deque[FrameBatch | _Failed] = deque()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._wake_r = self._wake_w = -1
@@ -224,7 +223,10 @@ class LiveCapture:
 
     # -- consumer side ------------------------------------------------------------------------
 
-    async def batches(self) -> AsyncIterator[Batch]:
+    def __aiter__(self) -> AsyncIterator[FrameBatch]:
+        return self.batches()
+
+    async def batches(self) -> AsyncIterator[FrameBatch]:
         """``(interface, linktype, [(ts, frame), ...])`` as captured. Ends after :meth:`stop`;
         an error of a capture thread is raised here."""
         ready = self._ready
@@ -325,7 +327,7 @@ class LiveCapture:
                     st.queue_dropped_packets += len(batch)
                     st.queue_dropped_batches += 1
                 else:
-                    q.append((name, linktype, batch))
+                    q.append(FrameBatch(name, linktype, batch))
                     st.batches += 1
                     if self._waiting:
                         self._waiting = False

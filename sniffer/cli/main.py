@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from sniffer.cli import analyze, sniff
+from sniffer.cli import analyze, mirror_send, sniff
 from sniffer.cli.errors import EXIT_HELP, EXIT_INTERRUPTED, EXIT_OK, errors_in, report
 from sniffer.version import callsift_version
 
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     analyze.add_parser(sub)
     sniff.add_parser(sub)
+    mirror_send.add_parser(sub)
     _add_optional(sub)
     return parser
 
@@ -31,9 +32,11 @@ def _add_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     """Subcommands of the other services."""
     from api.cli import add_parsers as add_api_parsers
     from db.cli import add_parser as add_db_parser
+    from gui.cli import add_parser as add_gui_parser
 
     add_db_parser(sub, epilog=EXIT_HELP)
     add_api_parsers(sub)
+    add_gui_parser(sub)
 
 
 def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:

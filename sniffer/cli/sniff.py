@@ -27,6 +27,11 @@ FLAGS = {
     "interface_pool": "capture.interface_pool",
     "health_file": "sensor.health_file",
     "spool_subdir": "spool.subdir",
+    "mirror_listen": "mirror.listen",
+    "mirror_secrets": "mirror.secrets_file",
+    "hep_listen": "hep.listen",
+    "hep_auth_keys": "hep.auth_keys_file",
+    "hep_out": "hep.out",
 }
 """Flag destination -> settings key (flags win over the environment and the file)."""
 
@@ -89,6 +94,26 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--health-file", metavar="FILE",
         help=flag_help("sensor.health_file", "status file for container healthchecks"),
     )  # fmt: skip
+    p.add_argument(
+        "--mirror-listen", metavar="HOST:PORT",
+        help=flag_help("mirror.listen", "receive packet mirroring senders here (no -i needed)"),
+    )  # fmt: skip
+    p.add_argument(
+        "--mirror-secrets", metavar="FILE",
+        help=flag_help("mirror.secrets_file", "one 'NAME SECRET' line per sender"),
+    )  # fmt: skip
+    p.add_argument(
+        "--hep-listen", action="append", metavar="udp|tcp:HOST:PORT",
+        help=flag_help("hep.listen", "receive HEP here, repeatable (no -i needed)"),
+    )  # fmt: skip
+    p.add_argument(
+        "--hep-auth-keys", metavar="FILE",
+        help=flag_help("hep.auth_keys_file", "'CAPTURE_ID KEY' lines: HEP auth keys required"),
+    )  # fmt: skip
+    p.add_argument(
+        "--hep-out", metavar="udp|tcp:HOST:PORT",
+        help=flag_help("hep.out", "copy every sensor's SIP as HEPv3 to a HOMER collector"),
+    )  # fmt: skip
     p.set_defaults(run=run, cmd_parser=p)
 
 
@@ -104,6 +129,7 @@ async def _serve(settings: Settings) -> None:
     the sensor id, then run until SIGTERM/SIGINT."""
     # the service's modules load only when it runs (``callsift analyze`` starts faster)
     from sniffer.service.identity import InterfaceClaims
+    from sniffer.service.receivers import has_receivers, run_receivers, wants_capture
     from sniffer.service.sensor import JOURNAL_DIR, Sensor
     from sniffer.service.sensorid import resolve_sensor_id
     from sniffer.service.status import STANDBY, STARTING, StatusFile
@@ -114,6 +140,11 @@ async def _serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     status = StatusFile(settings.sensor.health_file)
     status.write(STARTING)
+    root = logging.getLogger()
+    if not wants_capture(settings):
+        root.setLevel(min(root.level, logging.INFO))
+        await run_receivers(settings, stop, status)
+        return
     own = settings.spool.subdir  # this host's part of a shared spool, if any
     claims = InterfaceClaims(
         settings.spool.dir / own, settings.capture.interfaces, pool=settings.capture.interface_pool
@@ -135,7 +166,6 @@ async def _serve(settings: Settings) -> None:
         )
         sensor.open()
         await sensor.check_database()
-        root = logging.getLogger()
         root.setLevel(min(root.level, logging.INFO))  # a running service says what it does
         if sensor.sensor_id is None:
             sensor_id = await resolve_sensor_id(
@@ -145,7 +175,12 @@ async def _serve(settings: Settings) -> None:
             if sensor_id is None:
                 return
             sensor.set_sensor_id(sensor_id)
-        await sensor.run(stop)
+        if not has_receivers(settings):
+            await sensor.run(stop)
+            return
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(sensor.run(stop))
+            tg.create_task(run_receivers(settings, stop))
 
 
 def claimed_settings(

@@ -1,6 +1,7 @@
 """The unit the decoder hands to the analyzer: one transport payload with its raw frames."""
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 UDP = 17
 TCP = 6
@@ -36,3 +37,21 @@ class Datagram:
     """"" for plain, else the tunnel chain outermost first, e.g. ``"gre"``, ``"erspan2"``,
     ``"gre/vxlan"``, ``"ipip"``, ``"hep3"``, ``"tzsp"``; ``"ws"`` is appended for SIP carried
     over WebSocket."""
+
+
+class Decoded(NamedTuple):
+    """A transport payload someone else took out of its packet (a HEP agent reports the SIP
+    it saw with its endpoints and capture time): what
+    :meth:`sniffer.analyzer.Analyzer.feed_decoded` takes. The per-call pcap gets a synthesized
+    Ethernet/IP/UDP frame carrying it (:func:`sniffer.decode.hep.synth_udp_frame`). The fields
+    mean what :class:`Datagram`'s of the same names do; ``ts`` is the capture time at the
+    origin (the HEP timestamp), ``src`` and ``dst`` are of one address family."""
+
+    ts: float
+    transport: int
+    src: bytes
+    sport: int
+    dst: bytes
+    dport: int
+    payload: bytes
+    encap: str = "hep3"

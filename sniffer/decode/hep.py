@@ -3,8 +3,11 @@ older HEP2 fixed header, plus the synthesized Ethernet/IP/UDP frame used to stor
 HEP-delivered payload in a pcap that opens in Wireshark as plain SIP."""
 
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from struct import pack, unpack_from
+
+from .datagram import Datagram
 
 HEP3_MAGIC = b"HEP3"
 HEP3_HDR = 6
@@ -49,10 +52,14 @@ _ADDR_CHUNKS = {
 AF_INET = 2
 AF_INET6 = 10
 PROTO_TYPE_SIP = 1
+PROTO_TYPE_RTP = 4
 PROTO_TYPE_RTCP = 5
 PROTO_TYPE_LOG = 100
 MAX_PAYLOAD = 1 << 20
 """Largest (decompressed) payload accepted."""
+HEP_TRANSPORTS = frozenset({6, 17, 132})
+"""IP protocols a HEP packet's payload keeps (TCP, UDP, SCTP); anything else is UDP."""
+MAX_HEP3_LEN = 0xFFFF
 HEP2_HDR = 8
 HEP2_TIME_HDR = 12
 """struct hep_timehdr {u32 tv_sec; u32 tv_usec; u16 captid;} with its padding, host order."""
@@ -178,6 +185,63 @@ class HepPacket:
         pkt.proto_type = PROTO_TYPE_SIP
         pkt.payload = data[p:]
         return pkt
+
+
+def encode_hep3(
+    pkt: HepPacket,
+    *,
+    compress: bool = False,
+    order: Sequence[int] | None = None,
+    extra: Sequence[tuple[int, int, bytes]] = (),
+) -> bytes:
+    """A HEP3 packet of ``pkt`` (the sender of ``--hep-out`` and the tests): ``compress``
+    puts the payload in a zlib chunk (0x0010), ``order`` permutes the chunks, ``extra`` adds
+    ``(vendor, type, value)`` chunks. ValueError if it exceeds 65535 bytes."""
+    v6 = len(pkt.src_ip) == 16
+    chunks: list[tuple[int, int, bytes]] = [
+        (0, CHUNK_IP_FAMILY, bytes([AF_INET6 if v6 else AF_INET])),
+        (0, CHUNK_IP_PROTO, bytes([pkt.ip_proto or 17])),
+        (0, CHUNK_IPV6_SRC if v6 else CHUNK_IPV4_SRC, pkt.src_ip),
+        (0, CHUNK_IPV6_DST if v6 else CHUNK_IPV4_DST, pkt.dst_ip),
+        (0, CHUNK_SRC_PORT, pack("!H", pkt.src_port)),
+        (0, CHUNK_DST_PORT, pack("!H", pkt.dst_port)),
+        (0, CHUNK_TS_SEC, pack("!I", pkt.ts_sec)),
+        (0, CHUNK_TS_USEC, pack("!I", pkt.ts_usec)),
+        (0, CHUNK_PROTO_TYPE, bytes([pkt.proto_type])),
+        (0, CHUNK_CAPTURE_ID, pack("!I", pkt.capture_id)),
+    ]
+    if pkt.auth_key is not None:
+        chunks.append((0, CHUNK_AUTH_KEY, pkt.auth_key))
+    if pkt.node_name is not None:
+        chunks.append((0, CHUNK_NODE_NAME, pkt.node_name))
+    if pkt.correlation_id is not None:
+        chunks.append((0, CHUNK_CORRELATION_ID, pkt.correlation_id))
+    if compress:
+        chunks.append((0, CHUNK_COMPRESSED_PAYLOAD, zlib.compress(pkt.payload)))
+    else:
+        chunks.append((0, CHUNK_PAYLOAD, pkt.payload))
+    chunks.extend(extra)
+    if order is not None:
+        chunks = [chunks[i] for i in order]
+    total = HEP3_HDR + sum(CHUNK_HDR + len(d) for _, _, d in chunks)
+    if total > MAX_HEP3_LEN:
+        raise ValueError(f"HEP3 packet of {total} bytes exceeds {MAX_HEP3_LEN}")
+    body = b"".join(pack("!HHH", v, t, CHUNK_HDR + len(d)) + d for v, t, d in chunks)
+    return HEP3_MAGIC + pack("!H", total) + body
+
+
+def hep_datagram(pkt: HepPacket, fallback_ts: float, encap: str = "") -> Datagram:
+    """The payload of a HEP packet as the datagram the analyzer takes, in a synthesized
+    Ethernet/IP/UDP frame between the endpoints it reports (``fallback_ts`` when the packet
+    has no time). ValueError when its addresses or size do not make a packet."""
+    frame, poff = synth_udp_frame(pkt.src_ip, pkt.src_port, pkt.dst_ip, pkt.dst_port, pkt.payload)
+    ts = pkt.ts if pkt.ts_sec else fallback_ts
+    transport = pkt.ip_proto if pkt.ip_proto in HEP_TRANSPORTS else 17
+    name = "hep3" if pkt.version == 3 else f"hep{pkt.version}"
+    return Datagram(
+        transport, pkt.src_ip, pkt.src_port, pkt.dst_ip, pkt.dst_port, pkt.payload, None, ts,
+        [(ts, frame)], poff, f"{encap}/{name}" if encap else name,
+    )  # fmt: skip
 
 
 def inflate(v: bytes) -> bytes:

@@ -5,7 +5,7 @@ from struct import unpack_from
 
 from .base import DecoderBase, Frames
 from .datagram import Datagram
-from .hep import PROTO_TYPE_SIP, HepPacket, HepParseError, synth_udp_frame
+from .hep import PROTO_TYPE_SIP, HepPacket, HepParseError, hep_datagram
 from .linktypes import (
     ETH_P_ERSPAN2,
     ETH_P_ERSPAN3,
@@ -43,7 +43,6 @@ TZSP_TYPES_WITH_PACKET = frozenset({0, 1})
 TZSP_TAG_PADDING = 0
 TZSP_TAG_END = 1
 TZSP_ENCAP_ETHERNET = 1
-HEP_PROTOS = frozenset({6, 17, 132})
 
 
 def _chain(encap: str, name: str) -> str:
@@ -257,26 +256,6 @@ class TunnelLayer(DecoderBase):
         if pkt.proto_type != PROTO_TYPE_SIP:
             return self._count(f"decode.hep_type_{pkt.proto_type}")
         try:
-            frame, poff = synth_udp_frame(
-                pkt.src_ip, pkt.src_port, pkt.dst_ip, pkt.dst_port, pkt.payload
-            )
+            return [hep_datagram(pkt, self._ts, encap)]
         except ValueError:
             return self._count("decode.hep_bad_addresses_or_size")
-        ts = pkt.ts if pkt.ts_sec else self._ts
-        transport = pkt.ip_proto if pkt.ip_proto in HEP_PROTOS else 17
-        name = "hep3" if pkt.version == 3 else f"hep{pkt.version}"
-        return [
-            Datagram(
-                transport,
-                pkt.src_ip,
-                pkt.src_port,
-                pkt.dst_ip,
-                pkt.dst_port,
-                pkt.payload,
-                None,
-                ts,
-                [(ts, frame)],
-                poff,
-                _chain(encap, name),
-            )
-        ]

@@ -82,6 +82,8 @@ class Heartbeat:
         return rate
 
     def active_calls(self) -> list[ActiveCall]:
+        analyzer = self.sensor.analyzer
+        calls = analyzer.tracker.calls.values() if analyzer is not None else ()
         rows = [
             ActiveCall(
                 call_id=c.call_id,
@@ -90,8 +92,7 @@ class Heartbeat:
                 start=c.invite_ts if c.invite_ts is not None else c.first_ts,
                 state=call_state(c),
             )
-            for a in self.sensor.analyzers.values()
-            for c in a.tracker.calls.values()
+            for c in calls
         ]
         rows.sort(key=lambda r: r.start, reverse=True)
         return rows[:MAX_ACTIVE_ROWS]

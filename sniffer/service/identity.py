@@ -93,7 +93,7 @@ class Claim:
         data = self._read() or self._create()
         if data.get("sensor_id") != sensor_id:
             data["sensor_id"] = sensor_id
-            _write_json(self.identity_file, data)
+            write_json(self.identity_file, data)
 
     def _read(self) -> dict[str, Any]:
         try:
@@ -111,11 +111,11 @@ class Claim:
             "interfaces": self.interfaces,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        _write_json(self.identity_file, data)
+        write_json(self.identity_file, data)
         return data
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
+def write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)

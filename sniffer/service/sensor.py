@@ -1,10 +1,14 @@
 """``callsift sniff``: live capture -> the same analyzer as ``analyze`` -> CDRs into MySQL
 (journalled when it is down) and per-call pcaps, with heartbeat, metrics and retention.
 
-One TaskGroup owns the tasks: capture pump (which runs the analyzer), housekeeping (call
+One analyzer per sensor, fed by any number of packet sources (:mod:`sniffer.capture.source`:
+live capture now, a mirror receiver or HEP listener alike) through one bounded intake queue
+(:mod:`sniffer.service.intake`): a call whose SIP and RTP arrive on different interfaces is one
+call. One TaskGroup owns the tasks: a pump per source, the analysis, housekeeping (call
 timeouts while traffic is idle), heartbeat, spool retention and the metrics listener. On stop
-(SIGTERM), capture stops, the queued batches are analysed, open calls are closed as CDRs with
-state ``shutdown``, and the writer and spool are flushed, all within ``shutdown_timeout_s``.
+(SIGTERM), the sources stop, the queued batches are analysed, open calls are closed as CDRs
+with state ``shutdown``, and the writer and spool are flushed, all within
+``shutdown_timeout_s``.
 """
 
 from __future__ import annotations
@@ -22,8 +26,11 @@ from db.settings import Settings
 from sniffer.analyzer import Analyzer, AnalyzerConfig
 from sniffer.capture.bpf import build_default_bpf
 from sniffer.capture.live import LiveCapture, LiveOptions
+from sniffer.capture.source import BatchSource, FrameBatch
 from sniffer.counters import Counters
+from sniffer.decode.linktypes import DLT_EN10MB
 from sniffer.service.heartbeat import Heartbeat
+from sniffer.service.intake import Intake
 from sniffer.service.metrics import LossWatch, MetricsServer, SensorSnapshot, loss_totals
 from sniffer.service.recovery import CallSnapshotFile
 from sniffer.service.retention import SpoolCleaner
@@ -39,6 +46,8 @@ RETENTION_S = 60.0
 SPILL_RESERVE_S = 1.0
 """Of the shutdown time, what the writer keeps to journal what it could not write."""
 JOURNAL_DIR = ".journal"
+SNAPSHOT_KEY = "analyzer"
+"""The crash-recovery snapshot's one list of calls (sniffer.service.recovery)."""
 
 
 class Sensor:
@@ -76,8 +85,11 @@ class Sensor:
                 promisc=cap.promisc,
             )
         )
-        self.analyzers: dict[str, Analyzer] = {}
-        self.spools: dict[int, CallPcapSpool] = {}
+        self.sources: list[BatchSource] = [self.capture]
+        """What the analyzer reads; :meth:`add_source` adds more before :meth:`run`."""
+        self.analyzer: Analyzer | None = None
+        self.spool: CallPcapSpool | None = None
+        self.intake: Intake | None = None
         self.snapshots: CallSnapshotFile | None = None  # crash recovery, once the id is known
         self.writer: CdrWriter | None = None
         self.capture_running = False
@@ -87,22 +99,31 @@ class Sensor:
         self._shutdown: asyncio.Timeout | None = None
         """The scope the deadline ends (the service's tasks)."""
 
+    def add_source(self, source: BatchSource) -> None:
+        """Another packet source for the analyzer (before :meth:`run`; names are unique)."""
+        if any(s.name == source.name for s in self.sources):
+            raise ValueError(f"a packet source named {source.name!r} is already there")
+        self.sources.append(source)
+
     def open(self) -> None:
-        """Open the capture handles and the spool; raises CaptureError / SpoolError."""
+        """Open the capture handles, the spool and the analyzer; raises CaptureError /
+        SpoolError. Per-call pcaps have the capture's link type, Ethernet when its
+        interfaces have several (frames of other link types are converted)."""
         s = self.settings
         self.capture.open()
-        config = AnalyzerConfig.from_settings(s)
-        for iface, linktype in self.capture.linktypes.items():
-            spool = self.spools.get(linktype)
-            if spool is None:
-                spool = self.spools[linktype] = CallPcapSpool(
-                    s.spool.dir, linktype, mode=s.spool.mode, gzip=s.spool.gzip,
-                    group=s.spool.group,
-                    subdir=self.spool_subdir,
-                )  # fmt: skip
-            self.analyzers[iface] = Analyzer(
-                linktype, self._sink, spool=spool, config=config, counters=self.counters
-            )
+        linktypes = set(self.capture.linktypes.values())
+        linktype = linktypes.pop() if len(linktypes) == 1 else DLT_EN10MB
+        self.spool = CallPcapSpool(
+            s.spool.dir, linktype, mode=s.spool.mode, gzip=s.spool.gzip, group=s.spool.group,
+            subdir=self.spool_subdir,
+        )  # fmt: skip
+        self.analyzer = Analyzer(
+            linktype,
+            self._sink,
+            spool=self.spool,
+            config=AnalyzerConfig.from_settings(s),
+            counters=self.counters,
+        )
         if self.sensor_id is not None:
             self.set_sensor_id(self.sensor_id)
 
@@ -114,23 +135,21 @@ class Sensor:
         self._adopt(self.snapshots.load())
 
     def _adopt(self, calls: dict[str, list[dict[str, Any]]]) -> None:
-        """The calls of this sensor's last snapshot, each into the analyzer of the interface
-        it was seen on (the first one when that interface is gone)."""
-        if not calls or not self.analyzers:
+        """The calls of this sensor's last snapshot (older snapshots list them by
+        interface: all go to the one analyzer)."""
+        if self.analyzer is None:
             return
-        first = next(iter(self.analyzers.values()))
-        for iface, states in calls.items():
-            self.analyzers.get(iface, first).adopt(states)
+        for states in calls.values():
+            self.analyzer.adopt(states)
 
     async def save_snapshot(self) -> bool:
         """Write the calls in progress for crash recovery (each heartbeat): their state is
         taken here, between two batches; the file is written by a worker thread."""
-        if self.snapshots is None:
+        a = self.analyzer
+        if self.snapshots is None or a is None:
             return False
-        calls = {iface: a.call_states() for iface, a in self.analyzers.items()}
-        stamps = [t for a in self.analyzers.values() if (t := a.last_capture_ts) is not None]
-        last = max(stamps, default=None)
-        return await asyncio.to_thread(self.snapshots.save_logged, calls, last)
+        calls = {SNAPSHOT_KEY: a.call_states()}
+        return await asyncio.to_thread(self.snapshots.save_logged, calls, a.last_capture_ts)
 
     async def check_database(self) -> None:
         """At start: wrong credentials, an unknown database or a missing schema are the
@@ -154,10 +173,12 @@ class Sensor:
         async with AsyncExitStack() as stack:
             stack.push_async_callback(self._close_writer)  # last: after the spools
             writer.start()
-            for spool in self.spools.values():
-                stack.push_async_exit(spool)
+            if self.spool is not None:
+                stack.push_async_exit(self.spool)
             metrics = await stack.enter_async_context(MetricsServer(host, port, self.snapshot))
-            await stack.enter_async_context(self.capture)
+            for source in self.sources:
+                await stack.enter_async_context(source)
+            self.intake = intake = Intake(self.sources)
             self.capture_running = True
             stack.callback(self.status.write, STOPPED, sensor_id=self.sensor_id)
             self.status.write(
@@ -172,7 +193,9 @@ class Sensor:
                 async with asyncio.timeout(None) as self._shutdown:
                     async with asyncio.TaskGroup() as tg:
                         tg.create_task(self._stopper(stop))
-                        tg.create_task(self._pump(stop, done))
+                        for source in self.sources:
+                            tg.create_task(intake.pump(source))
+                        tg.create_task(self._analyse(intake, stop, done))
                         tg.create_task(self._periodic(done, HOUSEKEEPING_S, self._housekeeping))
                         tg.create_task(self._periodic(done, RETENTION_S, self._retention))
                         tg.create_task(Heartbeat(self).run(done))
@@ -198,7 +221,8 @@ class Sensor:
         assert self._shutdown is not None
         self._shutdown.reschedule(self._deadline)
         log.info("stopping: capture off, flushing calls, CDRs and pcaps (within %g s)", limit)
-        self.capture.stop()
+        for source in self.sources:
+            source.stop()
 
     def _late(self, done: asyncio.Event) -> None:
         """The deadline came: what the writer holds is in the journal (see _close_writer)."""
@@ -225,15 +249,19 @@ class Sensor:
                 )
             await self.writer.aclose(timeout=left)
 
-    async def _pump(self, stop: asyncio.Event, done: asyncio.Event) -> None:
+    async def _analyse(self, intake: Intake, stop: asyncio.Event, done: asyncio.Event) -> None:
         """Analyse batches as they come; at the end close every open call (``shutdown``)."""
+        analyzer = self.analyzer
+        assert analyzer is not None
         try:
-            async for iface, _linktype, batch in self.capture.batches():
-                self.analyzers[iface].feed(batch)
+            async for batch in intake.batches():
+                if isinstance(batch, FrameBatch):
+                    analyzer.feed(batch.packets, batch.linktype)
+                else:
+                    analyzer.feed_decoded(batch.datagrams)
                 await asyncio.sleep(0)  # heartbeat and /health run between batches
         finally:
-            for analyzer in self.analyzers.values():
-                analyzer.finish("shutdown")
+            analyzer.finish("shutdown")
             if self.snapshots is not None:
                 self.snapshots.clear()  # every call is closed: nothing to adopt next time
             done.set()
@@ -252,17 +280,14 @@ class Sensor:
     async def _housekeeping(self) -> None:
         """Call timeouts must fire while the wire is quiet: advance the analyzers' clocks
         to now when no packet has done it for a second."""
-        now = time.time()
-        for analyzer in self.analyzers.values():
-            analyzer.idle(now)
+        if self.analyzer is not None:
+            self.analyzer.idle(time.time())
 
     async def _retention(self) -> None:
         s = self.settings.spool
         if not s.max_gb and not s.max_age_days:
             return
-        opened: frozenset[str] = frozenset().union(
-            *(sp.open_relpaths() for sp in self.spools.values())
-        )
+        opened = self.spool.open_relpaths() if self.spool is not None else frozenset()
         if self.spool_subdir:  # the cleaner sweeps this sensor's part of a shared spool only
             cut = len(self.spool_subdir) + 1
             opened = frozenset(p[cut:] for p in opened)
@@ -281,11 +306,12 @@ class Sensor:
         w = self.writer
         spool = self.spool_counters()
         snap = SensorSnapshot(
-            packets=sum(a.packets for a in self.analyzers.values()),
-            active_calls=sum(len(a.tracker.calls) for a in self.analyzers.values()),
+            packets=a.packets if (a := self.analyzer) is not None else 0,
+            active_calls=len(a.tracker.calls) if a is not None else 0,
             kernel_dropped=cap.kernel_dropped,
             interface_dropped=cap.if_dropped,
-            queue_dropped=cap.queue_dropped_packets,
+            queue_dropped=cap.queue_dropped_packets
+            + (self.intake.dropped_packets if self.intake is not None else 0),
             capture_running=self.capture_running,
             db_up=w.db_up if w is not None else False,
             journal_backlog=w.backlog_records if w is not None else 0,
@@ -309,8 +335,8 @@ class Sensor:
         return out.snapshot()
 
     def spool_counters(self) -> Counters:
-        """The spools' counters, added up."""
+        """The spool's counters."""
         out = Counters()
-        for sp in self.spools.values():
-            out.merge(sp.counters)
+        if self.spool is not None:
+            out.merge(self.spool.counters)
         return out

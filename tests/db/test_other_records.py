@@ -1,10 +1,16 @@
+import asyncio
 import dataclasses
 import datetime as dt
 
-from db.connect import CONNECTION
+import pymysql
+
+from db.connect import CONNECTION, connect
+from db.driver import lock_conflict
+from db.errors import DbUnavailable
 from db.queries import (
     ActiveCall,
     LookupCache,
+    SensorStatus,
     fetch_active_calls,
     fetch_registration_state,
     fetch_sensor,
@@ -12,12 +18,14 @@ from db.queries import (
     insert_orphan_streams,
     replace_active_calls,
     sensor_row_counts,
+    store_heartbeat,
     upsert_registrations,
     upsert_sensor,
     write_records,
 )
 from db.queries.values import ts
 from db.records import Record
+from db.url import parse_db_url
 from tests.db.factories import T0, make_call, make_message, make_registration, make_stream
 
 
@@ -129,3 +137,47 @@ async def test_active_calls_snapshot_is_replaced(conn: CONNECTION, sensor_id: in
     await replace_active_calls(conn, sensor_id, [])
     await conn.commit()
     assert await fetch_active_calls(conn, sensor_id) == []
+
+
+async def test_heartbeat_retries_a_lost_lock_conflict(
+    conn: CONNECTION, db_url: str, sensor_id: int
+) -> None:
+    """A heartbeat that loses a lock conflict (here a lock wait timeout behind another
+    transaction holding its sensor row; with several sensors, a deadlock on active_calls) is
+    run again instead of failing the beat."""
+    await upsert_sensor(conn, sensor_id, name="edge-1", heartbeat_ts=T0)
+    await conn.commit()
+    async with conn.cursor() as cur:
+        await cur.execute("SET SESSION innodb_lock_wait_timeout = 1")
+    other = await connect(parse_db_url(db_url))
+    try:
+        async with other.cursor() as cur:
+            await cur.execute("SELECT id FROM sensors WHERE id = %s FOR UPDATE", (sensor_id,))
+
+        async def release_later() -> None:
+            await asyncio.sleep(1.5)  # longer than the lock wait: the first try fails
+            await other.commit()
+
+        active = [ActiveCall("c1", "alice", "bob", T0, "answered")]
+        status = SensorStatus(name="edge-1", active_calls=1)
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(release_later())
+            await store_heartbeat(conn, sensor_id, status, active, timeout_s=30.0)
+    finally:
+        other.close()
+    row = await fetch_sensor(conn, sensor_id)
+    assert row is not None and row["active_calls"] == 1 and row["last_heartbeat"] > ts(T0)
+    assert await fetch_active_calls(conn, sensor_id) == active
+
+
+def test_lock_conflict_seen_through_translation() -> None:
+    driver = pymysql.err.OperationalError(1213, "Deadlock found when trying to get lock")
+    try:
+        try:
+            raise driver
+        except pymysql.err.OperationalError as exc:
+            raise DbUnavailable("heartbeat: deadlock") from exc
+    except DbUnavailable as translated:
+        assert lock_conflict(translated)
+    assert not lock_conflict(pymysql.err.OperationalError(2013, "Lost connection"))
+    assert not lock_conflict(DbUnavailable("no cause"))

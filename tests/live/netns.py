@@ -34,7 +34,7 @@ by an ``atexit`` hook; those of a process that died without it (SIGKILL) are swe
 :class:`Netns` created: names carry the creator's pid, and a name whose pid is gone is stale.
 
 Names are ``<tag><pid>n<k>`` (namespaces) and ``<tag><pid><k>a``/``b`` (veths, at most 15
-characters); the tag is ``lv`` unless ``CALLSIFT_NETNS_TAG`` (letters) says otherwise.
+characters); the tag is ``lv`` unless ``CSTEST_NETNS_TAG`` (letters) says otherwise.
 
 Caveat of :meth:`Netns.entered` and :meth:`Netns.call`: they switch a thread's network
 namespace only (``setns``), not its mount namespace, so ``/sys/class/net`` there still shows
@@ -68,7 +68,7 @@ CLONE_NEWNET = 0x40000000
 NETNS_DIR = Path("/run/netns")
 IFNAMSIZ = 15
 """Longest interface name the kernel takes."""
-TAG = os.environ.get("CALLSIFT_NETNS_TAG", "lv")
+TAG = os.environ.get("CSTEST_NETNS_TAG", "lv")
 KILL_WAIT_S = 5.0
 CALL_TIMEOUT_S = 60.0
 

@@ -25,6 +25,7 @@ from tests.stack.engine import SOCKET, docker_engine
 from tests.stack.stack import Stack, first_admin, wait_for
 from tests.stack.tools import compose_commands, compose_env
 from tests.stack.traffic import GOLDEN, call_ids, replay, veth_pairs, without_bye
+from tests.stack.webclient import GuiClient, call_links, msg_count, parse
 
 pytestmark = pytest.mark.slow
 
@@ -136,9 +137,9 @@ def one_host_stack(
     for _call_id, pcap in rows:
         check_pcap_readable_by_api(stack, pcap)
     if "api" in web:
-        check_api(stack, expected, sensor_id)
-    if "gui" in web:
-        check_gui(gui_port)
+        user, password, sip_counts = check_api(stack, expected, sensor_id)
+        if "gui" in web:
+            check_gui(gui_port, user, password, sip_counts)
 
 
 def check_pcap_readable_by_api(stack: Stack, relpath: str) -> None:
@@ -155,9 +156,10 @@ def check_pcap_readable_by_api(stack: Stack, relpath: str) -> None:
     assert out[2] == "10001", out
 
 
-def check_api(stack: Stack, expected: set[str], sensor_id: str) -> None:
+def check_api(stack: Stack, expected: set[str], sensor_id: str) -> tuple[str, str, dict[str, int]]:
     """The first administrator (read as the README says) logs in to the API; the calls and
-    the sensor come back through it."""
+    the sensor come back through it. Returns the credentials and, per API call id, how many
+    SIP messages the API's flow lists."""
     user, password = first_admin(stack.logs("migrate"))
     assert len(password) >= 20
     query = (
@@ -168,9 +170,11 @@ def check_api(stack: Stack, expected: set[str], sensor_id: str) -> None:
         "tok = json.load(u.urlopen(req, timeout=10))['access_token']\n"
         "h = {'Authorization': 'Bearer ' + tok}\n"
         "get = lambda p: json.load(u.urlopen(u.Request(base + p, headers=h), timeout=10))\n"
-        "print(json.dumps([get('/calls?limit=100')['items'], get('/sensors')['items']]))\n"
+        "calls = get('/calls?limit=100')['items']\n"
+        "sip = {c['id']: len(get(f\"/calls/{c['id']}/sip\")['items']) for c in calls}\n"
+        "print(json.dumps([calls, get('/sensors')['items'], sip]))\n"
     )
-    calls, sensors = json.loads(stack.exec_py("api", query, user, password))
+    calls, sensors, sip = json.loads(stack.exec_py("api", query, user, password))
     assert {c["call_id"] for c in calls} == expected, calls
     assert str(sensor_id) in {str(s["id"]) for s in sensors}, sensors
     # the password is printed once: a second migrate run prints no other
@@ -178,13 +182,26 @@ def check_api(stack: Stack, expected: set[str], sensor_id: str) -> None:
     wait_for("migrate to finish again", lambda: stack.health("migrate") == ["exited"], 120)
     logs = stack.logs("migrate")
     assert first_admin(logs) == (user, password) and logs.count("password:") == 1, logs
+    assert all(n > 0 for n in sip.values()), sip
+    return user, password, {str(k): int(n) for k, n in sip.items()}
 
 
-def check_gui(gui_port: int) -> None:
-    """The GUI answers on its published port (127.0.0.1) with its login form."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{gui_port}/login", timeout=10) as resp:
-        page = resp.read().decode()
-    assert 'name="username"' in page and 'name="password"' in page
+def check_gui(gui_port: int, user: str, password: str, sip_counts: dict[str, int]) -> None:
+    """On its published port (127.0.0.1) the GUI logs the first administrator in through its
+    form (CSRF field included), lists the calls, and each call's page draws one ladder ``msg``
+    per SIP message the API lists and links a pcap that downloads."""
+    gui = GuiClient(f"http://127.0.0.1:{gui_port}")
+    calls_page = gui.login(user, password)
+    links = sorted(set(call_links(calls_page)))
+    assert {link.rsplit("/", 1)[1] for link in links} == set(sip_counts), (links, sip_counts)
+    for link in links:
+        _url, body = gui.get(link)
+        page = body.decode()
+        assert msg_count(page) == sip_counts[link.rsplit("/", 1)[1]], (link, page[:800])
+        pcaps = [h for h in parse(page).links if "pcap" in h and "sip" not in h]
+        assert pcaps, f"no pcap link on {link}"
+        _url, pcap = gui.get(pcaps[0])
+        assert pcap[:4].hex() in ("d4c3b2a1", "a1b2c3d4", "4d3cb2a1"), (pcaps[0], pcap[:64])
 
 
 def sigterm_flushes_open_calls(stack: Stack, pair: tuple[str, str], tmp_path: Path) -> None:

@@ -20,9 +20,9 @@ COMPOSE_V2_MEMBER = "src/compose/docker-compose"
 
 
 def cache_dir() -> Path:
-    """``$CALLSIFT_STACK_CACHE``, else ``~/.cache/callsift-stack``: the daemon's data root,
+    """``$CSTEST_STACK_CACHE``, else ``~/.cache/callsift-stack``: the daemon's data root,
     the debootstrap tarball, the wheelhouse and the Compose v2 plugin live here."""
-    base = os.environ.get("CALLSIFT_STACK_CACHE") or os.path.join(
+    base = os.environ.get("CSTEST_STACK_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "callsift-stack"
     )
     path = Path(base)

@@ -6,7 +6,6 @@ twice, and each call's pcap goes on in the same file."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import time
@@ -14,13 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from db.connect import connect
-from db.queries import call_uids, duplicate_call_uids, fetch_call, sensor_row_counts
 from db.records import CallRecord
-from db.url import parse_db_url
 from sniffer.capture.files import open_capture
 from tests.live import Netns, SensorProcess
-from tests.sniffer.service.live import wait_for
+from tests.sniffer.service.live import row_counts, stored_calls, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -53,21 +49,7 @@ def _caller(ns: Netns, i: int) -> subprocess.Popen[bytes]:
 
 
 def _db(url: str, sensor: int) -> tuple[list[CallRecord], dict[str, int]]:
-    async def go() -> tuple[list[CallRecord], dict[str, int]]:
-        conn = await connect(parse_db_url(url))
-        try:
-            calls = []
-            for uid in await call_uids(conn, sensor):
-                rec = await fetch_call(conn, sensor, uid)
-                assert rec is not None
-                calls.append(rec)
-            counts = await sensor_row_counts(conn, sensor)
-            counts["duplicates"] = await duplicate_call_uids(conn, sensor)
-            return calls, counts
-        finally:
-            conn.close()
-
-    return asyncio.run(go())
+    return stored_calls(url, sensor), row_counts(url, sensor)
 
 
 def _snapshot_calls(spool: Path, sensor: int) -> int:

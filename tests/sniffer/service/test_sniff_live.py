@@ -5,15 +5,12 @@ across a database outage and a sensor restart during it."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from db.connect import connect
-from db.queries import call_uids, duplicate_call_uids, fetch_call, sensor_row_counts
 from db.records import CallRecord
 from db.url import parse_db_url
 from tests.live import Netns, Relay, SensorProcess
@@ -22,7 +19,9 @@ from tests.sniffer.service.live import (
     UAS_MEDIA_PORT,
     Uas,
     place_calls,
+    row_counts,
     start_sniffer,
+    stored_calls,
     wait_for,
 )
 
@@ -53,33 +52,8 @@ def uas(ns: Netns) -> Iterator[Uas]:
     peer.close()
 
 
-def _calls(url: str, sensor: int) -> list[CallRecord]:
-    async def go() -> list[CallRecord]:
-        conn = await connect(parse_db_url(url))
-        try:
-            out = []
-            for uid in await call_uids(conn, sensor):
-                rec = await fetch_call(conn, sensor, uid)
-                assert rec is not None
-                out.append(rec)
-            return out
-        finally:
-            conn.close()
-
-    return asyncio.run(go())
-
-
-def _counts(url: str, sensor: int) -> dict[str, int]:
-    async def go() -> dict[str, int]:
-        conn = await connect(parse_db_url(url))
-        try:
-            counts = await sensor_row_counts(conn, sensor)
-            counts["duplicates"] = await duplicate_call_uids(conn, sensor)
-            return counts
-        finally:
-            conn.close()
-
-    return asyncio.run(go())
+_calls = stored_calls
+_counts = row_counts
 
 
 def _check_calls(calls: list[CallRecord], spool: Path) -> None:
