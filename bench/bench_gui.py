@@ -1,5 +1,5 @@
-"""Web GUI pages on the API benchmark's data set (1,000,000 CDRs in ``cs_ap_bench``, seeded by
-bench/bench_api.py's code when missing): `callsift api` and `callsift gui` in processes of their
+"""Web GUI pages on the API benchmark's data set (1,000,000 CDRs kept by bench/dataset.py,
+seeded when missing or out of date): `callsift api` and `callsift gui` in processes of their
 own on ephemeral ports, one logged-in browser session asking each page in turn. The figure is
 the page's server time (GUI + the API calls it makes); beside it, the API's own time for the
 same data asked directly with the same token, and the references measured in the same run:
@@ -27,23 +27,12 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_api
-from bench_api import (
-    DAYS,
-    PASSWORD,
-    SECRET,
-    URL,
-    count_cdrs,
-    ensure_user,
-    free_port,
-    pct,
-    seed,
-)
+from bench_api import SECRET, free_port, pct
+from dataset import PASSWORD, URL, ensure_dataset
 from docblock import stamp, write_block
 
+from db.benchdata import count_calls
 from db.connect import connect
-from db.migrate import migrate
-from db.queries.statsummary import refresh
 from db.url import parse_db_url
 
 GUI_SECRET = "bench-gui-secret-0123456789abcdefghijkl"
@@ -52,20 +41,16 @@ START_TIMEOUT_S = 60.0
 
 
 async def prepare(calls: int) -> str:
-    await migrate(URL, days_ahead=DAYS + 4)
-    have = await count_cdrs()
-    note = ""
-    if have < calls * 0.99:
-        took = await seed(calls - have)
-        note = f"seeded {calls - have:,} CDRs in {took:.0f} s; "
-    await ensure_user()
+    """The kept data set of bench/dataset.py (seeded once, reused while its version holds)."""
+    return (await ensure_dataset(calls)).seeded + "; "
+
+
+async def count_cdrs() -> int:
     conn = await connect(parse_db_url(URL))
-    try:  # what the API's background refresher does: whole hours summarised
-        await refresh(conn)
-        await conn.commit()
+    try:
+        return await count_calls(conn)
     finally:
         conn.close()
-    return note
 
 
 def start(cmd: list[str], env: dict[str, str], health: str) -> subprocess.Popen[bytes]:
@@ -213,7 +198,7 @@ def main() -> None:
     args = ap.parse_args()
     global URL
     if args.db_url:
-        bench_api.URL = URL = args.db_url
+        URL = args.db_url
         note = "used as it was; "
     else:
         note = asyncio.run(prepare(args.calls))

@@ -28,10 +28,22 @@ class Marker:
     seed_s: float
 
 
+async def _has_table(conn: CONNECTION) -> bool:
+    """(``CREATE TABLE IF NOT EXISTS`` would warn on every run)"""
+    async with conn.cursor() as cur:
+        await cur.execute(
+            "SELECT COUNT(*) FROM information_schema.tables "
+            "WHERE table_schema = DATABASE() AND table_name = 'bench_dataset'"
+        )
+        found = await cur.fetchone()
+    return bool(found and found[0])
+
+
 @translated("cannot read the benchmark data set marker")
 async def read_marker(conn: CONNECTION, name: str) -> Marker | None:
+    if not await _has_table(conn):
+        return None
     async with conn.cursor() as cur:
-        await cur.execute(_CREATE)
         await cur.execute(
             "SELECT version, calls, start_ts, days, seed_s FROM bench_dataset WHERE name = %s",
             (name,),
@@ -45,7 +57,8 @@ async def read_marker(conn: CONNECTION, name: str) -> Marker | None:
 @translated("cannot write the benchmark data set marker")
 async def write_marker(conn: CONNECTION, name: str, m: Marker) -> None:
     async with conn.cursor() as cur:
-        await cur.execute(_CREATE)
+        if not await _has_table(conn):
+            await cur.execute(_CREATE)
         await cur.execute(
             "REPLACE INTO bench_dataset (name, version, calls, start_ts, days, seed_s, "
             "seeded_at) VALUES (%s, %s, %s, %s, %s, %s, UTC_TIMESTAMP())",
