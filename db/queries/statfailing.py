@@ -8,6 +8,7 @@ a number absent from the live parts ranks as it does in the stored hours, so the
 whole range lies among the stored top and the live numbers."""
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,11 +19,17 @@ Failing = dict[str, list[Any]]
 """``called -> [failed, calls, {code: failed}]`` (as ``callstats.failing_numbers``)."""
 
 
+def called_key(called: str) -> int:
+    """The number's grouping key: 64 bits (signed) of the SHA-256 of its case-folded text."""
+    digest = hashlib.sha256(called.casefold().encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 @translated("cannot store the failing destinations of an hour")
 async def store_failing(conn: CONNECTION, hour: dt.datetime, failing: Failing) -> None:
     """Replace the hour's rows with ``failing`` (its numbers' calls per code)."""
     rows = [
-        (hour, called, code, nf, n)
+        (hour, called_key(called), code, called, nf, n)
         for called, entry in failing.items()
         for code, (nf, n) in _per_code(entry).items()
     ]
@@ -30,8 +37,8 @@ async def store_failing(conn: CONNECTION, hour: dt.datetime, failing: Failing) -
         await cur.execute("DELETE FROM cdr_stats_failing WHERE hour = %s", (hour,))
         if rows:
             await cur.executemany(
-                "INSERT INTO cdr_stats_failing (hour, called, final_code, failed, calls) "
-                "VALUES (%s, %s, %s, %s, %s)",
+                "INSERT INTO cdr_stats_failing (hour, called_key, final_code, called, failed, "
+                "calls) VALUES (%s, %s, %s, %s, %s, %s)",
                 rows,
             )
 
@@ -73,33 +80,37 @@ async def top_failing(
     stored number with at least as many failures as the stored ``top``-th (ties included,
     whatever the order of names) and every live number. The caller ranks and cuts."""
     where, params = _hours(first, last, skip)
+    live_keys = {called_key(c): c for c in live}
     async with conn.cursor() as cur:
         await cur.execute(
-            f"SELECT SUM(failed) AS f FROM cdr_stats_failing WHERE {where} GROUP BY called "
+            f"SELECT SUM(failed) AS f FROM cdr_stats_failing WHERE {where} GROUP BY called_key "
             "ORDER BY f DESC LIMIT 1 OFFSET %s",
             (*params, top - 1),
         )
         row = await cur.fetchone()
         least = max(1, int(row[0])) if row else 1
         extra, extra_params = "", []
-        if live:
-            extra = f" OR called IN ({', '.join(['%s'] * len(live))})"
-            extra_params = list(live)
+        if live_keys:
+            extra = f" OR called_key IN ({', '.join(['%s'] * len(live_keys))})"
+            extra_params = list(live_keys)
         await cur.execute(
-            "SELECT called, final_code, SUM(failed), SUM(calls) FROM cdr_stats_failing "
-            f"WHERE {where} AND (called IN (SELECT called FROM cdr_stats_failing WHERE {where} "
-            f"GROUP BY called HAVING SUM(failed) >= %s){extra}) GROUP BY called, final_code",
+            "SELECT called_key, MIN(called), final_code, SUM(failed), SUM(calls) "
+            f"FROM cdr_stats_failing WHERE {where} AND (called_key IN (SELECT called_key "
+            f"FROM cdr_stats_failing WHERE {where} GROUP BY called_key HAVING SUM(failed) >= %s)"
+            f"{extra}) GROUP BY called_key, final_code",
             (*params, *params, least, *extra_params),
         )
         rows = await cur.fetchall()
     out: Failing = {}
-    for called, code, nf, n in rows:
-        entry = out.setdefault(str(called), [0, 0, {}])
+    names: dict[int, str] = {}
+    for key, called, code, nf, n in rows:
+        name = names.setdefault(int(key), live_keys.get(int(key), str(called)))
+        entry = out.setdefault(name, [0, 0, {}])
         entry[0] += int(nf)
         entry[1] += int(n)
         if int(nf) and int(code) != 0:
-            key = "None" if int(code) == -1 else str(int(code))
-            entry[2][key] = entry[2].get(key, 0) + int(nf)
+            code_key = "None" if int(code) == -1 else str(int(code))
+            entry[2][code_key] = entry[2].get(code_key, 0) + int(nf)
     for called, (nf, n, codes) in live.items():
         entry = out.setdefault(called, [0, 0, {}])
         entry[0] += nf

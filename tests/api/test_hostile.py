@@ -24,9 +24,9 @@ def _text_filters(client: TestClient) -> list[tuple[str, str]]:
         for p in op.get("parameters", []):
             schema = p.get("schema", {})
             kinds = {s.get("type") for s in schema.get("anyOf", [schema])}
-            if p["in"] == "query" and "string" in kinds and "format" not in schema:
-                if p["name"] not in ("cursor", "format", "dir") and "enum" not in schema:
-                    out.append((path, p["name"]))
+            text = p["in"] == "query" and "string" in kinds and "format" not in schema
+            if text and p["name"] not in ("cursor", "format", "dir") and "enum" not in schema:
+                out.append((path, p["name"]))
     return out
 
 
