@@ -37,6 +37,7 @@ bench: install
 	$(BIN)/python bench/bench_gui.py
 	$(BIN)/python bench/bench_live.py
 	$(BIN)/python bench/bench_flood.py
+	$(BIN)/python bench/bench_mirror.py
 
 # the API/GUI benchmark data set (1 M calls), seeded once and kept (bench/dataset.py)
 bench-data: install

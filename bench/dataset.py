@@ -166,6 +166,8 @@ async def ensure_dataset(
     want_calls = calls // len(SENSORS) * len(SENSORS)
     fresh = have is not None and have.version == VERSION and have.calls == want_calls
     if reseed or not fresh:
+        if have is None and url != URL and await _holds_calls(url):
+            raise SystemExit(f"{url} holds calls but no benchmark marker: not dropping it")
         await drop_database(url)
         start = first_day()
         await migrate(url, days_ahead=DAYS + 4)
@@ -192,6 +194,14 @@ async def ensure_dataset(
         conn.close()
     end = have.start_ts + have.days * 86400
     return Dataset(url, want_calls, have.start_ts, end, SENSORS, USER, PASSWORD, seeded)
+
+
+async def _holds_calls(url: str) -> bool:
+    conn = await connect(parse_db_url(url))
+    try:
+        return await count_calls(conn) > 0
+    finally:
+        conn.close()
 
 
 def seeded_db_url(calls: int = CALLS) -> str:

@@ -9,6 +9,24 @@ theirs.
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
+PROBLEM_CODES = (
+    "no_rtp",
+    "one_way_audio",
+    "silent_audio",
+    "nat_mismatch",
+    "late_media",
+    "media_timeout",
+    "rtp_after_bye",
+    "codec_mismatch",
+    "poor_quality",
+    "high_pdd",
+    "sip_retransmissions",
+    "no_ack",
+    "bye_unanswered",
+    "capture_loss",
+)
+"""The codes a call's ``problems`` may carry (docs/DIAGNOSIS.md)."""
+
 CALL_STATES = ("completed", "cancelled", "failed", "timeout", "unterminated", "shutdown")
 """How a call record ended: BYE after answer; CANCEL; final error response; closed by the
 inactivity timeout; still open at the end of the capture (offline analysis); closed when the
@@ -71,6 +89,39 @@ class StreamRecord:
 
 
 @dataclass(slots=True)
+class Problem:
+    """One diagnosis of a call (docs/DIAGNOSIS.md): a code and its evidence."""
+
+    code: str
+    detail: str
+
+
+@dataclass(slots=True)
+class LegLink:
+    """Another leg of the same call seen by the same sensor, and why they are linked:
+    ``x-cid``, ``session-id``, ``icid`` or ``same-media`` (docs/DIAGNOSIS.md "Legs")."""
+
+    uid: str
+    call_id: str
+    reason: str
+
+
+@dataclass(slots=True)
+class LegKeys:
+    """What a call's legs can be correlated by, here and on other sensors."""
+
+    cids: list[str] = field(default_factory=list)
+    """Values of the correlation headers (``diagnosis.leg_headers``: X-CID...)."""
+    session_ids: list[str] = field(default_factory=list)
+    """RFC 7989 Session-ID uuids (local and remote, lower-case, the null uuid left out)."""
+    icids: list[str] = field(default_factory=list)
+    """P-Charging-Vector icid-values (RFC 7315)."""
+    media: list[str] = field(default_factory=list)
+    """SDP media endpoints announced by either side, ``ip:port``."""
+    ssrcs: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class CallRecord:
     call_id: str
     uid: str
@@ -113,6 +164,16 @@ class CallRecord:
     ``no_invite_seen``, ``timeout``, ``bye_unanswered``, ``sip_info_dtmf``, ``recovered``
     (completed after a sensor crash, docs/CDR.md "Recovered calls"). ``hold`` and
     ``media_changed`` come from renegotiations only (docs/CDR.md)."""
+    pdd_ms: int | None = None
+    """Post-dial delay: INVITE to the first 18x, or to the final response without 18x; null
+    when the INVITE or any answer to it was not seen."""
+    problems: list[Problem] = field(default_factory=list)
+    """Why the call was bad, with evidence (docs/DIAGNOSIS.md); empty for a clean call."""
+    leg_keys: LegKeys = field(default_factory=LegKeys)
+    leg_group: str | None = None
+    """The uid of the first leg of the group of legs this call belongs to (its own uid when it
+    is the first or alone); null when leg linking is off."""
+    leg_links: list[LegLink] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -189,7 +250,16 @@ class RecordError(ValueError):
 
 _KNOWN: dict[type, frozenset[str]] = {
     cls: frozenset(f.name for f in fields(cls))
-    for cls in (CallRecord, MessageRecord, RegistrationRecord, RtcpSummary, StreamRecord)
+    for cls in (
+        CallRecord,
+        LegKeys,
+        LegLink,
+        MessageRecord,
+        Problem,
+        RegistrationRecord,
+        RtcpSummary,
+        StreamRecord,
+    )
 }
 
 
@@ -200,6 +270,19 @@ def _build(cls: type[Any], d: dict[str, Any]) -> Any:
         return cls(**{k: val for k, val in d.items() if k in known})
     except TypeError as exc:
         raise RecordError(f"bad {cls.__name__}: {exc}") from exc
+
+
+def _list(body: dict[str, Any], key: str) -> list[Any]:
+    items = body.get(key, [])
+    if not isinstance(items, list):
+        raise RecordError(f"call {key} must be a list")
+    return items
+
+
+def _obj(d: Any, what: str) -> dict[str, Any]:
+    if not isinstance(d, dict):
+        raise RecordError(f"{what} must be an object, got {type(d).__name__}")
+    return d
 
 
 def _stream(d: Any) -> StreamRecord:
@@ -227,6 +310,10 @@ def record_from_dict(d: dict[str, Any]) -> Record:
         if not isinstance(streams, list):
             raise RecordError("call streams must be a list")
         body["streams"] = [_stream(s) for s in streams]
+        body["problems"] = [_build(Problem, _obj(p, "problem")) for p in _list(body, "problems")]
+        body["leg_links"] = [_build(LegLink, _obj(p, "leg link")) for p in _list(body, "leg_links")]
+        if "leg_keys" in body:
+            body["leg_keys"] = _build(LegKeys, _obj(body["leg_keys"], "leg_keys"))
         call: CallRecord = _build(CallRecord, body)
         return call
     if kind == "registration":

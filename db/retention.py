@@ -19,6 +19,9 @@ PARTITIONED_TABLES: tuple[str, ...] = (
     "cdr",
     "cdr_rtp",
     "cdr_dtmf",
+    "cdr_problem",
+    "cdr_leg_key",
+    "cdr_leg_link",
     "rtp_orphan",
     "registration_history",
     "registration_failure",
@@ -76,7 +79,10 @@ async def ensure_partitions(
     last_wanted = today + dt.timedelta(days=days_ahead)
     created: dict[str, list[str]] = {}
     for table in PARTITIONED_TABLES:
-        days = [d for d in map(partition_day, await list_partitions(conn, table)) if d]
+        names = await list_partitions(conn, table)
+        if not names:
+            continue  # not created yet: the schema is at an older version
+        days = [d for d in map(partition_day, names) if d]
         start = max(days) + dt.timedelta(days=1) if days else today
         new: list[dt.date] = []
         day = start

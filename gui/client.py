@@ -4,9 +4,10 @@ timeout, every failure translated into a :mod:`gui.errors` class (the API's own 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Any
 
 import httpx
@@ -189,6 +190,22 @@ class ApiClient:
                 await response.aclose()
             raise translate(response, body)
         return response
+
+
+async def together(*coros: Awaitable[Any]) -> list[Any]:
+    """The results of API requests made concurrently, in order; the first error is raised (the
+    other requests are cancelled)."""
+    tasks: list[asyncio.Task[Any]] = []
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(_awaited(c)) for c in coros]
+    except BaseExceptionGroup as eg:
+        raise eg.exceptions[0] from None
+    return [t.result() for t in tasks]
+
+
+async def _awaited(aw: Awaitable[Any]) -> Any:
+    return await aw
 
 
 async def relay(response: httpx.Response) -> AsyncIterator[bytes]:

@@ -1,5 +1,6 @@
 """FastAPI dependencies of the pages: the session, the login a page needs, the API client."""
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -22,7 +23,9 @@ def login(request: Request) -> Session:
     return session
 
 
-def _role(role: str):  # type: ignore[no-untyped-def]
+def _role(role: str) -> Callable[[Request], Session]:
+    """A dependency: the logged-in session of a user with ``role`` or above (else 403)."""
+
     def need(request: Request) -> Session:
         session = login(request)
         if not session.can(role):

@@ -23,10 +23,14 @@ def ts(value: str | None, with_date: bool = True) -> str:
     """``2026-11-26T06:57:00.123456Z`` -> ``2026-11-26 06:57:00`` (UTC, as the API gives it)."""
     if not value:
         return ""
+    if len(value) >= 20 and value[10] == "T" and value.endswith("Z"):  # the API's form: cut
+        return f"{value[:10]} {value[11:19]}" if with_date else value[11:19]
     try:
         t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return value
+    if t.tzinfo is not None:
+        t = t.astimezone(dt.UTC)
     return t.strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
 
 

@@ -9,13 +9,13 @@ The same code serves ``callsift analyze`` (files) and the live sensor (batches f
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Self
 
 from db.records import Record
-from db.settings import AnalysisSettings, DecoderSettings, Settings
+from db.settings import AnalysisSettings, DecoderSettings, DiagnosisSettings, Settings
 from sniffer.calls.call import Call
 from sniffer.calls.snapshot import call_state_json, restore_call
 from sniffer.calls.tracker import CallTracker
@@ -24,6 +24,7 @@ from sniffer.decode.datagram import Datagram, Decoded
 from sniffer.decode.decoder import Decoder
 from sniffer.decode.hep import synth_udp_frame
 from sniffer.decode.reframe import reframe
+from sniffer.diagnosis.diagnoser import Diagnoser
 from sniffer.faults import FaultGuard, SinkError
 from sniffer.flows import Flow, flow_key
 from sniffer.media_path import MediaPath
@@ -66,6 +67,8 @@ class AnalyzerConfig:
     """REGISTER attempts awaiting their answer, the same way."""
     decoder: DecoderSettings = field(default_factory=DecoderSettings)
     """Ports and limits of the packet decoder."""
+    diagnosis: DiagnosisSettings = field(default_factory=DiagnosisSettings)
+    """Thresholds of the call diagnosis and of leg linking."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
@@ -79,6 +82,7 @@ class AnalyzerConfig:
             max_calls=a.max_calls,
             max_registrations=a.max_registrations,
             decoder=settings.decoder,
+            diagnosis=settings.diagnosis,
         )
 
 
@@ -114,9 +118,14 @@ class Analyzer:
         """Every cached UDP flow (RTP, RTCP, unbound), by 4-tuple key."""
         self.rtp_flows: dict[bytes, Flow] = {}
         """The RTP flows bound to calls only: what the inline fast path looks up."""
+        self.diagnosis = Diagnoser(cfg.diagnosis)
+        self.signalling.observe = self.diagnosis.on_sip
         self.media = MediaPath(self, spool)
         self.tracker.on_endpoint_taken = self.media.release
         self.packets = 0
+        self.sip_taps: list[Callable[[Datagram], None]] = []
+        """Called with every SIP message before it is analysed (``--hep-out``); must not
+        block or raise."""
         self._next_tick = float("-inf")
         self._last_tick = float("-inf")
 
@@ -140,6 +149,8 @@ class Analyzer:
         slow = self._slow
         rtp_rare = self.media.rtp_rare
         caplen = self.media.rtp_caplen
+        sample = self.diagnosis.sample
+        smask = self.diagnosis.sample_mask
         fault = self.guard.fault
         next_tick = self._next_tick
         if linktype != LINKTYPE_ETHERNET:
@@ -160,6 +171,8 @@ class Analyzer:
                             pt = b1 & 0x7F
                             if b0 == 0x80 and ssrc == flow.ssrc and pt == flow.pt:
                                 flow.add(seq, rts, ts, pt, b1 > 127)
+                                if not seq & smask:
+                                    sample(flow, buf)
                                 pcap = flow.pcap
                                 if pcap is not None:
                                     pcap.write(ts, buf, caplen)
@@ -243,6 +256,8 @@ class Analyzer:
         self.media.on_new_flow(key, d, frame)
 
     def sip(self, d: Datagram) -> None:
+        for tap in self.sip_taps:
+            tap(d)
         call = self.signalling.handle(
             d.payload, d.ts, d.src, d.sport, d.dst, d.dport, d.vlan, d.transport, self.sink
         )
@@ -269,7 +284,12 @@ class Analyzer:
             self.tracker_reap(ts)
         except Exception as exc:
             fault(exc, ts, "call timeouts")
-        for job in (self._reap_signalling, self.decoder.expire, self.media.expire):
+        for job in (
+            self._reap_signalling,
+            self.decoder.expire,
+            self.media.expire,
+            self.diagnosis.expire,
+        ):
             try:
                 job(ts)
             except Exception as exc:
@@ -312,6 +332,10 @@ class Analyzer:
         finally:
             pcap = self._close_pcap(call)
         rec.pcap = pcap
+        try:
+            self.diagnosis.finish(call, rec)
+        except Exception as exc:  # the record goes out undiagnosed (counted)
+            self.guard.fault(exc, rec.end_ts, f"the diagnosis of call {call.call_id[:100]!r}")
         self.sink(rec)
 
     def _close_pcap(self, call: Call) -> str | None:

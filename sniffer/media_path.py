@@ -191,6 +191,9 @@ class MediaPath:
         if stream is not flow.stream:
             flow.select(stream, pt)
         stream.stats.add(seq, rts, ts, pt, b1 > 127)
+        diag = self.analyzer.diagnosis
+        if not seq & diag.sample_mask and flow.call is not None:
+            diag.sample_payload(stream, pt, rtp_payload(data, off, end))
         if stream.unmapped(pt):
             self._guess_event(flow, stream, pt, ts, rts, data, off, end)
         elif stream.dtmf is not None and pt in stream.payloads.events:

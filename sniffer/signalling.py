@@ -17,6 +17,13 @@ from sniffer.faults import FaultGuard
 from sniffer.sip.message import SipMessage, SipParseError
 
 Sink = Callable[[Record], None]
+Observer = Callable[[Call, SipMessage, float, bytes, bool], None]
+"""Told of every SIP message applied to a call: (call, message, ts, source address, whether it
+was a retransmission)."""
+
+
+def _no_observer(call: Call, msg: SipMessage, ts: float, src: bytes, retrans: bool) -> None:
+    return None
 
 
 class Signalling:
@@ -36,6 +43,7 @@ class Signalling:
         self.registrations = RegistrationTracker(counters, max_pending=max_registrations)
         self.messages = MessageTracker(counters)
         self.peers = PeerCounters()
+        self.observe: Observer = _no_observer
 
     def handle(
         self,
@@ -85,7 +93,12 @@ class Signalling:
                 sink(rec)
             return None
         if self.tracker.wants(msg):
-            return self.tracker.on_message(msg, ts, src, sport, dst, dport, vlan, transport)
+            prior = self.tracker.calls.get(msg.call_id)
+            before = prior.retransmissions if prior is not None else 0
+            call = self.tracker.on_message(msg, ts, src, sport, dst, dport, vlan, transport)
+            if call is not None:
+                self.observe(call, msg, ts, src, call.retransmissions != before)
+            return call
         if method == "REGISTER":
             reg = self.registrations.on_message(msg, ts, src, sport)
             if reg is not None:

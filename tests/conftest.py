@@ -6,11 +6,12 @@ from collections.abc import Callable, Iterator
 import pytest
 from hypothesis import settings
 
+from tests.api.stackdata import client, stack
 from tests.db.mariadb import conn, db_url, fresh_db, sensor_id
 from tests.live.netns import Netns
 from tests.smallfs import small_fs
 
-__all__ = ["conn", "db_url", "fresh_db", "netns", "sensor_id", "small_fs"]
+__all__ = ["client", "conn", "db_url", "fresh_db", "netns", "sensor_id", "small_fs", "stack"]
 
 settings.register_profile("callsift", deadline=None)
 settings.load_profile("callsift")

@@ -1,5 +1,6 @@
 """One call: its record, pcap, SIP flow, audio, RTP series and legs."""
 
+import dataclasses
 import datetime as dt
 import re
 from typing import Annotated, Any
@@ -22,8 +23,11 @@ from api.schemas.calls import (
     CallDetail,
     DtmfOut,
     Host,
+    LegKeysOut,
+    LegLinkOut,
     LegOut,
     Legs,
+    ProblemOut,
     RtpSeries,
     SecondOut,
     SipFlow,
@@ -67,9 +71,13 @@ def call_detail(call: dict[str, Any]) -> CallDetail:
     fields["flags"] = [f for f in (call["flags"] or "").split(",") if f]
     fields["challenged"] = bool(call["challenged"])
     ringing = call["ringing_ts"]
-    fields["pdd_ms"] = (
-        None if ringing is None else round((ringing - call["invite_ts"]).total_seconds() * 1000, 3)
-    )
+    if call.get("pdd_ms") is None and ringing is not None:  # a row stored before migration 5
+        fields["pdd_ms"] = round((ringing - call["invite_ts"]).total_seconds() * 1000, 3)
+    fields["problems"] = [ProblemOut(code=p.code, detail=p.detail) for p in call["problems"]]
+    fields["leg_keys"] = LegKeysOut(**dataclasses.asdict(call["leg_keys"]))
+    fields["leg_links"] = [
+        LegLinkOut(uid=x.uid, call_id=x.call_id, reason=x.reason) for x in call["leg_links"]
+    ]
     fields["has_pcap"] = bool(call["pcap"])
     fields["pcap_name"] = pcap_name(call) if call["pcap"] else None
     fields["streams"] = [stream_out(s) for s in call["streams"]]
@@ -172,7 +180,7 @@ async def sip_flow_of(
 ) -> tuple[list[tuple[FlowMessage, int | None]], list[str]]:
     rows = [call]
     if legs:
-        rows += [summary_row(s) for s in await list_legs(conn, call["_detail"], scope)]
+        rows += [summary_row(leg.call) for leg in await list_legs(conn, call["_detail"], scope)]
     merged: list[tuple[FlowMessage, int | None]] = []
     for row in rows:
         if row is not call and not row["pcap"]:
@@ -316,12 +324,16 @@ def _naive_epoch(t: dt.datetime) -> float:
 
 @router.get("/{call_id}/legs", response_model=Legs, responses=error_responses(401, 404, 422))
 async def get_legs(call_id: CallId, conn: Conn, who: Viewer) -> Legs:
-    """The other rows of the same call: the same Call-ID seen by other sensors or captures."""
+    """The other legs of the call (docs/DIAGNOSIS.md "Legs"), each with why it is one: grouped
+    with it by its sensor (``x-cid``, ``session-id``, ``icid``, ``same-media``), or on any
+    sensor the same Call-ID (``same-call-id``) or a shared correlation key."""
     call = await load_call(conn, call_id, who.sensor_scope)
-    rows = [summary_row(s) for s in await list_legs(conn, call["_detail"], who.sensor_scope)]
+    legs = await list_legs(conn, call["_detail"], who.sensor_scope)
     names = {s.id: s.name for s in await list_sensors(conn)}
-    return Legs(
-        items=[
+    items = []
+    for leg in legs:
+        r = summary_row(leg.call)
+        items.append(
             LegOut(
                 id=r["id"],
                 sensor_id=r["sensor_id"],
@@ -332,8 +344,7 @@ async def get_legs(call_id: CallId, conn: Conn, who: Viewer) -> Legs:
                 invite_ts=r["invite_ts"],
                 final_code=r["final_code"],
                 state=r["state"],
-                link="same_call_id",
+                link=leg.reason,
             )
-            for r in rows
-        ]
-    )
+        )
+    return Legs(items=items)

@@ -21,7 +21,7 @@ from db.connect import CONNECTION
 from db.pool import DbPool
 from db.read import MAX_LIMIT, BadCursor, CallFilter, CallSummary, list_calls, stream_quality
 from db.read.export import EXPORT_COLUMNS_ALL, export_page
-from db.records import CALL_STATES
+from db.records import CALL_STATES, PROBLEM_CODES
 
 router = APIRouter(prefix="/calls", tags=["calls"])
 EXPORT_PAGE = 1000
@@ -68,6 +68,13 @@ class CallQuery:
         vlan: Annotated[int | None, Query(ge=0, le=4095)] = None,
         flag: Annotated[
             str | None, Query(max_length=32, description="e.g. hold, early_media")
+        ] = None,
+        problems: Annotated[
+            list[str] | None,
+            Query(
+                description="calls with any of these problem codes (repeat, or comma-separate):"
+                f" {', '.join(PROBLEM_CODES)}"
+            ),
         ] = None,
     ) -> None:
         self.values = dict(locals())
@@ -125,6 +132,16 @@ class CallQuery:
         ):
             if p[src] is not None and p[src] != "":
                 crit[dst] = p[src]
+        if p["problems"]:
+            wanted = [c.strip() for v in p["problems"] for c in v.split(",") if c.strip()]
+            bad = [c for c in wanted if c not in PROBLEM_CODES]
+            if bad:
+                raise bad_request(
+                    f"unknown problem {bad[0][:40]!r} (one of {', '.join(PROBLEM_CODES)})",
+                    "problems",
+                )
+            if wanted:
+                crit["problems"] = wanted
         sensors = p["sensor"]
         if sensors is not None:
             crit["sensor_ids"] = [s for s in sensors if who.sees(s)]
@@ -196,6 +213,9 @@ def item(c: CallSummary, quality: QualityMap) -> dict[str, Any]:
         "transport": c.transport,
         "caller_ua": c.caller_ua,
         "called_ua": c.called_ua,
+        "pdd_ms": c.pdd_ms,
+        "problems": c.problems,
+        "leg_group": c.leg_group,
         "has_pcap": bool(c.pcap),
         "caller_quality": _quality(q, "caller"),
         "callee_quality": _quality(q, "callee"),

@@ -40,6 +40,9 @@ class CallItem(BaseModel):
     transport: str
     caller_ua: str | None
     called_ua: str | None
+    pdd_ms: int | None = Field(description="post-dial delay, ms")
+    problems: list[str] = Field(description="problem codes (docs/DIAGNOSIS.md)")
+    leg_group: str | None
     has_pcap: bool
     caller_quality: Quality | None = Field(description="streams sent by the caller")
     callee_quality: Quality | None = Field(description="streams sent by the callee")

@@ -55,6 +55,25 @@ class DtmfOut(BaseModel):
     ts: UtcTime | None
 
 
+class ProblemOut(BaseModel):
+    code: str = Field(examples=["one_way_audio"])
+    detail: str = Field(examples=["callee->caller: 0 RTP packets in 31.2 s after answer"])
+
+
+class LegKeysOut(BaseModel):
+    cids: list[str] = Field(description="correlation header values (X-CID...)")
+    session_ids: list[str] = Field(description="RFC 7989 Session-ID uuids")
+    icids: list[str] = Field(description="P-Charging-Vector icid-values")
+    media: list[str] = Field(description="SDP media endpoints, ip:port")
+    ssrcs: list[int]
+
+
+class LegLinkOut(BaseModel):
+    uid: str
+    call_id: str
+    reason: Literal["x-cid", "session-id", "icid", "same-media"]
+
+
 class CallDetail(BaseModel):
     id: int = Field(description="the cdr row id used in URLs", examples=[1042])
     sensor_id: int
@@ -77,7 +96,9 @@ class CallDetail(BaseModel):
     end_ts: UtcTime
     duration_s: float
     connect_duration_s: float
-    pdd_ms: float | None = Field(description="post-dial delay: INVITE to first 18x")
+    pdd_ms: float | None = Field(
+        description="post-dial delay: INVITE to the first 18x, else to the final response"
+    )
     final_code: int | None
     final_reason: str | None
     hangup_by: Literal["caller", "callee"] | None
@@ -92,6 +113,10 @@ class CallDetail(BaseModel):
     retransmissions: int
     transport: str
     flags: list[str]
+    problems: list[ProblemOut] = Field(description="why the call was bad (docs/DIAGNOSIS.md)")
+    leg_group: str | None = Field(description="uid of the first leg of its group on its sensor")
+    leg_keys: LegKeysOut
+    leg_links: list[LegLinkOut] = Field(description="the legs its sensor linked it to")
     has_pcap: bool
     pcap_name: str | None = Field(description="a file name for the call's pcap download")
     streams: list[StreamOut]
@@ -175,7 +200,9 @@ class LegOut(BaseModel):
     invite_ts: UtcTime
     final_code: int | None
     state: str
-    link: Literal["same_call_id"]
+    link: Literal["x-cid", "session-id", "icid", "same-media", "same-call-id"] = Field(
+        description='why it is a leg of the call (docs/DIAGNOSIS.md "Legs")'
+    )
 
 
 class Legs(BaseModel):

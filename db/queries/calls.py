@@ -13,10 +13,18 @@ from typing import Any
 from db.connect import CONNECTION
 from db.driver import translated
 from db.queries import values as v
+from db.queries.diagnosis import (
+    INSERT_LEG_KEY,
+    INSERT_LEG_LINK,
+    INSERT_PROBLEM,
+    child_rows,
+    fetch_diagnosis,
+    problem_codes,
+)
 from db.queries.lookups import LookupCache, lookup_key, resolve
 from db.queries.sql import insert_once
 from db.queries.streams import STREAM_COLUMNS, stream_from_row, stream_values
-from db.records import CallRecord, StreamRecord
+from db.records import CallRecord, Problem, StreamRecord
 
 MAX_DTMF_DIGITS = 1000
 """Digits stored per call in ``cdr_dtmf`` (``cdr.dtmf`` keeps the first 255)."""
@@ -56,6 +64,9 @@ CDR_COLUMNS: tuple[str, ...] = (
     "retransmissions",
     "transport",
     "flags",
+    "pdd_ms",
+    "problems",
+    "leg_group",
 )
 
 
@@ -120,6 +131,9 @@ def _cdr_row(
         v.uint(c.retransmissions, v.U32),
         v.atext(c.transport, 8),
         v.joined(c.flags, 255),
+        v.opt_uint(c.pdd_ms, v.U32),
+        problem_codes(c),
+        None if c.leg_group is None else v.uid(c.leg_group),
         *_worst(c),
     )
 
@@ -165,6 +179,7 @@ async def insert_calls(
         ids = await cdr_ids(conn, sensor_id, keys)
     rtp: list[tuple[Any, ...]] = []
     dtmf: list[tuple[Any, ...]] = []
+    children: tuple[list[tuple[Any, ...]], ...] = ([], [], [])
     for c, key in zip(calls, keys, strict=True):
         cdr_id = ids.get(key)
         if cdr_id is None:  # lost to a concurrent delete: nothing to attach to
@@ -174,11 +189,18 @@ async def insert_calls(
             rtp.append((cdr_id, invite, idx, *stream_values(s)))
         for seq, digit in enumerate(c.dtmf[:MAX_DTMF_DIGITS]):
             dtmf.append((cdr_id, invite, seq, digit if digit.isascii() else "?", None))
+        for rows_of, more in zip(children, child_rows(cdr_id, invite, c), strict=True):
+            rows_of += more
     async with conn.cursor() as cur:
         if rtp:
             await cur.executemany(_INSERT_RTP, rtp)
         if dtmf:
             await cur.executemany(_INSERT_DTMF, dtmf)
+        for sql, rows_of in zip(
+            (INSERT_PROBLEM, INSERT_LEG_KEY, INSERT_LEG_LINK), children, strict=True
+        ):
+            if rows_of:
+                await cur.executemany(sql, rows_of)
     return inserted
 
 
@@ -260,7 +282,9 @@ async def fetch_call(conn: CONNECTION, sensor_id: int, uid: str) -> CallRecord |
         if row is None:
             return None
         streams = await fetch_streams(conn, row[0], row[INVITE_TS])
-    return call_from_row(row, streams)
+    rec = call_from_row(row, streams)
+    rec.problems, rec.leg_keys, rec.leg_links = await fetch_diagnosis(conn, row[0], row[INVITE_TS])
+    return rec
 
 
 @translated("cannot read the streams of a call")
@@ -272,7 +296,8 @@ async def fetch_streams(conn: CONNECTION, cdr_id: int, invite: dt.datetime) -> l
 
 
 def call_from_row(row: Sequence[Any], streams: list[StreamRecord]) -> CallRecord:
-    """A :data:`CALL_SELECT` row (and the call's streams) -> the record as it was written."""
+    """A :data:`CALL_SELECT` row (and the call's streams) -> the record as it was written;
+    its problems carry their codes only (:func:`fetch_diagnosis` reads their evidence)."""
     c = dict(zip(CDR_COLUMNS, row[1:], strict=False))
     reason, caller_ua, called_ua = row[-3:]
     return CallRecord(
@@ -310,6 +335,9 @@ def call_from_row(row: Sequence[Any], streams: list[StreamRecord]) -> CallRecord
         retransmissions=c["retransmissions"],
         transport=c["transport"],
         flags=v.split(c["flags"]),
+        pdd_ms=c["pdd_ms"],
+        problems=[Problem(code, "") for code in v.split(c["problems"] or "")],
+        leg_group=c["leg_group"],
     )
 
 

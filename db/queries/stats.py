@@ -13,6 +13,18 @@ _COUNTS: dict[str, str] = {
         "SELECT COUNT(*) FROM cdr_dtmf d JOIN cdr c ON c.id = d.cdr_id AND c.invite_ts = d.invite_ts "
         "WHERE c.sensor_id = %s"
     ),
+    "cdr_problem": (
+        "SELECT COUNT(*) FROM cdr_problem p JOIN cdr c ON c.id = p.cdr_id AND c.invite_ts = p.invite_ts "
+        "WHERE c.sensor_id = %s"
+    ),
+    "cdr_leg_key": (
+        "SELECT COUNT(*) FROM cdr_leg_key k JOIN cdr c ON c.id = k.cdr_id AND c.invite_ts = k.invite_ts "
+        "WHERE c.sensor_id = %s"
+    ),
+    "cdr_leg_link": (
+        "SELECT COUNT(*) FROM cdr_leg_link l JOIN cdr c ON c.id = l.cdr_id AND c.invite_ts = l.invite_ts "
+        "WHERE c.sensor_id = %s"
+    ),
     "rtp_orphan": "SELECT COUNT(*) FROM rtp_orphan WHERE sensor_id = %s",
     "registration_state": "SELECT COUNT(*) FROM registration_state WHERE sensor_id = %s",
     "registration_history": "SELECT COUNT(*) FROM registration_history WHERE sensor_id = %s",

@@ -19,6 +19,7 @@ from db.queries.calls import (
     fetch_streams,
     opt_from_ts,
 )
+from db.queries.diagnosis import fetch_diagnosis
 from db.read.models import (
     MAX_LIMIT,
     CallDetail,
@@ -135,6 +136,16 @@ def _api_criteria(
         add("c.mos_min < %s", f.mos_below)
     if f.loss_above is not None:
         add("c.loss_max > %s", f.loss_above)
+    if f.problems is not None:  # through cdr_problem's primary key, per candidate call
+        codes = [p for p in f.problems if p.isascii()]
+        if not codes:
+            clauses.append("FALSE")
+        else:
+            clauses.append(
+                "EXISTS (SELECT 1 FROM cdr_problem p WHERE p.cdr_id = c.id "
+                f"AND p.invite_ts = c.invite_ts AND p.code IN ({', '.join(['%s'] * len(codes))}))"
+            )
+            params.extend(codes)
 
 
 def search_sql(f: CallFilter) -> tuple[str, list[Any]]:
@@ -220,6 +231,9 @@ def _summary(row: Any) -> CallSummary:
         ringing_ts=None if ringing is None else v.from_ts(ringing),
         caller_ua=row[-2],
         called_ua=row[-1],
+        problems=v.split(row[c["problems"]] or ""),
+        pdd_ms=row[c["pdd_ms"]],
+        leg_group=row[c["leg_group"]],
     )
 
 
@@ -245,9 +259,9 @@ async def get_call(
             for s, d, t in await cur.fetchall()
         ]
     streams = await fetch_streams(conn, cdr_id, invite)
-    return CallDetail(
-        id=int(row[0]), sensor_id=int(row[1]), record=call_from_row(row, streams), dtmf=dtmf
-    )
+    rec = call_from_row(row, streams)
+    rec.problems, rec.leg_keys, rec.leg_links = await fetch_diagnosis(conn, cdr_id, invite)
+    return CallDetail(id=int(row[0]), sensor_id=int(row[1]), record=rec, dtmf=dtmf)
 
 
 def _scope(sensor_ids: Sequence[int] | None) -> tuple[str, list[Any]]:
@@ -258,33 +272,6 @@ def _scope(sensor_ids: Sequence[int] | None) -> tuple[str, list[Any]]:
     return f" AND c.sensor_id IN ({', '.join(['%s'] * len(sensor_ids))})", [
         int(s) for s in sensor_ids
     ]
-
-
-LEG_WINDOW_S = 12 * 3600
-"""Legs are looked for this far around the call's start (partition pruning)."""
-
-
-@translated("cannot list the legs of a call")
-async def list_legs(
-    conn: CONNECTION, call: CallDetail, sensor_ids: Sequence[int] | None = None
-) -> list[CallSummary]:
-    """Other rows of the same call: the same Call-ID (seen by other sensors or in other
-    captures) within :data:`LEG_WINDOW_S` of its start, oldest first (at most 50)."""
-    scope, scope_params = _scope(sensor_ids)
-    start = call.record.invite_ts
-    async with conn.cursor() as cur:
-        await cur.execute(
-            f"{CALL_SELECT} WHERE c.call_id = %s AND c.invite_ts BETWEEN %s AND %s "
-            f"AND c.id <> %s{scope} ORDER BY c.invite_ts, c.id LIMIT 50",
-            (
-                call.record.call_id,
-                v.ts(start - LEG_WINDOW_S),
-                v.ts(start + LEG_WINDOW_S),
-                call.id,
-                *scope_params,
-            ),
-        )
-        return [_summary(r) for r in await cur.fetchall()]
 
 
 @translated("cannot read the quality of the listed calls")

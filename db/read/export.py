@@ -24,12 +24,12 @@ EXPORT_COLUMNS: tuple[str, ...] = (
 """The columns the server writes, in order (the quality columns follow them)."""
 _TEXT = {"call_id", "caller", "caller_name", "caller_domain", "called", "called_domain",
          "final_reason", "state", "hangup_by", "codecs", "flags", "transport", "caller_ua",
-         "called_ua"}  # fmt: skip
+         "called_ua", "problems"}  # fmt: skip
 _TIME = {"invite_ts", "answer_ts", "end_ts"}
 _NOT_NULL = {"id", "sensor_id", "call_id", "invite_ts", "end_ts", "caller", "caller_name",
              "caller_domain", "called", "called_domain", "caller_ip", "caller_port", "called_ip",
              "called_port", "duration_s", "connect_duration_s", "state", "codecs", "flags",
-             "transport"}  # fmt: skip
+             "transport", "problems"}  # fmt: skip
 _SOURCE = {"final_reason": "r.reason", "caller_ua": "ua1.user_agent", "called_ua": "ua2.user_agent"}
 
 
@@ -59,13 +59,17 @@ def _line(fmt: str) -> str:
     """One call's text, its parties' quality (``q``) last."""
     if fmt == "csv":
         cols = [_csv_field(c) for c in EXPORT_COLUMNS] + [f"IFNULL(q.{c}, '')" for c in _QUALITY]
+        cols += [_csv_field(c) for c in _DIAGNOSIS]
         return "CONCAT_WS(',', " + ", ".join(cols) + ")"
     pairs = [f"'{col}', {_value(col)}" for col in EXPORT_COLUMNS]
     pairs += [f"'{c}', q.{c}" for c in _QUALITY]
+    pairs += [f"'{col}', {_value(col)}" for col in _DIAGNOSIS]
     return f"JSON_OBJECT({', '.join(pairs)})"
 
 
 _QUALITY = ("caller_mos", "caller_loss_pct", "callee_mos", "callee_loss_pct")
+_DIAGNOSIS = ("pdd_ms", "problems")
+"""The call's diagnosis (issue 8): post-dial delay and its problem codes, comma-joined."""
 _QUALITY_SQL = ", ".join(
     f"{fn}(IF(direction = '{d}', {col}, NULL)) AS {d}_{name}"
     for d in ("caller", "callee")
@@ -89,7 +93,7 @@ _SETTINGS = (
 )
 """Each page statement's own settings: its text may be long, and the per-call quality is one
 grouped read of the page's streams (the optimiser would otherwise group them call by call)."""
-EXPORT_COLUMNS_ALL = (*EXPORT_COLUMNS, *_QUALITY)
+EXPORT_COLUMNS_ALL = (*EXPORT_COLUMNS, *_QUALITY, *_DIAGNOSIS)
 """Every column of an exported call, in order."""
 
 

@@ -61,6 +61,9 @@ class CallFilter(Model):
     loss_above: float | None = Field(None, description="a stream's loss % is above this")
     vlan: int | None = Field(None, ge=0, le=4095)
     flag: str | None = Field(None, min_length=1, description="a call flag (e.g. hold)")
+    problems: list[str] | None = Field(
+        None, description="calls with any of these problem codes (docs/DIAGNOSIS.md)"
+    )
 
 
 class CallSummary(Model):
@@ -96,6 +99,9 @@ class CallSummary(Model):
     ringing_ts: float | None = None
     caller_ua: str | None = None
     called_ua: str | None = None
+    problems: list[str] = Field(default_factory=list, description="problem codes")
+    pdd_ms: int | None = None
+    leg_group: str | None = None
 
 
 class CallPage(Model):

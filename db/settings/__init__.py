@@ -11,6 +11,7 @@ key and its environment variable. Importable without the sensor: the API and the
 """
 
 from db.settings.base import MAX_CALLS, MAX_REGISTRATIONS, SIP_TCP_PORTS, SpoolMode, setting
+from db.settings.diagnosis import DiagnosisSettings
 from db.settings.sections import (
     SECTIONS,
     AnalysisSettings,
@@ -44,6 +45,7 @@ __all__ = [
     "ApiSettings",
     "CaptureSettings",
     "DecoderSettings",
+    "DiagnosisSettings",
     "FlatEnvSource",
     "GuiSettings",
     "MetricsSettings",

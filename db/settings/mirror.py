@@ -74,6 +74,11 @@ class MirrorSettings(Section):
         doc="Receiver: one `NAME SECRET` pair per line, one per sender (not readable by "
         "others); required with `listen`.",
     )  # fmt: skip
+    metrics_listen: str | None = setting(
+        None, env="CALLSIFT_MIRROR_METRICS_LISTEN",
+        doc="Receivers (mirror, HEP) beside capture in one process: `HOST:PORT` of their own "
+        "`/metrics` and `/health` (alone they answer on `metrics.listen`).",
+    )  # fmt: skip
     read_timeout_s: float = setting(
         30.0, env="CALLSIFT_MIRROR_READ_TIMEOUT_S", gt=0,
         doc="Receiver: a connection silent this long (or stalled inside a frame) is closed.",
@@ -95,7 +100,7 @@ class MirrorSettings(Section):
             parse_host_port(str(item))
         return v
 
-    @field_validator("listen")
+    @field_validator("listen", "metrics_listen")
     @classmethod
     def _listen(cls, v: str | None) -> str | None:
         if v is not None:
@@ -134,9 +139,6 @@ class HepSettings(Section):
     )  # fmt: skip
     out_auth_key: SecretStr | None = setting(
         None, env="CALLSIFT_HEP_OUT_AUTH_KEY", doc="Auth key of the HEP packets sent."
-    )
-    out_rtcp: bool = setting(
-        False, env="CALLSIFT_HEP_OUT_RTCP", doc="Also copy RTCP to the HEP collector."
     )
 
     @field_validator("listen", mode="before")

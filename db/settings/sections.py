@@ -23,6 +23,7 @@ from db.settings.base import (
     setting,
     split_list,
 )
+from db.settings.diagnosis import DiagnosisSettings
 from db.settings.mirror import HepSettings, MirrorSettings
 from db.url import URL_FORM, parse_db_url
 
@@ -431,6 +432,7 @@ SECTIONS: dict[str, type[Section]] = {
     "capture": CaptureSettings,
     "analysis": AnalysisSettings,
     "decoder": DecoderSettings,
+    "diagnosis": DiagnosisSettings,
     "storage": StorageSettings,
     "spool": SpoolSettings,
     "metrics": MetricsSettings,

@@ -21,6 +21,7 @@ from pydantic_settings import (
 
 from db.errors import ConfigError
 from db.settings.base import CONFIG_ENV, ENV_PREFIX, OTHER_ENV
+from db.settings.diagnosis import DiagnosisSettings
 from db.settings.mirror import HepSettings, MirrorSettings
 from db.settings.sections import (
     SECTIONS,
@@ -51,6 +52,7 @@ class Settings(BaseSettings):
     capture: CaptureSettings = Field(default_factory=CaptureSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
     decoder: DecoderSettings = Field(default_factory=DecoderSettings)
+    diagnosis: DiagnosisSettings = Field(default_factory=DiagnosisSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     spool: SpoolSettings = Field(default_factory=SpoolSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)

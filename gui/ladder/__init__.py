@@ -22,12 +22,17 @@ N from 1, the deep link ``#mN``; ``data-index`` from 0; ``data-mid`` a stable me
 ``data-leg`` the Call-ID's colour), the docked pane and the messages as JSON for ladder.js.
 No inline script or style: it works under ``Content-Security-Policy: script-src 'self'``.
 
+A very long flow (the API sends up to 20000 messages) can be shown a page at a time:
+``lad.window(start, count)`` keeps numbering, times, retransmissions and columns of the whole
+ladder and notes "messages 501–1000 of 20000" (``lad.size`` is the whole count).
+
 Exports (the GUI serves them as downloads): ``render_svg(lad, standalone=True)`` (image/svg+xml),
 ``render_text(lad)`` (text/plain, like sngrep's flow), ``render_html(lad)`` (one file with
 inline CSS/JS and the raw messages). ``merge_flows([...])`` joins flows of legs fetched one by
 one (other Call-IDs); ``/sip?legs=1`` already merges legs of the same Call-ID.
 """
 
+from gui.charts.svg import Html
 from gui.ladder.draw import render_svg
 from gui.ladder.layout import Column, Ladder, Row, build_ladder
 from gui.ladder.model import (
@@ -41,7 +46,7 @@ from gui.ladder.model import (
     Stream,
     merge_flows,
 )
-from gui.ladder.page import Html, ladder_fragment, render_html
+from gui.ladder.page import ladder_fragment, render_html
 from gui.ladder.text import render_text
 
 __all__ = [

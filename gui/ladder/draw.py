@@ -15,9 +15,12 @@ from gui.ladder.geometry import (
     MONO,
     ROW,
     Geometry,
+    header_lines,
 )
 from gui.ladder.lanes import lanes
 from gui.ladder.layout import Column, Ladder, Row, fmt_delta, fmt_rel
+
+_MONO = esc(MONO)
 
 
 def render_svg(lad: Ladder, *, standalone: bool = False) -> str:
@@ -31,15 +34,40 @@ def render_svg(lad: Ladder, *, standalone: bool = False) -> str:
             el("title", _summary(lad)),
             el("rect", class_="bg", x=0.0, y=0.0, width=g.width, height=g.height, fill="#fff"),
         ]
+        lane_heads, lane_bodies = lanes(lad, g)
+        bottom = g.y(lad.end_position) + 4
+        parts.append('<g class="lifelines">')
+        parts += [
+            el(
+                "line",
+                x1=g.x(c.index),
+                y1=g.head,
+                x2=g.x(c.index),
+                y2=bottom,
+                stroke="#9aa0a6",
+                stroke_dasharray="4 4",
+            )
+            for c in lad.columns
+        ]
+        parts.append("</g>")
+        parts += lane_bodies
+        parts.append('<g class="msgs">')
+        parts += [_message(r, i, g) for i, r in enumerate(lad.rows)]
+        parts.append("</g>")
+        end = lad.media_end
+        if lad.tail and end is not None:
+            text = f"{fmt_rel(end - lad.t0)}  end of media"
+            parts.append(
+                el("text", text, class_="tail", x=34.0, y=bottom, fill="#5f6368", font_size="11")
+            )
+        if lad.truncated or lad.size > len(lad.rows):
+            parts.append(_note(g.height - 10, _cut(lad)))
+        parts.append('<g class="heads">')
+        parts.append(el("rect", x=0.0, y=0.0, width=g.width, height=g.head + 2, fill="#fff"))
         parts += _legend(lad)
         parts += _headers(lad, g)
-        parts.append('<g class="msgs">')
-        parts += [_message(r, g) for r in lad.rows]
-        parts.append("</g>")
-        parts += lanes(lad, g)
-        if lad.truncated:
-            parts.append(_note(g.height - 10, f"flow cut at {len(lad.rows)} messages"))
-        parts.append("</svg>")
+        parts += lane_heads
+        parts.append("</g></svg>")
         body = "".join(parts)
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n' if standalone else body
 
@@ -61,6 +89,17 @@ def _open(lad: Ladder, width: float, height: float) -> str:
     return "<svg" + "".join(f' {k}="{esc(v)}"' for k, v in attrs.items()) + ">"
 
 
+def _cut(lad: Ladder) -> str:
+    """What part of the flow is shown: a window, a flow the API cut, or both."""
+    text = ""
+    if lad.size > len(lad.rows):
+        first = lad.rows[0].n if lad.rows else 0
+        text = f"messages {first}–{first + len(lad.rows) - 1} of {lad.size}"
+    if lad.truncated:
+        text += ("; " if text else "") + f"flow cut at {lad.size} messages"
+    return text
+
+
 def _summary(lad: Ladder) -> str:
     legs = f", {len(lad.call_ids)} Call-IDs" if len(lad.call_ids) > 1 else ""
     return f"SIP ladder: {len(lad.rows)} messages between {len(lad.columns)} hosts{legs}"
@@ -68,6 +107,8 @@ def _summary(lad: Ladder) -> str:
 
 def _empty(lad: Ladder) -> str:
     note = "No SIP messages in this call's capture."
+    if lad.size:
+        note = f"No message in this range: the flow has {lad.size}."
     return "".join(
         [
             _open(lad, 480, 80),
@@ -104,28 +145,17 @@ def _leg_colour(leg: int) -> str:
 
 
 def _headers(lad: Ladder, g: Geometry) -> list[str]:
-    bottom = g.y(len(lad.rows) - 0.5) + 4
     out = ['<g class="cols">']
-    for c in lad.columns:
-        out.append(_column(c, g, bottom))
+    out += [_column(c, g) for c in lad.columns]
     for x, text in ((8.0, "#"), (34.0, "time (s)"), (100.0, "Δ prev")):
         out.append(el("text", text, x=x, y=g.head - 6, fill="#5f6368", font_size="11"))
     out.append("</g>")
     return out
 
 
-def _column(c: Column, g: Geometry, bottom: float) -> str:
+def _column(c: Column, g: Geometry) -> str:
     x = g.x(c.index)
-    chars = int((COL_W - 16) / CHAR_W)
-    lines: list[tuple[str, str, str]] = []
-    if c.alias:
-        lines.append((clip(c.alias, chars), "700", "#202124"))
-    lines.append((clip(c.address, chars), "400" if c.alias else "700", "#202124"))
-    if c.port is None and len(c.ports) > 1:
-        lines.append((clip("ports " + ",".join(map(str, c.ports)), chars), "400", "#5f6368"))
-    if c.user_agents:
-        more = f" +{len(c.user_agents) - 1}" if len(c.user_agents) > 1 else ""
-        lines.append((clip(c.user_agents[0], chars - len(more)) + more, "400", "#5f6368"))
+    lines = header_lines(c)
     y0 = g.head - 12 - 15 * len(lines)
     parts = [
         f'<g class="col" data-col="{c.index}" data-ip="{esc(c.ip)}">',
@@ -153,87 +183,47 @@ def _column(c: Column, g: Geometry, bottom: float) -> str:
                 fill=fill,
             )
         )
-    parts.append(
-        el("line", x1=x, y1=g.head - 4, x2=x, y2=bottom, stroke="#9aa0a6", stroke_dasharray="4 4")
-    )
     parts.append("</g>")
     return "".join(parts)
 
 
-def _message(r: Row, g: Geometry) -> str:
-    y = g.y(r.n - 1)
+def _message(r: Row, i: int, g: Geometry) -> str:
+    """One ``g.msg`` (row ``i`` of the drawing), written as one template: a ladder of thousands
+    of messages stays fast."""
+    y = g.y(i)
     x1, x2 = g.x(r.src), g.x(r.dst)
-    colour = KIND_COLOURS[r.kind]
-    stroke = _leg_colour(r.leg) if r.leg else "#3c4043"
+    stroke = _leg_colour(r.leg) if g.legs > 1 else "#3c4043"
     classes = f"msg {r.kind} leg{r.leg % len(LEG_COLOURS)}" + (" retrans" if r.retrans else "")
     label = ("↻ " if r.retrans else "") + r.label
-    dash = "5 3" if r.retrans else None
-    parts = [
-        f'<g class="{classes}" id="m{r.n}" data-index="{r.n - 1}" data-n="{r.n}"'
-        f' data-mid="{r.mid}" data-leg="{r.leg}" tabindex="-1" aria-label="{esc(r.title)}">',
-        el("title", r.title),
-        el(
-            "rect",
-            class_="hit",
-            x=2.0,
-            y=y - 24,
-            width=g.lanes_x - 6,
-            height=ROW,
-            fill="#000",
-            fill_opacity="0",
-        ),
-        el("text", str(r.n), x=8.0, y=y + 4, fill="#5f6368", font_size="11"),
-        el("text", fmt_rel(r.rel_s), x=34.0, y=y + 4, font_family=MONO, font_size="11"),
-        el("text", fmt_delta(r.delta_s), x=100.0, y=y + 4, fill="#5f6368", font_size="10"),
-    ]
+    dash = ' stroke-dasharray="5 3"' if r.retrans else ""
+    line = f'stroke="{stroke}" stroke-width="1.5"{dash}'
     if x1 == x2:
-        d = f"M{num(x1)} {num(y - 9)}h34v18h-28"
-        parts.append(
-            el("path", d=d, fill="none", stroke=stroke, stroke_width="1.5", stroke_dasharray=dash)
-        )
-        parts.append(_head(x1, y + 9, -1.0, stroke))
+        arrow = f'<path d="M{num(x1)} {num(y - 9)}h34v18h-28" fill="none" {line}/>'
+        arrow += _head(x1, y + 9, -1.0, stroke)
         text_x, anchor, chars = x1 + 40, "start", int((COL_W / 2 - 44) / CHAR_W)
     else:
-        parts.append(
-            el(
-                "line",
-                x1=x1,
-                y1=y,
-                x2=x2,
-                y2=y,
-                stroke=stroke,
-                stroke_width="1.5",
-                stroke_dasharray=dash,
-            )
-        )
-        parts.append(_head(x2, y, 1.0 if x2 > x1 else -1.0, stroke))
+        arrow = f'<line x1="{num(x1)}" y1="{num(y)}" x2="{num(x2)}" y2="{num(y)}" {line}/>'
+        arrow += _head(x2, y, 1.0 if x2 > x1 else -1.0, stroke)
         text_x, anchor = (x1 + x2) / 2, "middle"
         chars = max(10, int((abs(x2 - x1) - 12) / CHAR_W))
-    parts.append(
-        el(
-            "text",
-            clip(label, chars),
-            class_="lbl",
-            x=text_x,
-            y=y - 6,
-            text_anchor=anchor,
-            fill=colour,
-            font_weight="600",
-        )
+    at = f'x="{num(text_x)}" text-anchor="{anchor}"'
+    row_y = num(y + 4)
+    return (
+        f'<g class="{classes}" id="m{r.n}" data-index="{r.n - 1}" data-n="{r.n}"'
+        f' data-mid="{r.mid}" data-leg="{r.leg}" tabindex="-1">'
+        f"<title>{esc(r.title)}</title>"
+        f'<rect class="hit" x="2" y="{num(y - 24)}" width="{num(g.lanes_x - 6)}"'
+        f' height="{num(ROW)}" fill="#000" fill-opacity="0"/>'
+        f'<text x="8" y="{row_y}" fill="#5f6368" font-size="11">{r.n}</text>'
+        f'<text x="34" y="{row_y}" font-family="{_MONO}" font-size="11">{fmt_rel(r.rel_s)}</text>'
+        f'<text x="100" y="{row_y}" fill="#5f6368" font-size="10">{fmt_delta(r.delta_s)}</text>'
+        f"{arrow}"
+        f'<text class="lbl" {at} y="{num(y - 6)}" fill="{KIND_COLOURS[r.kind]}" font-weight="600">'
+        f"{esc(clip(label, chars))}</text>"
+        f'<text {at} y="{num(y + 14)}" fill="#5f6368" font-size="10">'
+        f"{esc(clip(r.cseq_label, chars))}</text>"
+        "</g>"
     )
-    parts.append(
-        el(
-            "text",
-            clip(r.cseq_label, chars),
-            x=text_x,
-            y=y + 14,
-            text_anchor=anchor,
-            fill="#5f6368",
-            font_size="10",
-        )
-    )
-    parts.append("</g>")
-    return "".join(parts)
 
 
 def _head(x: float, y: float, direction: float, colour: str) -> str:

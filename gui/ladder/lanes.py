@@ -10,6 +10,9 @@ from gui.ladder.geometry import DTMF_W, LANE_W, QUALITY, Geometry
 from gui.ladder.layout import Ladder, fmt_rel
 from gui.ladder.model import Stream
 
+DIGIT_GAP = 20.0
+"""Least vertical distance between two DTMF digits of the lane."""
+
 
 def quality(mos: float | None) -> tuple[str, str]:
     """The quality class and colour of a MOS (``none`` when not measured)."""
@@ -21,14 +24,21 @@ def quality(mos: float | None) -> tuple[str, str]:
     return QUALITY[-1][1], QUALITY[-1][2]
 
 
-def lanes(lad: Ladder, g: Geometry) -> list[str]:
-    out: list[str] = []
+def lanes(lad: Ladder, g: Geometry) -> tuple[list[str], list[str]]:
+    """The lanes' headers (drawn with the column headers, which stay on top when scrolling) and
+    their bodies (bars and digits among the messages)."""
+    heads: list[str] = []
+    bodies: list[str] = []
     names = lad.aliases
     for k, s in enumerate(lad.media.streams):
-        out.append(_stream_lane(lad, g, g.lanes_x + k * LANE_W + LANE_W / 2, s, names))
+        head, body = _stream_lane(lad, g, g.lanes_x + k * LANE_W + LANE_W / 2, s, names)
+        heads.append(head)
+        bodies.append(body)
     if lad.media.dtmf:
-        out.append(_dtmf_lane(lad, g, g.lanes_x + len(lad.media.streams) * LANE_W + DTMF_W / 2))
-    return out
+        head, body = _dtmf_lane(lad, g, g.lanes_x + len(lad.media.streams) * LANE_W + DTMF_W / 2)
+        heads.append(head)
+        bodies.append(body)
+    return heads, bodies
 
 
 def stream_title(s: Stream, names: Mapping[str, str]) -> str:
@@ -64,9 +74,8 @@ def stream_title(s: Stream, names: Mapping[str, str]) -> str:
     return text
 
 
-def _stream_lane(lad: Ladder, g: Geometry, x: float, s: Stream, names: Mapping[str, str]) -> str:
-    qname, colour = quality(s.mos)
-    y0, y1 = g.y(lad.position(s.first_ts)), g.y(lad.position(s.last_ts))
+def stream_lines(s: Stream) -> list[tuple[str, str]]:
+    """The header of a stream's lane: (text, font weight) per line."""
     lines = [
         (f"RTP {s.index}", "700"),
         (s.direction or "", "400"),
@@ -76,14 +85,21 @@ def _stream_lane(lad: Ladder, g: Geometry, x: float, s: Stream, names: Mapping[s
     ]
     if s.rtcp is not None and s.rtcp.rtt_avg_ms is not None:
         lines[1] = (f"RTT {s.rtcp.rtt_avg_ms:.0f} ms", "400")
-    parts = [
-        f'<g class="lane rtp q-{qname}" data-stream="{s.index}">',
-        el("title", stream_title(s, names)),
-    ]
-    top = g.head - 8 - 13 * len(lines)
+    return lines
+
+
+def _stream_lane(
+    lad: Ladder, g: Geometry, x: float, s: Stream, names: Mapping[str, str]
+) -> tuple[str, str]:
+    qname, colour = quality(s.mos)
+    y0, y1 = g.y(lad.position(s.first_ts)), g.y(lad.position(s.last_ts))
+    lines = stream_lines(s)
+    title = el("title", stream_title(s, names))
+    head = [f'<g class="lane-head" data-stream="{s.index}">', title]
+    top = g.head - 8 - 13 * (len(lines) - 1)
     for i, (text, weight) in enumerate(lines):
         fill = colour if i == 3 else "#3c4043"
-        parts.append(
+        head.append(
             el(
                 "text",
                 text,
@@ -95,34 +111,34 @@ def _stream_lane(lad: Ladder, g: Geometry, x: float, s: Stream, names: Mapping[s
                 fill=fill,
             )
         )
-    parts.append(
-        el("line", x1=x, y1=g.head - 4, x2=x, y2=g.y(len(lad.rows) - 0.5), stroke="#e8eaed")
-    )
-    parts.append(
+    head.append("</g>")
+    body = [f'<g class="lane rtp q-{qname}" data-stream="{s.index}">', title]
+    body.append(el("line", x1=x, y1=g.head, x2=x, y2=g.y(lad.end_position), stroke="#e8eaed"))
+    body.append(
         el("rect", x=x - 5, y=y0, width=10.0, height=max(y1 - y0, 3.0), rx=3.0, fill=colour)
     )
     if s.rtcp is not None:
-        parts.append(el("circle", cx=x, cy=y0, r=3.0, fill="#fff", stroke=colour, class_="rtcp"))
-    parts.append("</g>")
-    return "".join(parts)
+        body.append(el("circle", cx=x, cy=y0, r=3.0, fill="#fff", stroke=colour, class_="rtcp"))
+    body.append("</g>")
+    return "".join(head), "".join(body)
 
 
-def _dtmf_lane(lad: Ladder, g: Geometry, x: float) -> str:
-    parts = [
-        '<g class="lane dtmf">',
-        el("title", "DTMF: " + "".join(d.digit for d in lad.media.dtmf)),
-    ]
-    parts.append(el("text", "DTMF", x=x, y=g.head - 8, text_anchor="middle", font_weight="700"))
+def _dtmf_lane(lad: Ladder, g: Geometry, x: float) -> tuple[str, str]:
+    title = el("title", "DTMF: " + "".join(d.digit for d in lad.media.dtmf))
+    head = ['<g class="lane-head dtmf">', title]
+    head.append(el("text", "DTMF", x=x, y=g.head - 8, text_anchor="middle", font_weight="700"))
     untimed = "".join(d.digit for d in lad.media.dtmf if d.ts is None)
     if untimed:
-        parts.append(
+        head.append(
             el("text", clip(untimed, 6), x=x, y=g.head - 24, text_anchor="middle", font_size="11")
         )
-    for d in lad.media.dtmf:
-        if d.ts is None:
-            continue
-        y = g.y(lad.position(d.ts))
-        parts.append(
+    head.append("</g>")
+    body = ['<g class="lane dtmf">', title]
+    last = -1e9
+    for d in sorted((d for d in lad.media.dtmf if d.ts is not None), key=lambda d: d.ts or 0.0):
+        assert d.ts is not None
+        y = last = max(g.y(lad.position(d.ts)), last + DIGIT_GAP)  # digits close in time: stacked
+        body.append(
             '<g class="digit">'
             + el("title", f"DTMF {d.digit} at {fmt_rel(d.ts - lad.t0)} s")
             + el("circle", cx=x, cy=y, r=9.0, fill="#fef7e0", stroke="#e37400")
@@ -137,5 +153,5 @@ def _dtmf_lane(lad: Ladder, g: Geometry, x: float) -> str:
             )
             + "</g>"
         )
-    parts.append("</g>")
-    return "".join(parts)
+    body.append("</g>")
+    return "".join(head), "".join(body)

@@ -5,9 +5,10 @@ position of any instant among the rows (for the RTP and DTMF lanes)."""
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import hashlib
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gui.ladder.model import Flow, Media, SipMsg
 
@@ -83,6 +84,7 @@ class Row:
         text = f"#{self.n} {m.summary or self.label}"
         text += f" | {m.src_ip}:{m.src_port} → {m.dst_ip}:{m.dst_port} {m.transport}"
         text += f" | {fmt_rel(self.rel_s)} s, {fmt_delta(self.delta_s)} after previous"
+        text += f" | {fmt_utc(m.ts)}"
         if self.retrans:
             text += " | retransmission"
             if self.retrans_of is not None:
@@ -98,29 +100,78 @@ class Ladder:
     t0: float
     media: Media = field(default_factory=Media)
     truncated: bool = False
+    total: int = -1
+    """Messages of the whole flow (-1: ``len(rows)``, no window)."""
+
+    def window(self, start: int, count: int) -> Ladder:
+        """The rows ``start`` .. ``start + count`` only (numbers, times, retransmissions and
+        columns as in the whole ladder): a page of a very long flow."""
+        start = max(start, 0)
+        return replace(self, rows=self.rows[start : start + max(count, 0)], total=self.size)
+
+    @property
+    def size(self) -> int:
+        """Messages of the whole flow, window or not."""
+        return len(self.rows) if self.total < 0 else self.total
 
     @property
     def aliases(self) -> dict[str, str]:
         """IP to alias, of the columns that have one."""
         return {c.ip: c.alias for c in self.columns if c.alias is not None}
 
+    @property
+    def media_end(self) -> float | None:
+        """The last instant of media (an RTP packet, a DTMF digit), if any."""
+        ends = [s.last_ts for s in self.media.streams]
+        ends += [d.ts for d in self.media.dtmf if d.ts is not None]
+        return max(ends) if ends else None
+
+    @property
+    def tail(self) -> float:
+        """Rows of room below the last message for media that goes on after it (no BYE
+        captured, a call still up): TAIL_ROWS, or 0."""
+        end = self.media_end
+        return TAIL_ROWS if self.rows and end is not None and end > self.rows[-1].msg.ts else 0.0
+
+    @property
+    def end_position(self) -> float:
+        """The position of the bottom of the drawing (see ``position``)."""
+        return len(self.rows) - 0.5 + self.tail
+
     def position(self, ts: float) -> float:
         """Where the instant ``ts`` falls among the rows: ``i`` at row ``i``, fractions between,
-        -0.5 before the first and ``len - 0.5`` after the last."""
+        -0.5 before the first; after the last message, the tail's share of the time left to
+        the end of media, or ``len - 0.5`` without a tail."""
         times = [r.msg.ts for r in self.rows]
         if not times or ts < times[0]:
             return -0.5
         if ts > times[-1]:
-            return len(times) - 0.5
+            end = self.media_end
+            if not self.tail or end is None:
+                return len(times) - 0.5
+            share = min((ts - times[-1]) / (end - times[-1]), 1.0)
+            return len(times) - 1 + (0.5 + self.tail) * share
         i = bisect.bisect_right(times, ts) - 1
         if i >= len(times) - 1 or times[i + 1] == times[i]:
             return float(i)
         return i + (ts - times[i]) / (times[i + 1] - times[i])
 
 
+TAIL_ROWS = 1.5
+
+
 def fmt_rel(seconds: float) -> str:
     """A time relative to the INVITE: ``+1.234``."""
     return f"{seconds:+.3f}"
+
+
+def fmt_utc(ts: float) -> str:
+    """The capture time: ``2026-12-04 10:00:00.123456 UTC``."""
+    try:
+        when = dt.datetime.fromtimestamp(ts, dt.UTC)
+        return when.isoformat(sep=" ", timespec="microseconds").replace("+00:00", " UTC")
+    except (ValueError, OverflowError, OSError):
+        return f"{ts:.6f}"
 
 
 def fmt_delta(seconds: float) -> str:

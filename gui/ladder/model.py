@@ -4,14 +4,22 @@ typed records. ``Flow.from_api`` takes ``GET /calls/{id}/sip`` (``?raw=1`` for t
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from gui.charts.shape import ShapeError, shaped
 
-class LadderInputError(ValueError):
+
+class LadderInputError(ShapeError):
     """The data given to the ladder is not shaped like the API's answer."""
+
+
+def _shaped(what: str) -> contextlib.AbstractContextManager[None]:
+    return shaped(what, LadderInputError)
 
 
 def _get(d: Mapping[str, Any], key: str, what: str) -> Any:
@@ -31,6 +39,8 @@ def epoch(value: Any, what: str = "time") -> float:
     if isinstance(value, bool):
         raise LadderInputError(f"{what}: not a time: {value!r}")
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise LadderInputError(f"{what}: not a time: {value!r}")
         return float(value)
     if isinstance(value, str):
         try:
@@ -142,13 +152,15 @@ class Flow:
 
     @classmethod
     def from_api(cls, d: Mapping[str, Any]) -> Flow:
-        items = tuple(SipMsg.from_api(i) for i in _get(d, "items", "SIP flow"))
-        return cls(
-            items=items,
-            hosts=tuple(Host.from_api(h) for h in d.get("hosts") or ()),
-            call_ids=tuple(str(c) for c in d.get("call_ids") or ()),
-            truncated=bool(d.get("truncated")),
-        )
+        """Raises LadderInputError naming the first thing not shaped like the API's answer."""
+        with _shaped("SIP flow"):
+            items = tuple(SipMsg.from_api(i) for i in _get(d, "items", "SIP flow"))
+            return cls(
+                items=items,
+                hosts=tuple(Host.from_api(h) for h in d.get("hosts") or ()),
+                call_ids=tuple(str(c) for c in d.get("call_ids") or ()),
+                truncated=bool(d.get("truncated")),
+            )
 
 
 def merge_flows(flows: Sequence[Flow]) -> Flow:
@@ -285,8 +297,9 @@ class Media:
 
     @classmethod
     def from_api(cls, call: Mapping[str, Any]) -> Media:
-        """From ``GET /calls/{id}`` (the call's detail)."""
-        return cls(
-            streams=tuple(Stream.from_api(s) for s in call.get("streams") or ()),
-            dtmf=tuple(Dtmf.from_api(d) for d in call.get("dtmf_digits") or ()),
-        )
+        """From ``GET /calls/{id}`` (the call's detail); LadderInputError when not shaped so."""
+        with _shaped("call"):
+            return cls(
+                streams=tuple(Stream.from_api(s) for s in call.get("streams") or ()),
+                dtmf=tuple(Dtmf.from_api(d) for d in call.get("dtmf_digits") or ()),
+            )

@@ -7,21 +7,16 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from gui.charts.svg import esc
+from gui.charts.svg import Html, esc
 from gui.ladder.draw import render_svg
 from gui.ladder.layout import Ladder
+from gui.ladder.text import render_text
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
-HELP = "Click an arrow for its message · ↑/↓ move · shift-click a second arrow to compare"
-
-
-class Html(str):
-    """Markup that is already safe: Jinja2 (autoescape on) prints it as it is."""
-
-    __slots__ = ()
-
-    def __html__(self) -> str:
-        return str(self)
+HELP = (
+    "Click an arrow for its message · ↑/↓ move · e/r next error/retransmission"
+    " · shift-click a second arrow to compare"
+)
 
 
 def script_json(value: object) -> str:
@@ -88,7 +83,7 @@ def static_text(name: str) -> str:
 
 def render_html(lad: Ladder, *, title: str | None = None) -> str:
     """The ladder as one self-contained HTML file: inline CSS and JS, raw messages included,
-    usable offline (mail it to a vendor)."""
+    the text flow below, usable offline (mail it to a vendor)."""
     heading = title or "SIP ladder · Call-ID " + ", ".join(lad.call_ids)
     css, js = static_text("ladder.css"), static_text("ladder.js")
     if "</" in css or "</" in js:
@@ -103,6 +98,8 @@ def render_html(lad: Ladder, *, title: str | None = None) -> str:
             '<body class="ladder-export">',
             f"<h1>{esc(heading)}</h1>",
             ladder_fragment(lad),
+            '<details class="ladder-text"><summary>The flow as text</summary>',
+            f"<pre>{esc(render_text(lad))}</pre></details>",
             f"<script>{js}</script>",
             "</body></html>\n",
         ]

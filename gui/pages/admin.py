@@ -143,7 +143,8 @@ async def _aliases_page(
     request: Request, api: Api, token: str | None, error: str | None = None
 ) -> Response:
     aliases = (await api.get("/aliases", token))["items"]
-    ctx = {"aliases": aliases, "error": error, "done": _done(request)}
+    prefill = (request.query_params.get("ip") or "")[:45]
+    ctx = {"aliases": aliases, "error": error, "done": _done(request), "prefill": prefill}
     return page(request, "admin_aliases.html", ctx, 400 if error else 200)
 
 

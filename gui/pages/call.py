@@ -1,6 +1,5 @@
 """One call: summary, SIP ladder, streams with RTCP, per-second charts, audio, pcap, legs."""
 
-import asyncio
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -8,10 +7,10 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from gui.client import ApiClient, relay
+from gui.charts import jitter_chart, loss_chart, rtp_streams
+from gui.client import ApiClient, relay, together
 from gui.deps import Api, Login, Operator
 from gui.errors import ApiError, BadInput
-from gui.interim import series_svg
 from gui.ladder import (
     Flow,
     Ladder,
@@ -40,11 +39,10 @@ async def _optional(coro: Any) -> tuple[Any, str | None]:
         return None, str(exc)
 
 
-def _view(legs: bool, split_ports: bool, **more: str) -> str:
+def _view(legs: bool, split_ports: bool) -> str:
     """The query string of a ladder view (legs merged, ports split), for links."""
     pairs = [("legs", "1")] if legs else []
     pairs += [("split_ports", "1")] if split_ports else []
-    pairs += list(more.items())
     return "?" + "&".join(f"{k}={v}" for k, v in pairs) if pairs else "?"
 
 
@@ -62,15 +60,20 @@ def _ladder_links(call_id: int, legs: bool, split: bool, has_legs: bool) -> list
     return links
 
 
-async def _ladder(
-    api: ApiClient, token: str | None, call_id: int, call: Any, legs: bool, split: bool
-) -> Ladder:
-    params = {"raw": "1", **({"legs": "1"} if legs else {})}
-    flow = await api.get(f"/calls/{call_id}/sip", token, params)
+def _draw(flow: Any, call: Any, split: bool) -> Ladder:
     try:
         return build_ladder(Flow.from_api(flow), Media.from_api(call), split=split)
     except LadderInputError as exc:
         raise BadInput(f"the SIP flow cannot be drawn: {exc}") from exc
+
+
+def _charts(series: Any) -> list[Any]:
+    streams = rtp_streams(series)
+    return [jitter_chart(streams), loss_chart(streams)] if streams else []
+
+
+def _flow_params(legs: bool) -> dict[str, str]:
+    return {"raw": "1", **({"legs": "1"} if legs else {})}
 
 
 @router.get("/calls/{call_id}")
@@ -83,12 +86,18 @@ async def call_page(
     split_ports: Annotated[bool, Query()] = False,
 ) -> Response:
     token = session.token
-    call = await api.get(f"/calls/{call_id}", token)
-    (lad, flow_error), (series, series_error), (leg_list, _) = await asyncio.gather(
-        _optional(_ladder(api, token, call_id, call, legs, split_ports)),
+    call, (flow, flow_error), (series, series_error), (leg_list, _) = await together(
+        api.get(f"/calls/{call_id}", token),
+        _optional(api.get(f"/calls/{call_id}/sip", token, _flow_params(legs))),
         _optional(api.get(f"/calls/{call_id}/rtp-series", token)),
         _optional(api.get(f"/calls/{call_id}/legs", token)),
     )
+    lad = None
+    if flow is not None:
+        try:
+            lad = _draw(flow, call, split_ports)
+        except BadInput as exc:
+            flow_error = str(exc)
     other_legs = (leg_list or {}).get("items", [])
     links = _ladder_links(call_id, legs, split_ports, bool(other_legs))
     return page(
@@ -99,7 +108,7 @@ async def call_page(
             "ladder": ladder_fragment(lad, links=links) if lad is not None else None,
             "truncated": lad is not None and lad.truncated,
             "flow_error": flow_error,
-            "charts": series_svg(series) if series else None,
+            "charts": _charts(series) if series else None,
             "series_error": series_error,
             "legs": other_legs,
             "operator": session.can("operator"),
@@ -128,8 +137,11 @@ async def ladder_export(
     split_ports: Annotated[bool, Query()] = False,
 ) -> Response:
     """The ladder as a file: SVG, plain text (like sngrep's flow), or one HTML file."""
-    call = await api.get(f"/calls/{call_id}", session.token)
-    lad = await _ladder(api, session.token, call_id, call, legs, split_ports)
+    call, flow = await together(
+        api.get(f"/calls/{call_id}", session.token),
+        api.get(f"/calls/{call_id}/sip", session.token, _flow_params(legs)),
+    )
+    lad = _draw(flow, call, split_ports)
     media, render = EXPORTS[ext]
     name = f"callsift-{call_id}-ladder.{ext}"
     return Response(

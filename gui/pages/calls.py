@@ -1,6 +1,5 @@
 """The calls page: search form, results table, keyset paging, CSV export of the search."""
 
-import asyncio
 import datetime as dt
 from typing import Any
 
@@ -8,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from gui.client import ApiClient, relay
+from gui.client import ApiClient, relay, together
 from gui.deps import Api, Login
 from gui.errors import BadInput
 from gui.render import page
@@ -31,7 +30,7 @@ async def calls(request: Request, session: Login, api: Api) -> Response:
     result: dict[str, Any] = {"items": [], "next_cursor": None}
     listing = api.get("/calls", session.token, search.api_params())
     try:
-        result, sensors = await asyncio.gather(listing, sensors_of(api, session.token))
+        result, sensors = await together(listing, sensors_of(api, session.token))
     except BadInput as exc:
         error = f"{exc}"
         sensors = await sensors_of(api, session.token)

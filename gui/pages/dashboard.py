@@ -3,13 +3,14 @@ distribution, top failing destinations, SIP codes, over a chosen range."""
 
 import datetime as dt
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from gui.charts import Html, bar_chart, calls_chart, failing_chart, mos_chart
 from gui.deps import Api, Login
 from gui.errors import BadInput
-from gui.interim import bars
 from gui.render import page
 
 router = APIRouter()
@@ -19,7 +20,6 @@ RANGES = {
     "7d": dt.timedelta(days=7),
     "30d": dt.timedelta(days=30),
 }
-MOS_BAD = 3.1
 
 
 def _utc(t: dt.datetime | None) -> dt.datetime | None:
@@ -34,31 +34,27 @@ def _label(start: str, step: int) -> str:
     return t.strftime("%m-%d" if step >= 86400 else "%H:%M")
 
 
-def _charts(stats: dict[str, Any]) -> list[Any]:
+def _charts(stats: dict[str, Any]) -> list[Html]:
     step = stats["interval_s"]
     intervals = stats["intervals"]
     labels = [_label(i["start"], step) for i in intervals]
     per = f"{step // 60} min" if step < 3600 else ("hour" if step == 3600 else "day")
-    mos = stats["mos_distribution"]
-    mos_labels = [
-        f"{b['low']:g}–{b['high']:g}" if b["high"] is not None else f"≥{b['low']:g}" for b in mos
-    ]
+    frame: dict[str, Any] = {"x_title": "UTC", "empty": "No call in this range"}
     return [
-        bars(f"Calls per {per}", labels, [i["calls"] for i in intervals]),
-        bars(
-            f"Failed calls per {per}",
+        calls_chart(stats),
+        bar_chart(
+            f"Peak concurrent calls per {per}",
             labels,
-            [i["failed"] for i in intervals],
-            set(range(len(intervals))),
+            [float(i["peak_concurrent"]) for i in intervals],
+            y_title="calls at once",
+            **frame,
         ),
-        bars(f"Peak concurrent calls per {per}", labels, [i["peak_concurrent"] for i in intervals]),
-        bars(
-            "Calls by worst MOS",
-            mos_labels,
-            [b["count"] for b in mos],
-            {k for k, b in enumerate(mos) if b["low"] < MOS_BAD},
-        ),
+        mos_chart(stats),
     ]
+
+
+def _failing(stats: dict[str, Any]) -> Html:
+    return failing_chart(stats, link=lambda called: f"/calls?called={quote(called)}&outcome=failed")
 
 
 @router.get("/dashboard")
@@ -71,6 +67,7 @@ async def dashboard(
     since: Annotated[dt.datetime | None, Query(description="instead of range (UTC)")] = None,
     until: Annotated[dt.datetime | None, Query(description="with since (UTC)")] = None,
 ) -> Response:
+    custom = since is not None or until is not None
     now = _utc(until) or dt.datetime.now(dt.UTC).replace(microsecond=0)
     since = _utc(since) or now - RANGES[range]
     params = [("since", since.isoformat()), ("until", now.isoformat())]
@@ -86,11 +83,13 @@ async def dashboard(
         {
             "stats": stats,
             "charts": _charts(stats) if stats else [],
+            "failing": _failing(stats) if stats else None,
             "range": range,
             "ranges": list(RANGES),
             "error": error,
             "since": since,
             "until": now,
+            "custom": custom,
         },
         400 if error else 200,
     )

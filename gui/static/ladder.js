@@ -1,6 +1,9 @@
 /* callsift SIP ladder: select an arrow to see its raw message in the docked pane, up/down (or
-   j/k) move through the messages, shift-click (or ctrl/cmd-click) a second arrow to see the line
-   diff of the two, Escape drops the second one, #mN in the URL selects message N on load.
+   j/k, Home, End) move through the messages, shift-click (or ctrl/cmd-click) a second arrow to
+   see the line diff of the two, Escape drops the second one, #mN in the URL selects message N on
+   load; e / E jump to the next / previous error response (4xx-6xx), r / R to the next /
+   previous retransmission; the column headers stay in view while the ladder scrolls. Keys act while the focus is
+   in the ladder (a click on an arrow puts it there).
    Vanilla JS, no build step; the page holds the markup of gui/ladder/page.py:ladder_fragment.
    Everything shown is set with textContent: message text is never parsed as HTML. */
 (function () {
@@ -85,6 +88,14 @@
     if (this.copy) {
       this.copy.addEventListener("click", function () { self.copyRaw(); });
     }
+    /* the column headers stay in view while the messages scroll under them */
+    var scroller = root.querySelector(".ladder-scroll");
+    var heads = this.svg ? this.svg.querySelector("g.heads") : null;
+    this.scroller = scroller;
+    this.heads = heads;
+    if (scroller && heads) {
+      scroller.addEventListener("scroll", function () { self.pin(); }, { passive: true });
+    }
   }
 
   Ladder.prototype.text = function (i) {
@@ -105,9 +116,28 @@
     g.classList.add("sel");
     g.setAttribute("aria-current", "true");
     if (other >= 0) { this.arrows[other].classList.add("sel2"); }
+    if (g.focus) { g.focus({ preventScroll: true }); }
     if (g.scrollIntoView) { g.scrollIntoView({ block: "nearest", inline: "nearest" }); }
+    this.unhide(g);
     if (history.replaceState) { history.replaceState(null, "", "#m" + this.messages[i].n); }
     this.show();
+  };
+
+  /* A message scrolled to the top edge would sit under the headers kept in view: scroll it
+     out from under them. */
+  Ladder.prototype.unhide = function (g) {
+    if (!this.scroller || !this.heads || !g.getBoundingClientRect) { return; }
+    var under = this.scroller.getBoundingClientRect().top + this.heads.getBBox().height;
+    var top = g.getBoundingClientRect().top;
+    if (top < under) { this.scroller.scrollTop -= under - top; }
+    this.pin();
+  };
+
+  /* the headers follow the scroll at once (the scroll event comes a frame later) */
+  Ladder.prototype.pin = function () {
+    if (this.scroller && this.heads) {
+      this.heads.setAttribute("transform", "translate(0," + this.scroller.scrollTop + ")");
+    }
   };
 
   Ladder.prototype.show = function () {
@@ -138,6 +168,15 @@
     this.select(Math.max(0, Math.min(this.arrows.length - 1, next)), -1);
   };
 
+  /* the next (step 1) or previous (-1) message matching a selector, wrapping around */
+  Ladder.prototype.next = function (selector, step) {
+    var n = this.arrows.length;
+    for (var k = 1; k <= n; k++) {
+      var i = (((this.current < 0 ? (step > 0 ? -1 : 0) : this.current) + step * k) % n + n) % n;
+      if (this.arrows[i].matches(selector)) { this.select(i, -1); return; }
+    }
+  };
+
   Ladder.prototype.fromHash = function () {
     var m = /^#m(\d+)$/.exec(location.hash);
     if (!m) { return false; }
@@ -148,30 +187,28 @@
     return false;
   };
 
-  function typing(el) {
-    return el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
-  }
+  /* Keys act on the ladder that holds the focus (its SVG or a message): up/down elsewhere
+     still scroll the page, and the pane's text scrolls with them as any text does. */
+  Ladder.prototype.key = function (ev) {
+    if (ev.altKey || ev.ctrlKey || ev.metaKey || !this.arrows.length) { return; }
+    if (ev.key === "ArrowDown" || ev.key === "j") { this.move(1); }
+    else if (ev.key === "ArrowUp" || ev.key === "k") { this.move(-1); }
+    else if (ev.key === "Home") { this.select(0, -1); }
+    else if (ev.key === "End") { this.select(this.arrows.length - 1, -1); }
+    else if (ev.key === "Escape" && this.other >= 0) { this.select(this.current, -1); }
+    else if (ev.key === "e" || ev.key === "E") { this.next(".s4xx, .s5xx, .s6xx", ev.key === "e" ? 1 : -1); }
+    else if (ev.key === "r" || ev.key === "R") { this.next(".retrans", ev.key === "r" ? 1 : -1); }
+    else { return; }
+    ev.preventDefault();
+  };
 
   function init() {
-    var ladders = Array.prototype.map.call(document.querySelectorAll("[data-ladder]"), function (r) {
-      return new Ladder(r);
-    });
-    if (!ladders.length) { return; }
-    var active = ladders[0];
-    ladders.forEach(function (l) {
-      l.root.addEventListener("click", function () { active = l; });
-      if (l.fromHash()) { active = l; }
-    });
-    window.addEventListener("hashchange", function () { active.fromHash(); });
-    document.addEventListener("keydown", function (ev) {
-      if (typing(ev.target) || ev.altKey || ev.ctrlKey || ev.metaKey || !active.arrows.length) { return; }
-      if (ev.key === "ArrowDown" || ev.key === "j") { active.move(1); }
-      else if (ev.key === "ArrowUp" || ev.key === "k") { active.move(-1); }
-      else if (ev.key === "Home") { active.select(0, -1); }
-      else if (ev.key === "End") { active.select(active.arrows.length - 1, -1); }
-      else if (ev.key === "Escape" && active.other >= 0) { active.select(active.current, -1); }
-      else { return; }
-      ev.preventDefault();
+    Array.prototype.forEach.call(document.querySelectorAll("[data-ladder]"), function (root) {
+      var ladder = new Ladder(root);
+      var scroller = root.querySelector(".ladder-scroll") || root;
+      scroller.addEventListener("keydown", function (ev) { ladder.key(ev); });
+      window.addEventListener("hashchange", function () { ladder.fromHash(); });
+      ladder.fromHash();
     });
   }
 

@@ -12,6 +12,7 @@ from sniffer.rtp.codecs import STATIC_PT
 from sniffer.rtp.rtcp_tracker import RtcpTracker
 
 if TYPE_CHECKING:
+    from sniffer.diagnosis.notes import CallNotes
     from sniffer.sip.sdp import MediaDescription
     from sniffer.spool.spool import CallPcap
 
@@ -69,6 +70,7 @@ class Call:
         "invite_ts",
         "last_ts",
         "media_targets",
+        "notes",
         "offer_media",
         "offer_side",
         "pcap",
@@ -135,6 +137,8 @@ class Call:
         self.pcap: CallPcap | None = None
         self.close_at: float | None = None
         """Capture time at which the call is complete and may be emitted (end + linger)."""
+        self.notes: CallNotes | None = None
+        """What the diagnosis learns from the call's SIP (sniffer/diagnosis/notes.py)."""
         self.snapshot_cache: tuple[tuple[int, int], str] | None = None
         """Crash-recovery state as JSON, and the SIP/DTMF counts it was taken at."""
 

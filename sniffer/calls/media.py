@@ -17,6 +17,7 @@ from sniffer.rtp.stats import StreamStats
 
 if TYPE_CHECKING:
     from sniffer.calls.call import Call
+    from sniffer.diagnosis.level import LevelMeter
     from sniffer.sip.sdp import MediaDescription
     from sniffer.spool.spool import CallPcap
 
@@ -111,6 +112,7 @@ class CallStream:
         "dst",
         "dtmf",
         "guesses",
+        "level",
         "payloads",
         "pcap",
         "sender",
@@ -144,6 +146,8 @@ class CallStream:
         self.stats = StreamStats(clocks, payloads.events)
         self.dtmf: DtmfDetector | None = DtmfDetector() if payloads.events else None
         self.pcap = pcap
+        self.level: LevelMeter | None = None
+        """Sampled audio level (sniffer/diagnosis/level.py), made on the first sample."""
         self.guesses: dict[int, EventGuess] | None = None
         """Dynamic payload types no SDP mapped: are they telephone-events (RTP without SDP)?"""
 

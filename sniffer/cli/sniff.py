@@ -129,7 +129,7 @@ async def _serve(settings: Settings) -> None:
     the sensor id, then run until SIGTERM/SIGINT."""
     # the service's modules load only when it runs (``callsift analyze`` starts faster)
     from sniffer.service.identity import InterfaceClaims
-    from sniffer.service.receivers import has_receivers, run_receivers, wants_capture
+    from sniffer.service.receivers import run_capture, run_receivers, wants_capture
     from sniffer.service.sensor import JOURNAL_DIR, Sensor
     from sniffer.service.sensorid import resolve_sensor_id
     from sniffer.service.status import STANDBY, STARTING, StatusFile
@@ -175,12 +175,7 @@ async def _serve(settings: Settings) -> None:
             if sensor_id is None:
                 return
             sensor.set_sensor_id(sensor_id)
-        if not has_receivers(settings):
-            await sensor.run(stop)
-            return
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(sensor.run(stop))
-            tg.create_task(run_receivers(settings, stop))
+        await run_capture(sensor, settings, stop)
 
 
 def claimed_settings(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from typing import Any
 
 from db.errors import ConfigError
@@ -26,6 +27,20 @@ TCP_QUIET_S = 2.0
 garbage, the stream resynchronises after it."""
 MAX_TCP_CONNECTIONS = 1024
 READ_BYTES = 1 << 16
+UDP_RCVBUF = 16 << 20
+
+
+def _big_receive_buffer(sock: Any) -> None:
+    """Agents send in bursts: a large socket buffer instead of the kernel's default 208 KiB
+    (beyond ``net.core.rmem_max`` when running as root)."""
+    for opt in (getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF):
+        if opt is None:
+            continue
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, opt, UDP_RCVBUF)
+            return
+        except OSError:
+            continue
 
 
 class _Udp(asyncio.DatagramProtocol):
@@ -64,6 +79,7 @@ class HepListeners:
                         lambda: _Udp(self.ingest, self.counters), local_addr=(host, port)
                     )
                     self._transports.append(transport)
+                    _big_receive_buffer(transport.get_extra_info("socket"))
                     got = transport.get_extra_info("sockname")[1]
                 else:
                     server = await asyncio.start_server(self._accept, host, port)

@@ -1,9 +1,10 @@
 """A batch of captured frames as a DATA frame's body (docs/MIRROR.md, "Batches").
 
-Before compression::
+Before compression, column by column (cheaper to build and to read than packet by packet, and
+it compresses better)::
 
     linktype u16 | flags u16 | count u32
-    count x ( ts_ns i64 | caplen u32 | origlen u32 | caplen bytes )
+    ts_ns i64 x count | caplen u32 x count | origlen u32 x count | the frames, concatenated
 
 Timestamps are nanoseconds since the epoch (a capture with microsecond resolution has them to
 the microsecond). The body is one zstd frame (``FLAG_ZSTD``) unless compressing does not pay.
@@ -12,12 +13,13 @@ the microsecond). The body is one zstd frame (``FLAG_ZSTD``) unless compressing 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 import zstandard
 
 BATCH_HEAD = struct.Struct("!HHI")
-PACKET_HEAD = struct.Struct("!qII")
+PER_PACKET = 16
+"""Bytes of columns per packet: timestamp, caplen, origlen."""
 MAX_RAW_BATCH = 32 << 20
 """Largest batch accepted once decompressed."""
 MAX_FRAME_BYTES = 262144
@@ -40,17 +42,20 @@ class BatchEncoder:
         self.raw_bytes = 0
         self.wire_bytes = 0
 
-    def encode(self, linktype: int, packets: Iterable[tuple[float, bytes]]) -> tuple[bytes, bool]:
+    def encode(self, linktype: int, packets: Sequence[tuple[float, bytes]]) -> tuple[bytes, bool]:
         """The body and whether it is compressed."""
-        pack = PACKET_HEAD.pack
-        parts = [b""]
-        n = 0
-        for ts, frame in packets:
-            parts.append(pack(round(ts * 1e9), len(frame), len(frame)))
-            parts.append(frame)
-            n += 1
-        parts[0] = BATCH_HEAD.pack(linktype, 0, n)
-        raw = b"".join(parts)
+        n = len(packets)
+        lens = [len(f) for _, f in packets]
+        lens_col = struct.pack(f"!{n}I", *lens)
+        raw = b"".join(
+            (
+                BATCH_HEAD.pack(linktype, 0, n),
+                struct.pack(f"!{n}q", *[int(ts * 1e9) for ts, _ in packets]),
+                lens_col,
+                lens_col,
+                *[f for _, f in packets],
+            )
+        )
         out = self._zstd.compress(raw)
         self.raw_bytes += len(raw)
         if len(out) < len(raw) * _MIN_GAIN:
@@ -90,23 +95,23 @@ def parse_batch(raw: bytes) -> tuple[int, list[tuple[float, bytes]]]:
     if end < BATCH_HEAD.size:
         raise MirrorBatchError(f"batch header truncated: {end} bytes")
     linktype, _flags, count = BATCH_HEAD.unpack_from(raw)
-    if count > (end - BATCH_HEAD.size) // PACKET_HEAD.size:
-        raise MirrorBatchError(f"batch claims {count} frames in {end} bytes")
-    unpack = PACKET_HEAD.unpack_from
-    hlen = PACKET_HEAD.size
-    out: list[tuple[float, bytes]] = []
     p = BATCH_HEAD.size
-    for i in range(count):
-        if p + hlen > end:
-            raise MirrorBatchError(f"batch frame {i} header truncated at offset {p}")
-        ts_ns, caplen, _origlen = unpack(raw, p)
-        p += hlen
-        if caplen > MAX_FRAME_BYTES:
-            raise MirrorBatchError(f"batch frame {i} of {caplen} bytes is too large")
-        if p + caplen > end:
-            raise MirrorBatchError(f"batch frame {i} truncated: {end - p} of {caplen} bytes")
-        out.append((ts_ns / 1e9, raw[p : p + caplen]))
-        p += caplen
-    if p != end:
-        raise MirrorBatchError(f"batch has {end - p} bytes after its {count} frames")
+    if count * PER_PACKET > end - p:
+        raise MirrorBatchError(f"batch claims {count} frames in {end} bytes")
+    stamps = struct.unpack_from(f"!{count}q", raw, p)
+    p += 8 * count
+    lens = struct.unpack_from(f"!{count}I", raw, p)
+    p += 8 * count  # caplens, then origlens (kept on the wire, not needed here)
+    if max(lens, default=0) > MAX_FRAME_BYTES:
+        i = next(i for i, n in enumerate(lens) if n > MAX_FRAME_BYTES)
+        raise MirrorBatchError(f"batch frame {i} of {lens[i]} bytes is too large")
+    if p + sum(lens) != end:
+        raise MirrorBatchError(
+            f"batch frames add up to {sum(lens)} bytes, the batch holds {end - p}"
+        )
+    out: list[tuple[float, bytes]] = []
+    append = out.append
+    for ts_ns, n in zip(stamps, lens, strict=True):
+        append((ts_ns / 1e9, raw[p : p + n]))
+        p += n
     return linktype, out

@@ -82,7 +82,12 @@ class MirrorClient:
         self.acked = asyncio.Event()
         """Set on every ack (a producer waiting for buffer room)."""
         self.input_done = False
+        self.end_of_input = True
+        """Whether the end is the end of the sender's input (a file: the receiver ends its
+        open calls) or only of this run (a live capture stopped: they may go on)."""
         self.connected: Target | None = None
+        self.last_target: Target | None = None
+        """The receiver of the last session (the status line's, once disconnected)."""
         self.receiver_id = ""
         self.clock_offset_ns: int | None = None
         self.rtt_ns: int | None = None
@@ -91,8 +96,9 @@ class MirrorClient:
         self.stream = auth.new_nonce()[:16].hex()
         """This run's stream id: sequence numbers start at 1 in each run of the sender."""
 
-    def finish(self) -> None:
+    def finish(self, *, end_of_input: bool = True) -> None:
         """The input ended: once everything is acknowledged, say goodbye and return."""
+        self.end_of_input = end_of_input
         self.input_done = True
         self.wake.set()
 
@@ -134,13 +140,18 @@ class MirrorClient:
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT_S):
                 reader, writer = await self.opener(target)
+        except ssl.SSLCertVerificationError as exc:
+            raise MirrorRefused(
+                f"mirror receiver {target}: its TLS certificate is not trusted "
+                f"({exc.verify_message or exc.reason})"
+            ) from None
         except (OSError, TimeoutError, ssl.SSLError) as exc:
             raise _Lost(f"cannot connect ({getattr(exc, 'strerror', None) or exc!r})") from None
         frame_reader = frames.FrameReader(reader, max_body=frames.MAX_HANDSHAKE_BODY)
         try:
             key = await self._handshake(target, frame_reader, writer)
             frame_reader.key = key
-            self.connected = target
+            self.connected = self.last_target = target
             self.counters.inc("sessions")
             log.info("mirror: streaming to %s (resuming after frame %d)", target, self.buffer.acked)
             return await self._stream(frame_reader, writer, key, stop)
@@ -265,7 +276,7 @@ class MirrorClient:
                 await writer.drain()
                 continue
             if self.input_done and buf.empty:
-                await self._bye(writer, key, end_of_input=True)
+                await self._bye(writer, key, end_of_input=self.end_of_input)
                 return True
             if buf.acked != acked_before:
                 acked_before, last_ack_seen = buf.acked, time.monotonic()

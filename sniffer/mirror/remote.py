@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,9 @@ from db.errors import SpoolError
 from db.records import Record
 from db.settings import Settings
 from sniffer.analyzer import Analyzer, AnalyzerConfig
+from sniffer.calls.call import Call
 from sniffer.counters import Counters
+from sniffer.decode.datagram import Datagram
 from sniffer.privfiles import make_dirs
 from sniffer.service.identity import write_json
 from sniffer.service.metrics import SensorSnapshot
@@ -147,6 +150,7 @@ class RemoteSensor:
             a = self.analyzers[key] = Analyzer(
                 linktype, self._sink, spool=spool, config=self.config, counters=self.counters
             )
+            a.sip_taps.extend(tap(self.name) for tap in self.receiver.sip_taps)
         return a
 
     def _sink(self, rec: Record) -> None:
@@ -162,13 +166,17 @@ class RemoteSensor:
             if key.isdigit():
                 self.analyzer(int(key)).adopt(states)
 
+    def open_calls(self) -> Iterator[Call]:
+        """The calls in progress (the heartbeat's live view)."""
+        for a in self.analyzers.values():
+            yield from a.tracker.calls.values()
+
     def mark_split(self) -> int:
         """The calls open now lost part of their packets to another receiver: flag them."""
         n = 0
-        for a in self.analyzers.values():
-            for call in a.tracker.calls.values():
-                call.flags.add(SPLIT_FLAG)
-                n += 1
+        for call in self.open_calls():
+            call.flags.add(SPLIT_FLAG)
+            n += 1
         return n
 
     def idle(self) -> None:
@@ -242,6 +250,8 @@ class ReceiverClock:
     def __init__(self, journal_root: Path) -> None:
         self.journal_root = journal_root
         self.deadline: float | None = None
+        self.sip_taps: list[Callable[[str], Callable[[Datagram], None]]] = []
+        """Per sensor name, a tap each of its analyzers calls with every SIP message."""
 
     def time_left(self) -> float | None:
         if self.deadline is None:

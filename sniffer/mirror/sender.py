@@ -207,7 +207,7 @@ class MirrorSender:
             else:
                 await self._pump_file(stop)
         finally:
-            self.client.finish()
+            self.client.finish(end_of_input=self.capture is None)
 
     async def _stop_capture(self, stop: asyncio.Event) -> None:
         await stop.wait()

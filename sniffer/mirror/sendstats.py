@@ -41,6 +41,7 @@ def figures(s: MirrorSender) -> dict[str, float | int | str | None]:
     return {
         "sensor": s.name,
         "receiver": str(s.client.connected) if s.client.connected else None,
+        "last_receiver": str(s.client.last_target) if s.client.last_target else None,
         "captured_packets": s.captured,
         "sent_packets": sent,
         "sent_frames": c["frames_sent"],
@@ -68,7 +69,8 @@ def status_line(s: MirrorSender) -> str:
         f"in {f['sent_frames']} frames, acknowledged up to frame {f['acked_frames']}, "
         f"buffered {f['buffered_packets']} packets ({f['buffered_bytes']} B), dropped "
         f"{f['dropped_packets_buffer_full']} (buffer full), compression "
-        f"{'-' if ratio is None else f'{ratio:.2f}'}, receiver {f['receiver'] or 'none'}, "
+        f"{'-' if ratio is None else f'{ratio:.2f}'}, receiver "
+        f"{f['receiver'] or (f'none (last {last})' if (last := f['last_receiver']) else 'none')}, "
         f"clock offset {'-' if offset is None else f'{offset:+.3f} ms'}"
     )
 

@@ -197,6 +197,9 @@ class Connection:
                 self.room.release()
                 self._data(sensor, frame)
                 await asyncio.sleep(0)  # the other senders, the heartbeats
+            elif frame.type == frames.PING and len(frame.body) >= frames.PING_BODY.size:
+                (sent_ns,) = frames.PING_BODY.unpack_from(frame.body)
+                sensor.clock_offset_ns = time.time_ns() - sent_ns - (sensor.rtt_ns or 0) // 2
             end = frame.type == frames.BYE
             if end and frame.body == b"\x01":
                 for a in sensor.analyzers.values():

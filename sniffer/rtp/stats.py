@@ -66,6 +66,7 @@ class StreamStats(LossTracker):
         "event_packets",
         "event_pts",
         "first_ts",
+        "gap_end",
         "payload_types",
     )
 
@@ -97,6 +98,8 @@ class StreamStats(LossTracker):
         self._max_jit = -1.0
         self._tsum = 0.0
         self._max_delta = -1.0
+        self.gap_end = 0.0
+        """Arrival time of the packet that ended the largest gap (max delta)."""
         # playout buffer model (jitterbuffer.py): transit minus the drift allowance, seconds
         self._rel = 0.0
         self._floor = 0.0
@@ -153,6 +156,7 @@ class StreamStats(LossTracker):
                     delta = other
                 if delta > self._max_delta:
                     self._max_delta = delta
+                    self.gap_end = arrival_ts
             if j > self._max_jit:
                 self._max_jit = j
             self._tsum += j
@@ -199,6 +203,7 @@ class StreamStats(LossTracker):
             delta = arrival_ts - prev
             if delta > self._max_delta:
                 self._max_delta = delta
+                self.gap_end = arrival_ts
         self._last_other = arrival_ts
 
     def _seq_irregular(
@@ -249,6 +254,7 @@ class StreamStats(LossTracker):
                 delta = other
             if delta > self._max_delta:
                 self._max_delta = delta
+                self.gap_end = arrival_ts
             if j > self._max_jit:
                 self._max_jit = j
             self._tsum += j

@@ -12,11 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from db.errors import ShutdownTimeout
 from db.settings import Settings
+from db.settings.base import parse_host_port
 from sniffer.counters import Counters
+from sniffer.hep.out import HepOut
 from sniffer.service.status import CAPTURING, STOPPED, StatusFile
 
 if TYPE_CHECKING:
     from sniffer.mirror.pool import SensorPool
+    from sniffer.service.sensor import Sensor
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +36,15 @@ def wants_capture(settings: Settings) -> bool:
 
 
 async def run_receivers(
-    settings: Settings, stop: asyncio.Event, status: StatusFile | None = None
+    settings: Settings,
+    stop: asyncio.Event,
+    status: StatusFile | None = None,
+    hep_out: HepOut | None = None,
 ) -> None:
     """Until ``stop``; then within ``sensor.shutdown_timeout_s`` every sender's calls are
     closed and their CDRs written or journalled. ``status`` (the process's health file) is
-    written when the receivers run alone."""
+    written when the receivers run alone. ``hep_out``: the process's HEP sender when capture
+    runs beside (else one is made here when ``hep.out`` is set)."""
     from sniffer.hep.listen import HepListeners
     from sniffer.mirror.metrics import ReceiverMetricsServer
     from sniffer.mirror.pool import SensorPool
@@ -45,9 +52,15 @@ async def run_receivers(
 
     journal = settings.storage.journal_dir or Path(settings.spool.dir) / JOURNAL_DIR
     settings.storage.require_db_url()
-    pool = SensorPool(settings, journal)
     services: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = []
     extra: list[tuple[str, Counters]] = []
+    pool = SensorPool(settings, journal)
+    own_out = None
+    if hep_out is None and settings.hep.out:
+        hep_out = own_out = HepOut(settings)
+    if hep_out is not None:
+        pool.clock.sip_taps.append(hep_out.tap)
+        extra.append(("", hep_out.counters))
     details: dict[str, Any] = {}
     mirror = None
     if settings.mirror.listen:
@@ -64,16 +77,52 @@ async def run_receivers(
         details["hep"] = [f"{p}:{h}:{n}" for p, h, n in hep.bound]
     limit = settings.sensor.shutdown_timeout_s
     async with AsyncExitStack() as stack:
-        if status is not None:
-            host, port = settings.metrics.host_port
+        if status is not None or settings.mirror.metrics_listen:
+            # alone: the process's metrics address; beside capture: one of their own
+            listen = settings.metrics.host_port if status is not None else None
+            host, port = listen or parse_host_port(str(settings.mirror.metrics_listen))
             metrics = ReceiverMetricsServer(host, port, pool, mirror, extra)
             await stack.enter_async_context(metrics)
+            log.info("receivers' /metrics and /health on %s:%d", host, metrics.bound_port)
+        if status is not None:
             stack.callback(status.write, STOPPED)
             status.write(
                 CAPTURING, sensor_name=settings.sensor.name, interfaces=[],
                 metrics=f"{host}:{metrics.bound_port}", **details,
             )  # fmt: skip
-        await serve(services, pool, stop, limit)
+        if own_out is None:
+            await serve(services, pool, stop, limit)
+            return
+        out_stop = asyncio.Event()
+        async with asyncio.TaskGroup() as tg:
+            out = tg.create_task(own_out.run(out_stop))
+            try:
+                await serve(services, pool, stop, limit)
+            finally:
+                out_stop.set()  # the last SIP copies leave, then it ends
+            await out
+
+
+async def run_capture(sensor: Sensor, settings: Settings, stop: asyncio.Event) -> None:
+    """The capture sensor, with the receivers and the HEP sender when configured."""
+    if not has_receivers(settings) and not settings.hep.out:
+        await sensor.run(stop)
+        return
+    hep_out = HepOut(settings) if settings.hep.out else None
+    if hep_out is not None:
+        if sensor.analyzer is not None:  # opened by the caller
+            sensor.analyzer.sip_taps.append(hep_out.tap(settings.sensor.name))
+    out_stop = asyncio.Event()
+    async with asyncio.TaskGroup() as tg:
+        if hep_out is not None:
+            tg.create_task(hep_out.run(out_stop))
+        jobs = [tg.create_task(sensor.run(stop))]
+        if has_receivers(settings):
+            jobs.append(tg.create_task(run_receivers(settings, stop, hep_out=hep_out)))
+        try:
+            await asyncio.wait(jobs)
+        finally:
+            out_stop.set()
 
 
 async def serve(

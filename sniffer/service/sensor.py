@@ -281,7 +281,11 @@ class Sensor:
         """Call timeouts must fire while the wire is quiet: advance the analyzers' clocks
         to now when no packet has done it for a second."""
         if self.analyzer is not None:
-            self.analyzer.idle(time.time())
+            now = time.time()
+            cap = self.capture.stats()
+            # the sensor's own drops, for the calls up meanwhile (capture_loss)
+            self.analyzer.diagnosis.record_drops(now, cap.kernel_dropped, cap.queue_dropped_packets)
+            self.analyzer.idle(now)
 
     async def _retention(self) -> None:
         s = self.settings.spool

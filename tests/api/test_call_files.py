@@ -67,7 +67,7 @@ def test_call_record(client: TestClient, viewer: dict[str, str], stack: Stack) -
         assert c[key] == want[key], key
     assert c["duration_s"] == pytest.approx(want["duration_s"], abs=1e-5)
     assert ts(c["invite_ts"]) == pytest.approx(want["invite_ts"], abs=1e-6)
-    assert ts(c["ringing_ts"]) - ts(c["invite_ts"]) == pytest.approx(c["pdd_ms"] / 1000)
+    assert ts(c["ringing_ts"]) - ts(c["invite_ts"]) == pytest.approx(c["pdd_ms"] / 1000, abs=5e-4)
     assert len(c["streams"]) == len(want["streams"])
     for got, exp in zip(c["streams"], want["streams"], strict=True):
         for key in ("ssrc", "codec", "packets", "lost", "direction", "src_ip", "dst_port", "mos"):
@@ -252,7 +252,7 @@ def test_legs_same_call_id_on_two_sensors(
 ) -> None:
     a, c = cdr_id(stack.url, TCP_CALL, SENSOR_A), cdr_id(stack.url, TCP_CALL, SENSOR_C)
     legs = client.get(f"/api/v1/calls/{a}/legs", headers=viewer).json()["items"]
-    assert [leg["id"] for leg in legs] == [c] and legs[0]["link"] == "same_call_id"
+    assert [leg["id"] for leg in legs] == [c] and legs[0]["link"] == "same-call-id"
     one = client.get(f"/api/v1/calls/{a}/sip", headers=viewer).json()["items"]
     both = client.get(f"/api/v1/calls/{a}/sip?legs=1", headers=viewer).json()["items"]
     assert len(both) == 2 * len(one)

@@ -156,7 +156,7 @@ def _same(field: str, exported: object, item: dict[str, object]) -> None:
     if field in quality:
         q, k = quality[field]
         want = None if item[q] is None else item[q][k]  # type: ignore[index]
-    elif field in ("codecs", "flags"):
+    elif field in ("codecs", "flags", "problems"):
         want = ",".join(item[field])  # type: ignore[arg-type]
     else:
         want = item[field]
@@ -207,3 +207,41 @@ def test_export_csv_and_jsonl(client: TestClient, viewer: dict[str, str]) -> Non
     assert len(list(csv.DictReader(io.StringIO(r.text)))) == 2
     r = client.get("/api/v1/calls/export", headers=viewer, params={"format": "xml"})
     assert r.status_code == 422
+
+
+def test_problems_filter_and_fields(
+    client: TestClient, viewer: dict[str, str], stack: Stack
+) -> None:
+    def raising(*codes: str) -> set[str]:
+        return {
+            cid
+            for (s, cid), r in stack.records.items()
+            if s in GOLDEN_SENSORS and any(p["code"] in codes for p in r["problems"])
+        }
+
+    items = _all(client, viewer, problems="no_rtp")
+    assert {i["call_id"] for i in items} == raising("no_rtp") != set()
+    assert all("no_rtp" in i["problems"] for i in items)
+    either = _all(client, viewer, problems=["no_rtp", "one_way_audio"])
+    assert {i["call_id"] for i in either} == raising("no_rtp", "one_way_audio")
+    assert either == _all(client, viewer, problems="no_rtp,one_way_audio")
+    one = next(
+        i for i in _all(client, viewer, sensor=SENSOR_A) if i["call_id"] == "12013223@200.57.7.195"
+    )
+    assert (one["problems"], one["pdd_ms"]) == (["one_way_audio"], 48)
+    r = client.get("/api/v1/calls", headers=viewer, params={"problems": "no_rtp,bogus"})
+    assert r.status_code == 422 and r.json()["field"] == "problems"
+    assert "unknown problem 'bogus'" in r.json()["message"]
+    detail = client.get(f"/api/v1/calls/{one['id']}", headers=viewer).json()
+    assert [p["code"] for p in detail["problems"]] == ["one_way_audio"]
+    assert detail["problems"][0]["detail"].startswith("callee->caller: no RTP for 5.8 s")
+    assert detail["pdd_ms"] == 48 and detail["leg_group"]
+    export = client.get(
+        "/api/v1/calls/export",
+        headers=viewer,
+        params={"problems": "one_way_audio", "sensor": SENSOR_A},
+    )
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    assert [(r["call_id"], r["problems"]) for r in rows] == [
+        ("12013223@200.57.7.195", "one_way_audio")
+    ]

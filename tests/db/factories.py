@@ -2,7 +2,10 @@
 
 from db.records import (
     CallRecord,
+    LegKeys,
+    LegLink,
     MessageRecord,
+    Problem,
     RegistrationRecord,
     RtcpSummary,
     StreamRecord,
@@ -91,6 +94,19 @@ def make_call(i: int, t0: float = T0, *, streams: int = 2, dtmf: str = "12#") ->
         retransmissions=i % 3,
         transport="udp",
         flags=["early_media"] if i % 4 == 0 else [],
+        pdd_ms=1000 + i % 7,
+        problems=[Problem("poor_quality", f"caller->callee SSRC {i}: MOS 2.10")] if i % 2 else [],
+        leg_keys=LegKeys(
+            cids=[f"corr-{i // 2}"],
+            session_ids=[f"{i:032x}"],
+            icids=[],
+            media=["192.0.2.1:40000", "[2001:db8::5]:50000"],
+            ssrcs=[0x10000 + i],
+        ),
+        leg_group=f"{i - i % 2:024x}",
+        leg_links=[LegLink(f"{i - 1:024x}", f"cid-{i - 1}@pbx.example.com", "x-cid")]
+        if i % 2
+        else [],
     )
 
 

@@ -10,9 +10,8 @@ from fastapi.testclient import TestClient
 
 from gui.app import create_app
 from gui.config import GuiConfig
-from tests.api.conftest import PASSWORDS, Stack, client, stack
+from tests.api.stackdata import PASSWORDS, Stack
 
-__all__ = ["client", "stack"]
 GUI_SECRET = "gui-test-secret-0123456789-abcdefghijklmnop"
 
 

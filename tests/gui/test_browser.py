@@ -3,6 +3,7 @@ processes in a network namespace of their own, on the database the golden captur
 (tests/api/conftest.py). Saves a screenshot of each main page into docs/screenshots/."""
 
 import io
+import os
 import re
 import subprocess
 import wave
@@ -13,15 +14,18 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.api.conftest import GOLDEN, PASSWORDS, SECRET, SENSOR_A, Stack
-from tests.api.conftest import cdr_id as _cdr_id
+from tests.api.stackdata import GOLDEN, PASSWORDS, SECRET, SENSOR_A, Stack
+from tests.api.stackdata import cdr_id as _cdr_id
 from tests.gui.conftest import GUI_SECRET
 from tests.gui.services import Services, services
 
 pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOC_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SHOTS_ENV = "CSTEST_SCREENSHOTS"
+"""Set to 1 to write the screenshots over docs/screenshots/ (else they go to a temporary
+directory, so a test run leaves the checkout clean)."""
 G711_CALL = "12013223@200.57.7.195"
 ULAW_CALL = "3cfe1c77155241bb89eb003ab8e2f87b"
 VIEWPORT = {"width": 1440, "height": 900}
@@ -61,9 +65,16 @@ def _login(browser: Browser, live: Services, user: str) -> tuple[BrowserContext,
     return ctx, page
 
 
-def _shot(page: Page, name: str, full: bool = False) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full)
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if os.environ.get(SHOTS_ENV) == "1":
+        return DOC_SHOTS
+    return tmp_path_factory.mktemp("screenshots")
+
+
+def _shot(page: Page, folder: Path, name: str, full: bool = False) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=full)
 
 
 def _tshark_sip_count(pcap: Path, call_id: str) -> int:
@@ -75,15 +86,17 @@ def _tshark_sip_count(pcap: Path, call_id: str) -> int:
     return sum(line.split("|").count(call_id) for line in r.stdout.splitlines())
 
 
-def test_operator_journey(browser: Browser, live: Services, stack: Stack, tmp_path: Path) -> None:
+def test_operator_journey(
+    browser: Browser, live: Services, stack: Stack, tmp_path: Path, shots: Path
+) -> None:
     anon = browser.new_context(viewport=VIEWPORT)
     login_page = anon.new_page()
     login_page.goto(f"{live.gui}/login")
-    _shot(login_page, "login")
+    _shot(login_page, shots, "login")
     anon.close()
 
     ctx, page = _login(browser, live, "operator")
-    _shot(page, "calls")
+    _shot(page, shots, "calls")
     # search by number
     rec = stack.records[(SENSOR_A, G711_CALL)]
     cid = cdr_id(stack.url, G711_CALL)
@@ -96,7 +109,7 @@ def test_operator_journey(browser: Browser, live: Services, stack: Stack, tmp_pa
     link.click()
     page.wait_for_url(f"{live.gui}/calls/{cid}")
     msgs = page.locator("#ladder svg .msg").count()
-    _shot(page, "call", full=True)
+    _shot(page, shots, "call", full=True)
     with page.expect_download() as dl:
         page.click("text=Download pcap")
     download = dl.value
@@ -118,7 +131,7 @@ def test_operator_journey(browser: Browser, live: Services, stack: Stack, tmp_pa
         assert w.getframerate() == 8000 and w.getsampwidth() == 2 and w.getnframes() > 0
 
     for path, name in (
-        ("/dashboard?range=30d", "dashboard"),
+        ("/dashboard?since=2018-07-19T00:00:00&until=2018-07-20T00:00:00", "dashboard"),
         ("/live", "live"),
         ("/registrations", "registrations"),
         ("/messages", "messages"),
@@ -126,7 +139,7 @@ def test_operator_journey(browser: Browser, live: Services, stack: Stack, tmp_pa
     ):
         page.goto(f"{live.gui}{path}")
         assert page.locator("h1").count() == 1
-        _shot(page, name)
+        _shot(page, shots, name)
 
     # an upload through the import page yields its calls
     page.goto(f"{live.gui}/import")
@@ -137,7 +150,7 @@ def test_operator_journey(browser: Browser, live: Services, stack: Stack, tmp_pa
     page.click("#imported-calls")
     assert page.locator("table.calls tbody tr").count() >= 1
     page.goto(f"{live.gui}/import")
-    _shot(page, "import")
+    _shot(page, shots, "import")
     ctx.close()
 
 
@@ -157,15 +170,17 @@ def test_viewer_sees_no_admin_and_cannot_download(
     ctx.close()
 
 
-def test_a_form_without_its_csrf_token_is_refused(browser: Browser, live: Services) -> None:
+def test_a_form_without_its_csrf_token_is_refused(
+    browser: Browser, live: Services, shots: Path
+) -> None:
     ctx, page = _login(browser, live, "admin")
     page.goto(f"{live.gui}/admin/users")
-    _shot(page, "admin-users")
+    _shot(page, shots, "admin-users")
     page.goto(f"{live.gui}/admin/tokens")
     page.fill("input[name=name]", "e2e-token")
     page.click("form.inline-form button[type=submit]")
     assert page.locator("#new-token").inner_text().startswith("cs_")
-    _shot(page, "admin-tokens")
+    _shot(page, shots, "admin-tokens")
     page.evaluate("document.querySelectorAll('input[name=csrf_token]').forEach(e => e.remove())")
     with page.expect_navigation():
         page.click("form.logout button[type=submit]")

@@ -108,3 +108,20 @@ async def test_cached_answers_are_per_token_and_expire() -> None:
         assert await api.get_cached("/sensors", "b") == {"n": 2}
         assert await api.get_cached("/sensors", "a", ttl_s=0) == {"n": 3}
     assert calls == ["Bearer a", "Bearer b", "Bearer a"]
+
+
+async def test_together_keeps_order_and_raises_the_first_error() -> None:
+    import asyncio
+
+    from gui.client import together
+
+    async def value(v: int, delay: float) -> int:
+        await asyncio.sleep(delay)
+        return v
+
+    async def fails() -> int:
+        raise NotFound("no call with id 9")
+
+    assert await together(value(1, 0.02), value(2, 0)) == [1, 2]
+    with pytest.raises(NotFound, match="no call with id 9"):
+        await together(value(1, 0.5), fails())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import GOLDEN, Stack, _create_user, run
+from tests.api.stackdata import GOLDEN, Stack, _create_user, run
 from tests.gui.conftest import gui_login
 
 PAGES = ("/dashboard", "/live", "/registrations", "/messages", "/sensors")
@@ -191,3 +191,18 @@ def test_change_own_password(gui: TestClient, stack: Stack) -> None:
     new = "a-Brand-new-passphrase-7"
     r = gui.post("/account/password", data=form | {"new_password": new, "again": new})
     assert r.status_code == 303 and r.headers["location"] == "/login?why=password"
+
+
+def test_dashboard_of_a_chosen_day(gui: TestClient) -> None:
+    gui_login(gui, "viewer")
+    r = gui.get(
+        "/dashboard", params={"since": "2018-07-19T00:00:00", "until": "2018-07-20T00:00:00"}
+    )
+    assert r.status_code == 200
+    calls = re.search(r'<div class="v">(\d+)</div><div class="l">calls', r.text)
+    assert calls and int(calls.group(1)) > 0  # the Avaya capture's day
+    assert "Top failing destinations" in r.text
+    r = gui.get(
+        "/dashboard", params={"since": "2018-07-20T00:00:00", "until": "2018-07-19T00:00:00"}
+    )
+    assert r.status_code == 400 and "until" in r.text

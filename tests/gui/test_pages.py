@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import SENSOR_A, Stack, cdr_id
+from tests.api.stackdata import SENSOR_A, Stack, cdr_id
 from tests.gui.conftest import csrf_of, gui_login
 
 G711_CALL = "12013223@200.57.7.195"
@@ -208,3 +208,23 @@ def test_a_token_the_api_refuses_ends_the_session(gui: TestClient) -> None:
     r = gui.get("/calls")
     assert r.status_code == 303 and r.headers["location"].startswith("/login?why=expired")
     assert gui.get("/calls").status_code == 303  # the GUI session is gone too
+
+
+def test_call_page_charts_jitter_and_loss(gui: TestClient, stack: Stack) -> None:
+    gui_login(gui, "viewer")
+    page = gui.get(f"/calls/{cdr_id(stack.url, ULAW_CALL)}").text
+    assert "Jitter per second" in page and "Packet loss per second" in page
+    assert page.count('class="chart chart-') >= 2
+
+
+def test_logout_ends_the_api_session_too(gui: TestClient, client: TestClient) -> None:
+    from gui.session import COOKIE, SessionCodec
+    from tests.gui.conftest import GUI_SECRET
+
+    csrf = gui_login(gui, "viewer")
+    session = SessionCodec(GUI_SECRET, 3600).load(gui.cookies.get(COOKIE))
+    assert session is not None and session.token
+    bearer = {"Authorization": f"Bearer {session.token}"}
+    assert client.get("/api/v1/auth/me", headers=bearer).status_code == 200
+    assert gui.post("/logout", data={"csrf_token": csrf}).status_code == 303
+    assert client.get("/api/v1/auth/me", headers=bearer).status_code == 401

@@ -62,6 +62,9 @@ def _v6(value: Any) -> Any:
     if isinstance(value, str):
         if text_to_ip(value) is not None and ":" not in value:
             return ipv6_for(value)
+        host, _, port = value.partition(":")
+        if port.isdigit() and text_to_ip(host) is not None:  # an ip:port media key
+            return f"[{ipv6_for(host)}]:{port}"
         for v4 in ("10.0.0.1", "10.0.0.2", "10.0.0.9"):
             value = value.replace(f"@{v4}", f"@[{ipv6_for(v4)}]")
     return value

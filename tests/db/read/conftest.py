@@ -37,6 +37,14 @@ def _calls() -> dict[int, list[CallRecord]]:
     a += [dataclasses.replace(make_call(5000 + k), invite_ts=TIE_TS) for k in range(5)]
     a.append(dataclasses.replace(make_call(6000), caller="al_ce%1", called="100%"))
     b = [make_call(i, T0 + 10_000) for i in range(2000, 2040)]
+    # another sensor's leg of call 10 of sensor A, sharing its Session-ID uuid only
+    other = make_call(2100)
+    b.append(dataclasses.replace(other, leg_keys=dataclasses.replace(
+        other.leg_keys, session_ids=[f"{10:032x}"]), leg_links=[]))  # fmt: skip
+    # and one of call 20, sharing an SSRC of it only (a media relay), 5 s after it
+    relay = make_call(2101)
+    b.append(dataclasses.replace(relay, invite_ts=T0 + 25.5, leg_keys=dataclasses.replace(
+        relay.leg_keys, ssrcs=[0x10000 + 20]), leg_links=[]))  # fmt: skip
     return {SENSOR_A: a, SENSOR_B: b}
 
 

@@ -115,8 +115,11 @@ def test_lanes_show_streams_with_their_quality_and_dtmf() -> None:
         ["lane", "rtp", "q-none"],
         ["lane", "dtmf"],
     ]
-    first = ["".join(t.itertext()) for t in lanes[0].findall("s:text", NS)]
+    heads = [g for g in root.iter() if "lane-head" in _classes(g)]
+    assert len(heads) == 4
+    first = ["".join(t.itertext()) for t in heads[0].findall("s:text", NS)]
     assert first == ["RTP 0", "RTT 12 ms", "PCMU", "MOS 4.10", "loss 0.8%"]
+    assert ["".join(t.itertext()) for t in heads[3].findall("s:text", NS)] == ["DTMF", "9"]
     title = lanes[0].find("s:title", NS)
     assert title is not None and "RTCP 3 SR, 2 RR" in (title.text or "")
     digits = [g for g in lanes[3].iter() if "digit" in _classes(g)]
@@ -134,6 +137,9 @@ def test_several_call_ids_get_a_legend() -> None:
         "other-leg",
     ]
     assert [_classes(e)[2] for e in _msgs(_svg(items))] == ["leg0", "leg1"]
+    swatches = [r.get("fill") for r in legend[0].iter("{http://www.w3.org/2000/svg}rect")]
+    arrows = [e.find("s:line", NS) for e in _msgs(_svg(items))]
+    assert [a.get("stroke") for a in arrows if a is not None] == swatches == ["#1f5fa8", "#b5487a"]
 
 
 def test_empty_flow_says_so() -> None:
@@ -146,3 +152,43 @@ def test_a_message_to_itself_loops() -> None:
     items = [msg(0, 0.0, "10.0.0.1:5060", "10.0.0.1:5070")]
     (g,) = _msgs(_svg(items))
     assert g.find("s:path", NS) is not None and g.find("s:line", NS) is None
+
+
+def test_headers_are_drawn_last_so_they_can_stay_on_top() -> None:
+    root = ET.fromstring(_svg())
+    last = list(root)[-1]
+    assert _classes(last) == ["heads"]
+    assert len([g for g in last.iter() if "col" in _classes(g)]) == 2
+    assert not [g for g in last.iter() if "msg" in _classes(g)]
+
+
+def test_dtmf_digits_close_in_time_do_not_overlap() -> None:
+    media = Media.from_api(call_json([], [("1", 3.0), ("2", 3.0), ("3", 3.01)]))
+    root = ET.fromstring(render_svg(build_ladder(Flow.from_api(sip_json(basic_call())), media)))
+    ys = [float(c.get("cy") or 0) for c in root.iter("{http://www.w3.org/2000/svg}circle")]
+    assert len(ys) == 3 and ys[1] - ys[0] >= 20 and ys[2] - ys[1] >= 20
+
+
+def test_a_window_of_a_long_flow() -> None:
+    lad = build_ladder(Flow.from_api(sip_json(basic_call())))
+    part = lad.window(2, 3)
+    root = ET.fromstring(render_svg(part))
+    msgs = [e for e in root.iter() if "msg" in _classes(e)]
+    assert [e.get("id") for e in msgs] == ["m3", "m4", "m5"]
+    assert _classes(msgs[1])[-1] == "retrans"
+    assert [
+        t.text for t in root.iter("{http://www.w3.org/2000/svg}text") if "note" in _classes(t)
+    ] == ["messages 3–5 of 8"]
+    assert len([c for c in root.iter() if "col" in _classes(c)]) == 2
+    past = ET.fromstring(render_svg(lad.window(50, 10)))
+    assert "No message in this range: the flow has 8." in "".join(past.itertext())
+
+
+def test_a_stream_outliving_the_signalling_is_drawn_below_it() -> None:
+    media = Media.from_api(call_json([stream(0, "10.0.0.1:4000", "10.0.0.2:5000", 9.5, 60.0)], []))
+    root = ET.fromstring(render_svg(build_ladder(Flow.from_api(sip_json(basic_call())), media)))
+    (lane,) = [g for g in root.iter() if "lane" in _classes(g)]
+    bar = lane.find("s:rect", NS)
+    assert bar is not None and float(bar.get("height") or 0) > 42  # more than a row, not a sliver
+    tail = [t for t in root.iter("{http://www.w3.org/2000/svg}text") if "tail" in _classes(t)]
+    assert [t.text for t in tail] == ["+60.000  end of media"]

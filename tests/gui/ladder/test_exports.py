@@ -78,3 +78,4 @@ def test_html_export_is_self_contained() -> None:
     assert ".ladder-pane {" in page and "function diffLines" in page
     assert page.count('class="msg ') == 8
     assert "Call-ID: call-1@test" in page  # the raw messages travel with the file
+    assert "<summary>The flow as text</summary><pre>SIP flow: 8 messages" in page

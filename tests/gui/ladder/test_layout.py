@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gui.ladder import Flow, LadderInputError, Media, build_ladder, merge_flows
-from tests.gui.ladder.factory import T0, basic_call, call_json, msg, rtcp_stream, sip_json
+from tests.gui.ladder.factory import T0, basic_call, call_json, msg, rtcp_stream, sip_json, stream
 
 
 def _flow(**kw: object) -> Flow:
@@ -71,6 +71,7 @@ def test_retransmissions_are_detected() -> None:
     assert [r.retrans for r in lad.rows] == [False, False, False, True, False, False, False, False]
     assert lad.rows[3].retrans_of == 3
     assert "retransmission of #3" in lad.rows[3].title
+    assert "| 2023-11-14 22:13:20.900000 UTC |" in lad.rows[3].title
 
 
 def test_a_new_branch_or_another_leg_is_no_retransmission() -> None:
@@ -153,3 +154,24 @@ def test_bad_input_names_the_problem() -> None:
         Flow.from_api({"items": [{**msg(0, 0.0), "ts": "yesterday"}]})
     with pytest.raises(LadderInputError, match="SIP flow: missing field 'items'"):
         Flow.from_api({})
+    with pytest.raises(LadderInputError, match="SIP flow: not shaped like the API's answer"):
+        Flow.from_api({"items": [{**msg(0, 0.0), "src_port": "http"}]})
+    with pytest.raises(LadderInputError, match="SIP flow: not shaped like the API's answer"):
+        Flow.from_api({"items": [["not", "an", "object"]]})
+    with pytest.raises(LadderInputError, match="call: not shaped like the API's answer"):
+        Media.from_api({"streams": [{"index": 0, "first_ts": 0, "last_ts": 1, "packets": "many"}]})
+
+
+def test_media_after_the_last_message_gets_a_tail() -> None:
+    flow = Flow.from_api(sip_json(basic_call()))  # the last message at +9.02 s
+    assert build_ladder(flow).tail == 0.0
+    within = Media.from_api(call_json([stream(0, "10.0.0.1:4000", "10.0.0.2:5000", 2.1, 8.9)], []))
+    assert build_ladder(flow, within).tail == 0.0
+    longer = Media.from_api(
+        call_json([stream(0, "10.0.0.1:4000", "10.0.0.2:5000", 2.1, 29.02)], [("7", 19.02)])
+    )
+    lad = build_ladder(flow, longer)
+    assert lad.tail == 1.5 and lad.end_position == 9.0
+    assert lad.position(T0 + 29.02) == pytest.approx(9.0)
+    assert lad.position(T0 + 19.02) == pytest.approx(8.0)
+    assert lad.position(T0 + 2.0) == pytest.approx(4.0)

@@ -1,5 +1,7 @@
 """Batches of frames: round trip with ns timestamps, zstd, precise errors, fuzzing."""
 
+import struct
+
 import pytest
 import zstandard
 from hypothesis import given, settings
@@ -7,7 +9,7 @@ from hypothesis import strategies as st
 
 from sniffer.mirror.batch import (
     BATCH_HEAD,
-    PACKET_HEAD,
+    PER_PACKET,
     BatchDecoder,
     BatchEncoder,
     MirrorBatchError,
@@ -34,10 +36,12 @@ def test_incompressible_batch_goes_raw() -> None:
 
 
 def _raw(count: int, frames: list[bytes], tail: bytes = b"") -> bytes:
-    out = BATCH_HEAD.pack(1, 0, count)
-    for f in frames:
-        out += PACKET_HEAD.pack(1_000_000_000, len(f), len(f)) + f
-    return out + tail
+    n = len(frames)
+    lens = struct.pack(f"!{n}I", *map(len, frames))
+    return (
+        BATCH_HEAD.pack(1, 0, count) + struct.pack(f"!{n}q", *[10**9] * n) + lens + lens
+        + b"".join(frames) + tail
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -45,10 +49,10 @@ def _raw(count: int, frames: list[bytes], tail: bytes = b"") -> bytes:
     [
         (b"\x00\x01", "batch header truncated: 2 bytes"),
         (_raw(5, [b"ab"]), "batch claims 5 frames in 26 bytes"),
-        (_raw(2, [b"ab", b"cd"])[:-1], "batch frame 1 truncated: 1 of 2 bytes"),
-        (_raw(1, [b"ab"], b"zz"), "batch has 2 bytes after its 1 frames"),
+        (_raw(2, [b"ab", b"cd"])[:-1], "batch frames add up to 4 bytes, the batch holds 3"),
+        (_raw(1, [b"ab"], b"zz"), "batch frames add up to 2 bytes, the batch holds 4"),
         (
-            BATCH_HEAD.pack(1, 0, 1) + PACKET_HEAD.pack(0, 300000, 300000) + bytes(8),
+            BATCH_HEAD.pack(1, 0, 1) + struct.pack("!qII", 0, 300000, 300000) + bytes(8),
             "batch frame 0 of 300000 bytes is too large",
         ),
     ],
@@ -78,7 +82,7 @@ def test_batch_parser_fuzz(raw: bytes) -> None:
         _lt, pkts = parse_batch(raw)
     except MirrorBatchError:
         return
-    assert sum(len(f) + PACKET_HEAD.size for _, f in pkts) + BATCH_HEAD.size == len(raw)
+    assert sum(len(f) + PER_PACKET for _, f in pkts) + BATCH_HEAD.size == len(raw)
 
 
 @settings(max_examples=100, deadline=None)

@@ -71,3 +71,17 @@ def test_leftover_segments_of_an_earlier_run_are_removed(tmp_path: Path) -> None
     (d / "seg-00000000000000000001.bin").write_bytes(b"old")
     SendBuffer(100, disk_dir=d, disk_bytes=1000)
     assert list(d.iterdir()) == []
+
+
+def test_realtime_parts_cut_where_capture_time_moves_on() -> None:
+    from sniffer.mirror.sender import REALTIME_SLACK_S, MirrorSender
+
+    chunk = [
+        (0.0, b"a"),
+        (0.001, b"b"),
+        (0.5, b"c"),
+        (0.5 + REALTIME_SLACK_S / 2, b"d"),
+        (2.0, b"e"),
+    ]
+    parts = list(MirrorSender._realtime_parts(chunk))
+    assert [[f for _, f in p] for p in parts] == [[b"a", b"b"], [b"c", b"d"], [b"e"]]

@@ -288,6 +288,9 @@ def test_refused_secrets_replays_and_fuzz_leave_a_good_sender_alone(
             wait_for(lambda: len(_completed(site, ids["pbx1"])) >= N_CALLS, 40, "the good CDRs")
             wait_for(lambda: good.figures()["buffered_packets"] == 0, 30, "drain")
             captured = good.figures()["captured_packets"]
+            sender_metrics = good.metrics_text()
+            for name in ("sent_packets", "sent_bytes", "compressed_bytes", "dropped_packets"):
+                assert f"callsift_mirror_{name}_total" in sender_metrics
             rc, _took, log = good.stop()
             assert rc == 0, log[-2000:]
             metrics = receiver.metrics_text()

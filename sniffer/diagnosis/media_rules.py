@@ -1,0 +1,95 @@
+"""Rules on when RTP flowed: no_rtp, one_way_audio, late_media, media_timeout, rtp_after_bye."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sniffer.calls.media import other_side
+from sniffer.diagnosis.facts import DIRECTIONS, Facts, arrow, clip, holes, merge, overlap
+from sniffer.diagnosis.registry import rule
+
+
+@rule("no_rtp")
+def no_rtp(f: Facts) -> Iterator[str]:
+    """Answered, the call lasted past ``late_media_ms`` after the answer, and no RTP packet
+    either way."""
+    start, end = f.talk_window
+    if not f.answered or end - start < f.cfg.late_media_ms / 1000.0:
+        return
+    if not any(f.packets.values()):
+        yield f"0 RTP packets either way in {end - start:.1f} s after answer"
+
+
+@rule("one_way_audio")
+def one_way_audio(f: Facts) -> Iterator[str]:
+    """Answered; one direction has no RTP at all while the other has some, over a talk window
+    longer than ``one_way_gap_s``; or one direction is silent for more than ``one_way_gap_s``
+    while the other flows."""
+    if not f.answered:
+        return
+    start, end = f.talk_window
+    gap = f.cfg.one_way_gap_s
+    for side in DIRECTIONS:
+        other = other_side(side)
+        theirs = clip(f.flows[other], start, end)
+        if not theirs:
+            continue
+        mine = clip(f.flows[side], start, end)
+        if not mine:
+            if end - start > gap:
+                yield f"{arrow(side)}: 0 RTP packets in {end - start:.1f} s after answer"
+            continue
+        quiet = overlap(merge(holes(mine, start, end)), theirs)
+        worst = max(quiet, key=lambda iv: iv[1] - iv[0], default=None)
+        if worst is not None and worst[1] - worst[0] > gap:
+            yield (
+                f"{arrow(side)}: no RTP for {worst[1] - worst[0]:.1f} s from "
+                f"+{worst[0] - start:.1f} s after answer while {arrow(other)} flowed"
+            )
+
+
+@rule("late_media")
+def late_media(f: Facts) -> Iterator[str]:
+    """Answered; a direction whose RTP (not already flowing at the answer) starts more than
+    ``late_media_ms`` after the answer."""
+    if not f.answered:
+        return
+    start, _end = f.talk_window
+    for side in DIRECTIONS:
+        spans = f.flows[side]
+        if not spans or any(a <= start <= b for a, b in spans):
+            continue
+        after = [a for a, _b in spans if a >= start]
+        if after and (after[0] - start) * 1000.0 > f.cfg.late_media_ms:
+            yield f"{arrow(side)}: first RTP {after[0] - start:.2f} s after answer"
+
+
+@rule("media_timeout")
+def media_timeout(f: Facts) -> Iterator[str]:
+    """Answered; after the first RTP of the call, no RTP either way for more than
+    ``media_timeout_s`` before the call ended (the BYE, else the last SIP or RTP packet)."""
+    if not f.answered:
+        return
+    start, end = f.talk_window
+    both = merge(f.flows[DIRECTIONS[0]] + f.flows[DIRECTIONS[1]])
+    both = clip(both, start, end)
+    if not both:
+        return
+    first = both[0][0]
+    for a, b in holes(both, first, end):
+        if b - a > f.cfg.media_timeout_s:
+            yield f"no RTP either way for {b - a:.1f} s from +{a - start:.1f} s after answer"
+            return
+
+
+@rule("rtp_after_bye")
+def rtp_after_bye(f: Facts) -> Iterator[str]:
+    """RTP of a direction still arriving more than ``rtp_after_bye_s`` after the BYE."""
+    if f.bye_ts is None:
+        return
+    for side in DIRECTIONS:
+        spans = f.flows[side]
+        if spans:
+            late = spans[-1][1] - f.bye_ts
+            if late > f.cfg.rtp_after_bye_s:
+                yield f"{arrow(side)}: RTP until {late:.2f} s after the BYE"
