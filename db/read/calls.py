@@ -155,9 +155,13 @@ def search_sql(f: CallFilter) -> tuple[str, list[Any]]:
     Late row lookup: the inner query finds the page's keys ``(id, invite_ts)`` — from an index
     alone when the criteria are in it (docs/BENCHMARKS.md) — and sorts only those; the outer
     one reads the page's rows by primary key. Reading whole rows while searching made a search
-    that sorts its matches (a number prefix, an IP) fetch every match from the table."""
+    that sorts its matches (a number prefix) fetch every match from the table. A search on
+    either party or either IP is an index merge, which reads its rows anyway: it stays in one
+    piece (the keys-first form read them twice, 1.5x the time in docs/BENCHMARKS.md's A/B)."""
     clauses, params = _where(f)
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    if any(getattr(f, name) is not None for name in _EITHER_SIDE):
+        return f"{CALL_SELECT}{where} {ORDER} LIMIT %s", params
     keys = f"SELECT c.id, c.invite_ts FROM cdr c{where} {ORDER} LIMIT %s"
     return (
         f"SELECT {CALL_FIELDS} FROM ({keys}) k STRAIGHT_JOIN cdr c "
@@ -166,6 +170,8 @@ def search_sql(f: CallFilter) -> tuple[str, list[Any]]:
     )
 
 
+_EITHER_SIDE = ("ip", "party", "party_prefix", "party_like")
+"""Criteria on the caller OR the called side (an index merge of two indexes)."""
 ORDER = "ORDER BY c.invite_ts DESC, c.id DESC"
 
 
