@@ -2,7 +2,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install lint typecheck test test-fast bench clean config-doc init
+.PHONY: install lint typecheck test test-fast bench bench-data clean config-doc init
 
 # A missing, dangling (stale symlink) or broken venv is recreated from scratch.
 $(BIN)/python:
@@ -38,6 +38,10 @@ bench: install
 	$(BIN)/python bench/bench_live.py
 	$(BIN)/python bench/bench_flood.py
 	$(BIN)/python bench/bench_mirror.py
+
+# the API/GUI benchmark data set (1 M calls), seeded once and kept (bench/dataset.py)
+bench-data: install
+	$(BIN)/python bench/dataset.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

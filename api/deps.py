@@ -18,7 +18,8 @@ from db.queries import apiauth
 _bearer = HTTPBearer(auto_error=False, description="a login access token or an API token")
 
 
-def config_of(request: Request) -> ApiConfig:
+async def config_of(request: Request) -> ApiConfig:
+    """(async: a plain function dependency would be run in a worker thread, per request)"""
     cfg: ApiConfig = request.app.state.config
     return cfg
 

@@ -3,10 +3,10 @@
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_log = logging.getLogger("api.access")
 
@@ -42,35 +42,53 @@ class ApiMetrics:
 
 
 def install_middleware(app: FastAPI, metrics: ApiMetrics) -> None:
-    @app.middleware("http")
-    async def _observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    app.add_middleware(ObserveMiddleware, metrics=metrics)
+
+
+class ObserveMiddleware:
+    """Request metrics and the access log, as a plain ASGI middleware: no task or stream per
+    request (Starlette's ``BaseHTTPMiddleware`` adds both, and copies every streamed chunk)."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        metrics = self.metrics
         start = time.perf_counter()
         metrics.in_flight.inc()
         status = 500
+
+        async def observe(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
+            await self.app(scope, receive, observe)
         finally:
             metrics.in_flight.dec()
             elapsed = time.perf_counter() - start
-            route = request.scope.get("route")
+            route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            metrics.requests.labels(template, request.method, str(status)).inc()
+            metrics.requests.labels(template, scope["method"], str(status)).inc()
             metrics.latency.labels(template).observe(elapsed)
             if access_log.isEnabledFor(logging.INFO):
-                who = getattr(request.state, "principal", None)
+                who = scope.get("state", {}).get("principal")
+                client = scope.get("client")
                 access_log.info(
                     json.dumps(
                         {
-                            "method": request.method,
-                            "path": request.url.path,
+                            "method": scope["method"],
+                            "path": scope["path"],
                             "route": template,
                             "status": status,
                             "ms": round(elapsed * 1000, 1),
-                            "client": request.client.host if request.client else None,
+                            "client": client[0] if client else None,
                             "user": who.name if who is not None else None,
                         }
                     )

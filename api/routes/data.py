@@ -117,11 +117,7 @@ async def registrations(
         "sensor_ids": scope(who, sensor),
         "domain": domain,
     }
-    if user:
-        if user.endswith("*") and user.count("*") == 1 and len(user) > 1:
-            crit["user_prefix"] = user[:-1]
-        else:
-            crit["user"] = user
+    crit.update(user_criteria(user))
     try:
         page = await list_registrations(conn, RegistrationFilter(**crit))
     except BadCursor as exc:
@@ -154,11 +150,7 @@ async def _reg_events(
     domain: str | None,
     ip: str | None,
 ) -> RegistrationEventList:
-    more: dict[str, Any] = {"domain": domain, "ip": ip}
-    if user:
-        more["user_prefix" if user.endswith("*") and len(user) > 1 else "user"] = (
-            user.rstrip("*") if user.endswith("*") else user
-        )
+    more: dict[str, Any] = {"domain": domain, "ip": ip, **user_criteria(user)}
     f = _filter(who, sensor, limit, cursor, since, until, **more)
     try:
         rows, nxt = await list_registration_events(conn, kind, f)  # type: ignore[arg-type]
@@ -171,6 +163,18 @@ async def _reg_events(
 
 
 User = Annotated[str | None, Query(max_length=128, description="exact; `abc*` prefix")]
+
+
+def user_criteria(user: str | None) -> dict[str, str]:
+    """``abc*`` (one trailing star) is a prefix; any other text an exact user part (a lone
+    ``*`` matches only that text: never "every user")."""
+    if not user:
+        return {}
+    if user.endswith("*") and user.count("*") == 1 and len(user) > 1:
+        return {"user_prefix": user[:-1]}
+    return {"user": user}
+
+
 Domain = Annotated[str | None, Query(max_length=255)]
 Ip = Annotated[str | None, Query(max_length=45)]
 

@@ -12,6 +12,7 @@ from api.timeutil import naive_utc
 from db.connect import CONNECTION
 from db.queries import callstats as q
 from db.queries import statsummary as sm
+from db.queries.statfailing import top_failing
 
 router = APIRouter(tags=["stats"])
 INTERVALS = (60, 300, 900, 3600, 86400)
@@ -119,11 +120,13 @@ async def gather_blob(conn: CONNECTION, f: q.StatsFilter, step: int) -> sm.Blob:
         return await sm.compute(conn, f, step)
     out = sm.Blob()
     for b in usable.values():
+        b.failing = {}  # kept apart (a blob stored before migration 8 may still hold them)
         out.add(b, step)
     ranges = [(f.since, first), (last, f.until)] + [(m, m + sm.HOUR) for m in missing]
     for lo, hi in ranges:
         if lo < hi:
             out.add(await sm.compute(conn, q.StatsFilter(lo, hi), 3600), step)
+    out.failing = await top_failing(conn, first, last, missing, out.failing, TOP)
     return out
 
 

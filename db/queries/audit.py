@@ -79,9 +79,10 @@ async def list_audit(
     if before_id is not None:
         where.append("id < %s")
         params.append(before_id)
-    if action:
-        where.append("action = %s")
-        params.append(action)
+    if action:  # an ASCII column: other text can match nothing (and may not be compared)
+        where.append("action = %s" if action.isascii() else "FALSE")
+        if action.isascii():
+            params.append(action)
     if actor:
         where.append("actor = %s")
         params.append(actor)

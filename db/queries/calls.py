@@ -251,14 +251,16 @@ async def cdr_ids(
     return out
 
 
-CALL_SELECT = (
-    "SELECT c.id, "
-    + ", ".join(f"c.{col}" for col in CDR_COLUMNS)
-    + ", r.reason, ua1.user_agent, ua2.user_agent FROM cdr c "
+CALL_FIELDS = (
+    "c.id, " + ", ".join(f"c.{col}" for col in CDR_COLUMNS) + ", r.reason, ua1.user_agent, "
+    "ua2.user_agent"
+)
+CALL_LOOKUPS = (
     "LEFT JOIN sip_reason r ON r.id = c.final_reason_id "
     "LEFT JOIN user_agent ua1 ON ua1.id = c.caller_ua_id "
     "LEFT JOIN user_agent ua2 ON ua2.id = c.called_ua_id"
 )
+CALL_SELECT = f"SELECT {CALL_FIELDS} FROM cdr c {CALL_LOOKUPS}"
 """A ``cdr`` row with its looked-up texts, as :func:`call_from_row` reads it (add a WHERE)."""
 INVITE_TS = 1 + CDR_COLUMNS.index("invite_ts")
 """Position of ``invite_ts`` in a :data:`CALL_SELECT` row (``id`` is first)."""

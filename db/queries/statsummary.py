@@ -7,6 +7,7 @@ Keeping blobs fresh: every row of ``cdr`` has ``stored_at``. The refresher recom
 of the rows stored since its watermark (``api_state``), then moves the watermark; a request
 treats the hours of rows stored since the watermark as not summarised (computed live)."""
 
+import dataclasses
 import datetime as dt
 import json
 import zlib
@@ -16,6 +17,7 @@ from typing import Any
 from db.connect import CONNECTION
 from db.driver import translated
 from db.queries import callstats as q
+from db.queries.statfailing import store_failing
 
 HOUR = dt.timedelta(hours=1)
 WATERMARK = "stats_watermark"
@@ -123,11 +125,14 @@ async def load_hours(
 
 @translated("cannot store the hourly statistics")
 async def store_hour(conn: CONNECTION, hour: dt.datetime, blob: Blob) -> None:
+    """The hour's blob, its failing destinations apart (``cdr_stats_failing``)."""
+    await store_failing(conn, hour, blob.failing)
+    bare = dataclasses.replace(blob, failing={})
     async with conn.cursor() as cur:
         await cur.execute(
             "INSERT INTO cdr_stats_hour (hour, computed_at, data) VALUES (%s, UTC_TIMESTAMP(6), %s) "
             "ON DUPLICATE KEY UPDATE computed_at = VALUES(computed_at), data = VALUES(data)",
-            (hour, blob.pack()),
+            (hour, bare.pack()),
         )
 
 

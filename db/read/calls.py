@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from db.connect import CONNECTION
 from db.driver import translated
 from db.queries import values as v
-from db.queries.calls import CALL_SELECT, INVITE_TS, call_from_row, fetch_streams, opt_from_ts
+from db.queries.calls import (
+    CALL_FIELDS,
+    CALL_LOOKUPS,
+    CALL_SELECT,
+    CDR_COLUMNS,
+    INVITE_TS,
+    call_from_row,
+    fetch_streams,
+    opt_from_ts,
+)
 from db.queries.diagnosis import fetch_diagnosis
 from db.read.models import (
     MAX_LIMIT,
@@ -140,10 +150,34 @@ def _api_criteria(
 
 def search_sql(f: CallFilter) -> tuple[str, list[Any]]:
     """The statement of :func:`list_calls` and its parameters (the last ``%s``, the row limit,
-    is left to the caller): for EXPLAIN in the benchmarks."""
+    is left to the caller): for EXPLAIN in the benchmarks.
+
+    Late row lookup: the inner query finds the page's keys ``(id, invite_ts)`` — from an index
+    alone when the criteria are in it (docs/BENCHMARKS.md) — and sorts only those; the outer
+    one reads the page's rows by primary key. Reading whole rows while searching made a search
+    that sorts its matches (a number prefix) fetch every match from the table. A search on
+    either party or either IP is an index merge, which reads its rows anyway: it stays in one
+    piece (the keys-first form read them twice, 1.5x the time in docs/BENCHMARKS.md's A/B)."""
     clauses, params = _where(f)
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    return f"{CALL_SELECT}{where} ORDER BY c.invite_ts DESC, c.id DESC LIMIT %s", params
+    if any(getattr(f, name) is not None for name in _EITHER_SIDE):
+        return f"{CALL_SELECT}{where} {ORDER} LIMIT %s", params
+    keys = f"SELECT c.id, c.invite_ts FROM cdr c{where} {ORDER} LIMIT %s"
+    return (
+        f"SELECT {CALL_FIELDS} FROM ({keys}) k STRAIGHT_JOIN cdr c "
+        f"ON c.id = k.id AND c.invite_ts = k.invite_ts {CALL_LOOKUPS} {ORDER}",
+        params,
+    )
+
+
+_EITHER_SIDE = ("ip", "party", "party_prefix", "party_like")
+"""Criteria on the caller OR the called side (an index merge of two indexes)."""
+ORDER = "ORDER BY c.invite_ts DESC, c.id DESC"
+
+
+def criteria(f: CallFilter) -> tuple[list[str], list[Any]]:
+    """The WHERE clauses of a search on ``cdr c`` and their parameters (also the export's)."""
+    return _where(f)
 
 
 @translated("cannot list calls")
@@ -162,42 +196,50 @@ async def list_calls(conn: CONNECTION, f: CallFilter) -> CallPage:
     return CallPage(calls=calls, next=after)
 
 
+_COL = {name: 1 + i for i, name in enumerate(CDR_COLUMNS)}
+"""Position of each ``cdr`` column in a :data:`CALL_SELECT` row (``id`` first, then the
+looked-up reason and user agents last)."""
+
+
 def _summary(row: Any) -> CallSummary:
-    rec = call_from_row(row, [])
-    return CallSummary(
+    """A :data:`CALL_SELECT` row as a summary, built without validation: every value comes
+    typed from its column (a page of 1,000 rows would otherwise spend most of its time here)."""
+    c = _COL
+    ringing, answer = row[c["ringing_ts"]], row[c["answer_ts"]]
+    return CallSummary.model_construct(
         id=int(row[0]),
         sensor_id=int(row[1]),
-        uid=rec.uid,
-        call_id=rec.call_id,
-        caller=rec.caller,
-        caller_domain=rec.caller_domain,
-        caller_name=rec.caller_name,
-        called=rec.called,
-        called_domain=rec.called_domain,
-        caller_ip=rec.caller_ip,
-        caller_port=rec.caller_port,
-        called_ip=rec.called_ip,
-        called_port=rec.called_port,
-        invite_ts=rec.invite_ts,
-        answer_ts=rec.answer_ts,
-        end_ts=rec.end_ts,
-        duration_s=rec.duration_s,
-        connect_duration_s=rec.connect_duration_s,
-        final_code=rec.final_code,
-        final_reason=rec.final_reason,
-        hangup_by=rec.hangup_by,
-        state=rec.state,
-        codecs=rec.codecs,
-        flags=rec.flags,
-        transport=rec.transport,
-        pcap=rec.pcap,
-        vlan=rec.vlan,
-        ringing_ts=rec.ringing_ts,
-        caller_ua=rec.caller_ua,
-        called_ua=rec.called_ua,
-        problems=[p.code for p in rec.problems],
-        pdd_ms=rec.pdd_ms,
-        leg_group=rec.leg_group,
+        uid=row[c["uid"]],
+        call_id=row[c["call_id"]],
+        caller=row[c["caller"]],
+        caller_domain=row[c["caller_domain"]],
+        caller_name=row[c["caller_name"]],
+        called=row[c["called"]],
+        called_domain=row[c["called_domain"]],
+        caller_ip=v.ip_text(row[c["caller_ip"]]),
+        caller_port=row[c["caller_port"]],
+        called_ip=v.ip_text(row[c["called_ip"]]),
+        called_port=row[c["called_port"]],
+        invite_ts=v.from_ts(row[c["invite_ts"]]),
+        answer_ts=None if answer is None else v.from_ts(answer),
+        end_ts=v.from_ts(row[c["end_ts"]]),
+        duration_s=float(row[c["duration_s"]]),
+        connect_duration_s=float(row[c["connect_duration_s"]]),
+        final_code=row[c["final_code"]],
+        final_reason=row[-3],
+        hangup_by=row[c["hangup_by"]],
+        state=row[c["state"]],
+        codecs=v.split(row[c["codecs"]]),
+        flags=v.split(row[c["flags"]]),
+        transport=row[c["transport"]],
+        pcap=row[c["pcap"]],
+        vlan=row[c["vlan"]],
+        ringing_ts=None if ringing is None else v.from_ts(ringing),
+        caller_ua=row[-2],
+        called_ua=row[-1],
+        problems=v.split(row[c["problems"]] or ""),
+        pdd_ms=row[c["pdd_ms"]],
+        leg_group=row[c["leg_group"]],
     )
 
 
@@ -244,11 +286,19 @@ async def stream_quality(
 ) -> dict[int, dict[str, tuple[float | None, float, float]]]:
     """Per call and direction (``caller``/``callee``; ``""`` when unknown): the lowest MOS,
     the highest loss % and the highest jitter (ms) of its streams, for a page of calls."""
-    if not calls:
+    return await quality_of_keys(conn, [(c.id, v.ts(c.invite_ts)) for c in calls])
+
+
+@translated("cannot read the quality of the listed calls")
+async def quality_of_keys(
+    conn: CONNECTION, keys: Sequence[tuple[int, dt.datetime]]
+) -> dict[int, dict[str, tuple[float | None, float, float]]]:
+    """:func:`stream_quality` of the calls ``(id, invite_ts)``."""
+    if not keys:
         return {}
-    ids = [c.id for c in calls]
-    lo = v.ts(min(c.invite_ts for c in calls))
-    hi = v.ts(max(c.invite_ts for c in calls))
+    ids = [k[0] for k in keys]
+    lo = min(k[1] for k in keys)
+    hi = max(k[1] for k in keys)
     out: dict[int, dict[str, tuple[float | None, float, float]]] = {}
     async with conn.cursor() as cur:
         await cur.execute(

@@ -1,6 +1,7 @@
 """Call search and export on the golden data: filters, keyset paging, hostile strings, scope."""
 
 import csv
+import datetime as dt
 import io
 import json
 
@@ -147,19 +148,63 @@ def test_scope_in_the_list(client: TestClient, stack: Stack) -> None:
     assert _all(client, scoped, sensor=SENSOR_A) == []
 
 
+def _same(field: str, exported: object, item: dict[str, object]) -> None:
+    """An exported value (CSV text, or JSON) against the list's value of that call."""
+    quality = {"caller_mos": ("caller_quality", "mos"), "caller_loss_pct": ("caller_quality",
+               "loss_pct"), "callee_mos": ("callee_quality", "mos"),
+               "callee_loss_pct": ("callee_quality", "loss_pct")}  # fmt: skip
+    if field in quality:
+        q, k = quality[field]
+        want = None if item[q] is None else item[q][k]  # type: ignore[index]
+    elif field in ("codecs", "flags", "problems"):
+        want = ",".join(item[field])  # type: ignore[arg-type]
+    else:
+        want = item[field]
+    if isinstance(exported, str) and not isinstance(want, str):
+        exported = None if exported == "" else json.loads(exported)
+    if field.endswith("_ts") and want is not None:
+        assert dt.datetime.fromisoformat(str(exported)) == dt.datetime.fromisoformat(str(want))
+    elif isinstance(want, float):
+        assert exported == pytest.approx(want), field
+    else:
+        assert exported == ("" if want is None and isinstance(exported, str) else want), field
+
+
 def test_export_csv_and_jsonl(client: TestClient, viewer: dict[str, str]) -> None:
-    ids = [i["id"] for i in _all(client, viewer)]
+    items = _all(client, viewer)
+    assert any(i["caller_quality"] for i in items) and any(i["answer_ts"] is None for i in items)
     r = client.get(
         "/api/v1/calls/export", headers=viewer, params={"format": "csv", "sensor": GOLDEN_SENSORS}
     )
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text)))
-    assert [int(x["id"]) for x in rows] == ids
+    assert [int(x["id"]) for x in rows] == [i["id"] for i in items]
+    for row, item in zip(rows, items, strict=True):
+        assert set(row) - {"caller_mos", "caller_loss_pct", "callee_mos", "callee_loss_pct"} <= set(
+            item
+        )
+        for field, value in row.items():
+            _same(field, value, item)
+    r = client.get(
+        "/api/v1/calls/export", headers=viewer, params={"format": "jsonl", "sensor": GOLDEN_SENSORS}
+    )
+    lines = [json.loads(x) for x in r.text.splitlines()]
+    assert [x["id"] for x in lines] == [i["id"] for i in items]
+    for line, item in zip(lines, items, strict=True):
+        assert list(line) == list(rows[0])  # the same columns in the same order
+        for field, value in line.items():
+            _same(field, value, item)
     r = client.get(
         "/api/v1/calls/export", headers=viewer, params={"format": "jsonl", "state": "failed"}
     )
     lines = [json.loads(x) for x in r.text.splitlines()]
     assert lines and all(x["state"] == "failed" for x in lines)
+    r = client.get(
+        "/api/v1/calls/export",
+        headers=viewer,
+        params={"format": "csv", "sensor": GOLDEN_SENSORS, "max_rows": 2},
+    )
+    assert len(list(csv.DictReader(io.StringIO(r.text)))) == 2
     r = client.get("/api/v1/calls/export", headers=viewer, params={"format": "xml"})
     assert r.status_code == 422
 
