@@ -123,6 +123,7 @@ class Analyzer:
             min_orphan_packets=cfg.orphan_min_packets, spool=spool, diagnosis=self.diagnosis,
         )  # fmt: skip
         self.tracker.on_endpoint_taken = self.media.release
+        self.tracker.on_adopted = self.media.adopt_orphans
         self.packets = 0
         self.sip_taps: list[Callable[[Datagram], None]] = []
         """Called with every SIP message before it is analysed (``--hep-out``); must not
@@ -268,6 +269,8 @@ class Analyzer:
         if spool is not None:
             if call.pcap is None:
                 call.pcap = spool.open_call(call.call_id, call.first_ts)
+                if call.flow_keys:  # adopted mid-dialog with RTP seen before its SIP
+                    self.media.attach_pcap(call)
             for fts, frame in d.frames:
                 call.pcap.write(fts, frame)
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from db.records import Record
 from db.settings import SpoolMode
 from sniffer.calls.call import MAX_STREAMS, Call, MediaTarget, stream_record
-from sniffer.calls.media import CallStream, PayloadMap, other_side
+from sniffer.calls.media import CALLEE, CALLER, CallStream, PayloadMap, other_side
 from sniffer.calls.tracker import CallTracker
 from sniffer.counters import Counters
 from sniffer.decode.datagram import Datagram
@@ -272,6 +272,52 @@ class MediaPath:
             and s.dport >= 1024
             and -st.packets <= st.lost <= 2 * st.packets + 10
         )
+
+    def adopt_orphans(self, call: Call) -> None:
+        """``call`` was adopted mid-dialog (no SDP seen): the unbound RTP flows between its
+        two signalling hosts become its streams when they are one RTP session (one pair of
+        endpoints, either direction); several sessions between those hosts are several calls:
+        none is taken (counted ``rtp.adopt_ambiguous``)."""
+        a, b = call.caller_ip, call.called_ip
+        if not a or not b:
+            return
+        session: tuple[tuple[bytes, int], ...] | None = None
+        keys: list[bytes] = []
+        for key, cand in self.table.orphans.items():
+            if not cand.streams:
+                continue
+            src, dst, sport, dport = split_key(key)
+            if (src, dst) not in ((a, b), (b, a)):
+                continue
+            pair = tuple(sorted(((src, sport), (dst, dport))))
+            if session is not None and pair != session:
+                self.counters.inc("rtp.adopt_ambiguous")
+                return
+            session = pair
+            keys.append(key)
+        for key in keys:
+            flow = self.table.remove_orphan(key)
+            if flow is None:
+                continue
+            src = split_key(key)[0]
+            flow.call, flow.kind = call, RTP
+            flow.sender = None if a == b else CALLER if src == a else CALLEE
+            for stream in flow.streams.values():
+                stream.sender = flow.sender
+                call.streams.append(stream)
+                self.counters.inc("rtp.adopted_streams")
+            self.table.bind(key, flow)
+
+    def attach_pcap(self, call: Call) -> None:
+        """``call``'s pcap was opened after its flows were bound: their RTP goes there too."""
+        if not self.spool_rtp:
+            return
+        for key in call.flow_keys:
+            flow = self.table.flows.get(key)
+            if flow is not None and flow.call is call:
+                flow.pcap = call.pcap
+                for stream in flow.streams.values():
+                    stream.pcap = call.pcap
 
     def expire(self, now: float) -> None:
         for k in self.table.idle_orphans(now, ORPHAN_IDLE_S):

@@ -83,6 +83,13 @@ class MirrorSettings(Section):
         30.0, env="CALLSIFT_MIRROR_READ_TIMEOUT_S", gt=0,
         doc="Receiver: a connection silent this long (or stalled inside a frame) is closed.",
     )  # fmt: skip
+    split_adopt_s: float = setting(
+        300.0, env="CALLSIFT_MIRROR_SPLIT_ADOPT_S", ge=0,
+        doc="Receiver: after taking a sender over mid-stream (frames acknowledged by another "
+        "receiver), for this many seconds of the sender's capture time the in-dialog SIP of "
+        "calls begun elsewhere makes calls flagged `mirror_split` (0: never; default: the "
+        "default call timeout).",
+    )  # fmt: skip
     max_senders: int = setting(
         256, env="CALLSIFT_MIRROR_MAX_SENDERS", ge=1,
         doc="Receiver: connections at once (beyond: refused and counted).",

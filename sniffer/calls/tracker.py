@@ -4,7 +4,10 @@ Rules (docs/CDR.md has the user-facing version):
 
 * A Call-ID becomes a call when an INVITE, or a response to an INVITE, is seen. In-dialog
   requests of an unknown Call-ID (BYE, UPDATE... of a call that began before the capture) are
-  counted as ``sip.no_dialog`` and produce no CDR.
+  counted as ``sip.no_dialog`` and produce no CDR. Opt-in exception
+  (:meth:`CallTracker.adopt_mid_dialog`): until a given capture time, the first in-dialog
+  request (not an ACK) or response of an unknown Call-ID *adopts* the dialog as a call with a
+  given flag (a mirror receiver that took a sender over mid-stream: ``mirror_split``).
 * The *initial* INVITE is an INVITE without To-tag. A 401/407 answered by a re-sent initial
   INVITE (higher CSeq, same Call-ID) continues the same call: the final code is the re-sent
   INVITE's and the call is marked ``challenged``. Copies of an INVITE with the same CSeq (a proxy
@@ -27,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from db.settings import MAX_CALLS
+from sniffer.calls.adopt import adopt_dialog, adoptable
 from sniffer.calls.call import (
     MAX_CODECS,
     MAX_MEDIA_TARGETS,
@@ -60,6 +64,10 @@ def _ignore(call: Call, endpoint: tuple[bytes, int]) -> None:
     return None
 
 
+def _ignore_call(call: Call) -> None:
+    return None
+
+
 class CallTracker:
     """Owns the open calls and the SDP media index used to bind RTP to them."""
 
@@ -86,6 +94,18 @@ class CallTracker:
         analyzer, which owns the flows)."""
         self.clock_floor = float("-inf")
         """Set after a bogus jump of the capture clock: inactivity is counted from there."""
+        self.adopt_until = float("-inf")
+        """Capture time until which in-dialog traffic of an unknown Call-ID becomes a call
+        (:meth:`adopt_mid_dialog`); off by default."""
+        self.adopt_flag = ""
+        self.on_adopted: Callable[[Call], None] = _ignore_call
+        """Called with a call adopted mid-dialog (the analyzer gives it the RTP it saw)."""
+
+    def adopt_mid_dialog(self, until: float, flag: str) -> None:
+        """Opt in: until capture time ``until``, in-dialog traffic of an unknown Call-ID (the
+        rest of dialogs that began where this tracker could not see them) makes a call flagged
+        ``flag`` (and ``no_invite_seen``), counted ``calls.adopted``."""
+        self.adopt_until, self.adopt_flag = until, flag
 
     # -- SIP --------------------------------------------------------------------------------
 
@@ -115,16 +135,22 @@ class CallTracker:
             ):
                 # in-dialog traffic (a re-INVITE too) of a call that began before the capture,
                 # or a bare 100
-                self.counters.inc("sip.no_dialog")
-                return None
-            if len(self.calls) >= self.max_calls:
-                self.counters.inc("calls.table_full")
-                return None
-            call = Call(msg.call_id, ts)
-            call.vlan = vlan
-            call.transport = _TRANSPORTS.get(transport, str(transport))
-            self.calls[msg.call_id] = call
-            self.counters.inc("calls.created")
+                if ts > self.adopt_until or not adoptable(msg):
+                    self.counters.inc("sip.no_dialog")
+                    return None
+                call = self._new_call(msg, ts, vlan, transport)
+                if call is None:
+                    return None
+                adopt_dialog(call, msg, (src, sport, dst, dport), self.adopt_flag)
+                self.counters.inc("calls.adopted")
+                self.on_adopted(call)
+            else:
+                call = self._new_call(msg, ts, vlan, transport)
+                if call is None:
+                    return None
+                if not msg.is_request and ts <= self.adopt_until:  # its INVITE went elsewhere
+                    call.flags.add(self.adopt_flag)
+                    self.counters.inc("calls.adopted")
         call.sip_messages += 1
         if ts > call.last_ts:
             call.last_ts = ts
@@ -146,6 +172,19 @@ class CallTracker:
             self._on_request(call, msg, ts, src, sport, dst, dport)
         else:
             self._on_response(call, msg, ts, src, sport, dst, dport)
+        return call
+
+    def _new_call(
+        self, msg: SipMessage, ts: float, vlan: int | None, transport: int
+    ) -> Call | None:
+        if len(self.calls) >= self.max_calls:
+            self.counters.inc("calls.table_full")
+            return None
+        call = Call(msg.call_id, ts)
+        call.vlan = vlan
+        call.transport = _TRANSPORTS.get(transport, str(transport))
+        self.calls[msg.call_id] = call
+        self.counters.inc("calls.created")
         return call
 
     def _sender(self, call: Call, msg: SipMessage, src: bytes, sport: int) -> str:

@@ -86,6 +86,11 @@ class RemoteSensor:
         """Packets analysed by this process."""
         self.stream_packets = 0
         """Packets of the sender's current run analysed here, across restarts of the receiver."""
+        self.streaming = False
+        """A session of the sender began here and it has not said goodbye (BYE) since."""
+        self.adopt_pending = False
+        """The stream resumes after frames analysed elsewhere: the next batch opens the window
+        in which dialogs begun elsewhere are adopted (``mirror.split_adopt_s``)."""
         self.active: object | None = None
         """The connection streaming this sender now (a newer one replaces it)."""
         self._load_state()
@@ -129,9 +134,11 @@ class RemoteSensor:
                 self.mirror.inc("streams_restarted")
             self.stream, self.last_seq, self.stream_packets = stream, 0, 0
         split = False
+        self.streaming = True
         if acked > self.last_seq:
             split = bool(self.last_seq) and self.mark_split() > 0
             self.last_seq = acked
+            self.adopt_pending = self.settings.mirror.split_adopt_s > 0
         return self.last_seq, split
 
     # -- analysis ---------------------------------------------------------------------------
@@ -161,7 +168,13 @@ class RemoteSensor:
         self.writer.submit(rec)
 
     def feed(self, linktype: int, packets: list[tuple[float, bytes]]) -> None:
-        self.analyzer_for(linktype).feed(packets, linktype)
+        analyzer = self.analyzer_for(linktype)
+        if self.adopt_pending and packets:
+            self.adopt_pending = False
+            until = packets[0][0] + self.settings.mirror.split_adopt_s
+            analyzer.tracker.adopt_mid_dialog(until, SPLIT_FLAG)
+            self.mirror.inc("adopt_windows")
+        analyzer.feed(packets, linktype)
         self.packets += len(packets)
         self.stream_packets += len(packets)
 
@@ -204,7 +217,10 @@ class RemoteSensor:
 
     async def close(self, timeout: float | None) -> None:
         """The receiver stops: open calls end as ``shutdown``, pcaps and CDRs are flushed, the
-        stream's position is kept for the sender's return."""
+        stream's position is kept for the sender's return. A sender still streaming goes on
+        without this receiver: the rest of its open calls goes elsewhere (flagged)."""
+        if self.streaming:
+            self.mirror.inc("split_at_shutdown", self.mark_split())
         for a in self.analyzers.values():
             a.finish("shutdown")
         self.snapshots.clear()

@@ -201,6 +201,8 @@ class Connection:
                 (sent_ns,) = frames.PING_BODY.unpack_from(frame.body)
                 sensor.clock_offset_ns = time.time_ns() - sent_ns - (sensor.rtt_ns or 0) // 2
             end = frame.type == frames.BYE
+            if end:
+                sensor.streaming = False  # the sender stops: it goes nowhere else
             if end and frame.body == b"\x01":
                 for a in sensor.analyzers.values():
                     a.finish("unterminated")

@@ -108,3 +108,33 @@ def test_register_answered_on_the_relay_leg_only() -> None:
     ok = sip("SIP/2.0 200 OK", "r2", "1 REGISTER", to_tag="t", branch="proxy")
     rec = r.on_message(ok, 1.2, B, 5060)
     assert rec is not None and rec.result_code == 200
+
+
+def test_mid_dialog_adoption_is_opt_in_and_bounded() -> None:
+    c = Counters()
+    t = CallTracker(c)
+    t.adopt_mid_dialog(100.0, "mirror_split")
+    # an ACK alone, a bare 100, an out-of-dialog request: still nothing
+    assert feed(t, sip("ACK sip:bob@b SIP/2.0", "a", "1 ACK", to_tag="tb"), 1.0) is None
+    assert feed(t, sip("SIP/2.0 100 Trying", "b", "1 INVITE"), 1.0) is None
+    assert feed(t, sip("BYE sip:bob@b SIP/2.0", "c", "2 BYE"), 1.0) is None
+    # the BYE of a dialog begun elsewhere, then its 200: a completed call
+    assert feed(t, sip("BYE sip:bob@b SIP/2.0", "d", "2 BYE", to_tag="tb"), 50.0) is not None
+    feed(t, sip("SIP/2.0 200 OK", "d", "2 BYE", to_tag="tb"), 50.1, B, A)
+    rec = t.calls["d"].to_record("unterminated")
+    assert (rec.state, rec.bye_code, rec.caller, rec.called, rec.caller_ip, rec.hangup_by) == (
+        "completed", 200, "alice", "bob", "10.0.0.1", None
+    )  # fmt: skip
+    assert rec.flags == ["mirror_split", "no_invite_seen"]
+    # after the window: counted, no call
+    assert feed(t, sip("BYE sip:bob@b SIP/2.0", "e", "2 BYE", to_tag="tb"), 100.5) is None
+    assert (c["calls.adopted"], c["sip.no_dialog"], set(t.calls)) == (1, 4, {"d"})
+
+
+def test_an_adopted_dialog_from_a_response_swaps_the_parties() -> None:
+    t = CallTracker(Counters())
+    t.adopt_mid_dialog(10.0, "mirror_split")
+    feed(t, sip("SIP/2.0 200 OK", "r", "5 UPDATE", to_tag="tb"), 1.0, B, A)
+    call = t.calls["r"]
+    assert (call.caller_ip, call.called_ip) == (A, B)
+    assert "mirror_split" in call.flags

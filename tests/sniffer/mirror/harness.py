@@ -24,6 +24,8 @@ from sniffer.service.receivers import serve
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "golden"
 CALL_PCAP = DATA / "sip_rtp_g711u_call_register_voipshark.pcap"
+SPLIT_AT = 2000
+"""A packet of CALL_PCAP's RTP (its INVITEs are packets 61..135, its BYEs 5609..5614)."""
 SECRETS = {"pbx1": "pbx1-secret-0123456789", "pbx2": "pbx2-secret-0123456789"}
 
 
@@ -66,16 +68,21 @@ def direct_calls(path: Path) -> list[CallRecord]:
 
 
 def sender(
-    receiver: MirrorReceiver, name: str, secret: str | None = None, *, batch: int = 256
+    receiver: MirrorReceiver | list[MirrorReceiver],
+    name: str,
+    secret: str | None = None,
+    *,
+    batch: int = 256,
 ) -> tuple[MirrorClient, SendBuffer, list[bytes]]:
-    """A client whose connections are socket pairs into ``receiver``; also returns the list
-    where every byte it writes is recorded (for replays)."""
+    """A client whose connections are socket pairs into ``receiver`` (of a list: the last one
+    when it connects, so appending one is a failover); also returns the list where every
+    byte it writes is recorded (for replays)."""
     wire: list[bytes] = []
 
     async def opener(_t: Target) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         a, b = socket.socketpair()
         sr, sw = await asyncio.open_connection(sock=a)
-        receiver.accept(sr, sw)
+        (receiver[-1] if isinstance(receiver, list) else receiver).accept(sr, sw)
         cr, cw = await asyncio.open_connection(sock=b)
         orig = cw.write
 
@@ -93,11 +100,16 @@ def sender(
     return client, buf, wire
 
 
-def load_file(client: MirrorClient, buf: SendBuffer, path: Path, batch: int = 256) -> int:
-    """Every packet of the file into the buffer (frames 1..n); returns the packets."""
+def load_file(
+    client: MirrorClient, buf: SendBuffer, path: Path, batch: int = 256, part: slice | None = None
+) -> int:
+    """Every packet of the file (or ``part`` of them) into the buffer as the next frames;
+    returns the packets."""
     linktype, pkts = packets_of(path)
+    if part is not None:
+        pkts = pkts[part]
     enc = BatchEncoder()
-    seq = buf.acked
+    seq = buf.acked + buf.frames
     for i in range(0, len(pkts), batch):
         part = pkts[i : i + batch]
         body, compressed = enc.encode(linktype, part)

@@ -1,20 +1,91 @@
-"""A sender's sensor on the receiver: where its stream resumes, failover splits flagged, a
-new run of the sender starting afresh, the state kept across receiver restarts."""
+"""A sender's sensor on the receiver: where its stream resumes, failover splits flagged (on the
+receiver that had the call and on the one that took the rest of it over), a new run of the
+sender starting afresh, the state kept across receiver restarts."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from db.records import CallRecord, Record
 from db.settings import load_settings
+from sniffer.analyzer import Analyzer
 from sniffer.mirror.remote import SPLIT_FLAG, ReceiverClock, RemoteSensor
-from tests.sniffer.mirror.harness import CALL_PCAP, packets_of
+from tests.sniffer.mirror.harness import CALL_PCAP, SPLIT_AT, packets_of
 
 
-def _sensor(tmp_path: Path) -> RemoteSensor:
+def _sensor(tmp_path: Path, **extra: object) -> RemoteSensor:
     settings = load_settings(
-        None, {"storage.db_url": "mysql://u@127.0.0.1:1/x", "spool.dir": str(tmp_path)}
+        None, {"storage.db_url": "mysql://u@127.0.0.1:1/x", "spool.dir": str(tmp_path), **extra}
     )
     return RemoteSensor(settings, "pbx1", 7, receiver=ReceiverClock(tmp_path / "journal"))
+
+
+def _calls(records: list[Record]) -> dict[str, CallRecord]:
+    return {r.call_id: r for r in records if isinstance(r, CallRecord)}
+
+
+def _recording(s: RemoteSensor) -> list[Record]:
+    records: list[Record] = []
+    s._sink = records.append  # type: ignore[method-assign]
+    return records
+
+
+def test_a_failover_mid_call_gives_a_split_cdr_on_both_receivers(tmp_path: Path) -> None:
+    linktype, pkts = packets_of(CALL_PCAP)
+    first, second = _sensor(tmp_path / "a"), _sensor(tmp_path / "b")
+    got_first, got_second = _recording(first), _recording(second)
+    assert first.resume("run-a", 0) == (0, False)
+    first.feed(linktype, pkts[:SPLIT_AT])
+    first.last_seq = 5
+    # the sender fails over: the second receiver never saw this stream, frames 1..5 were
+    # acknowledged by the first one
+    assert second.resume("run-a", 5) == (5, False)
+    second.feed(linktype, pkts[SPLIT_AT:])
+    second.last_seq = 9
+    assert first.resume("run-a", 9) == (9, True)  # the sender comes back
+    for s in (first, second):
+        for a in s.analyzers.values():
+            a.finish("unterminated")
+        s.writer.close(timeout=1.0)
+    had, took = _calls(got_first), _calls(got_second)
+    assert set(had) == set(took) and len(had) == 2  # the two legs of the B2BUA
+    for cid, rec in had.items():
+        assert SPLIT_FLAG in rec.flags and rec.state == "unterminated"
+        assert rec.invite_ts is not None and rec.final_code == 200
+        end = took[cid]
+        assert {SPLIT_FLAG, "no_invite_seen"} <= set(end.flags)
+        assert (end.state, end.bye_code) == ("completed", 200)
+        assert end.invite_ts > rec.end_ts - 1  # the second part begins where the first ended
+        assert len(end.streams) == 2 and all(st.packets > 500 for st in end.streams)
+        assert {st.direction for st in end.streams} == {"caller", "callee"}
+        assert {(st.src_ip, st.src_port, st.ssrc) for st in end.streams} <= {
+            (st.src_ip, st.src_port, st.ssrc) for st in rec.streams
+        }
+    assert second.counters["calls.adopted"] == 2
+    assert second.counters["rtp.adopted_streams"] == 4
+    assert second.mirror["adopt_windows"] == 1
+
+
+def test_without_a_takeover_stray_in_dialog_sip_makes_no_call(tmp_path: Path) -> None:
+    linktype, pkts = packets_of(CALL_PCAP)
+    # a plain capture sensor started mid-call
+    records: list[Record] = []
+    a = Analyzer(linktype, records.append)
+    a.feed(pkts[SPLIT_AT:])
+    a.finish("unterminated")
+    assert _calls(records) == {} and a.counters["sip.no_dialog"] >= 4
+    assert a.counters["calls.adopted"] == 0
+    # a receiver on a stream's start (nothing acknowledged elsewhere), and one with the
+    # window turned off: neither adopts
+    for s in (_sensor(tmp_path / "c"), _sensor(tmp_path / "d", **{"mirror.split_adopt_s": 0})):
+        got = _recording(s)
+        acked = 0 if s.settings.mirror.split_adopt_s else 5
+        s.resume("run-a", acked)
+        s.feed(linktype, pkts[SPLIT_AT:])
+        for an in s.analyzers.values():
+            an.finish("unterminated")
+        s.writer.close(timeout=1.0)
+        assert _calls(got) == {} and s.counters["calls.adopted"] == 0
 
 
 def test_resume_split_and_new_runs(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """Sender and receiver end to end in one process (socket pairs): per-sender sensors with their
-own calls and CDRs, refused secrets and replays, garbage beside a good sender, resume."""
+own calls and CDRs, refused secrets and replays, garbage beside a good sender, resume, a call
+split by a failover."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from pathlib import Path
 import pytest
 
 from db.connect import connect
+from db.queries import call_uids, fetch_call
+from db.records import CallRecord
 from db.url import parse_db_url
 from sniffer.mirror.client import MirrorRefused
 from sniffer.mirror.server import MirrorReceiver
 from tests.db.mariadb import next_sensor_id
 from tests.sniffer.mirror.harness import (
     CALL_PCAP,
+    SPLIT_AT,
     direct_calls,
     load_file,
     make_receiver,
@@ -155,3 +159,53 @@ async def test_resume_after_a_lost_connection_neither_loses_nor_repeats(
         assert s.packets == total
         assert s.mirror["sessions"] >= 2
         assert s.mirror["duplicate_frames"] >= 0 and s.mirror["gap_frames"] == 0
+
+
+async def _split_cdrs(db_url: str, sensor_id: int) -> list[CallRecord]:
+    conn = await connect(parse_db_url(db_url))
+    try:
+        out = [await fetch_call(conn, sensor_id, uid) for uid in await call_uids(conn, sensor_id)]
+        return [c for c in out if c is not None]
+    finally:
+        conn.close()
+
+
+async def test_a_call_split_by_a_failover_has_a_cdr_on_both_receivers(
+    tmp_path: Path, db_url: str
+) -> None:
+    """The sender streams a call's start to one receiver, which stops (the call still open);
+    the sender fails over to another receiver with the rest (RTP, the BYEs): both write a
+    CDR of their part of each leg, flagged ``mirror_split``."""
+    first, ids = _receiver(tmp_path / "a", db_url)
+    preset_sensor_ids(tmp_path / "b" / "spool", ids)
+    second = make_receiver(receiver_settings(tmp_path / "b", db_url), tmp_path / "b" / "journal")
+    targets = [first]
+    client, buf, _ = sender(targets, "pbx1")
+    stop = asyncio.Event()
+    async with running(first):
+        task = asyncio.create_task(client.run(stop))
+        n = load_file(client, buf, CALL_PCAP, batch=64, part=slice(None, SPLIT_AT))
+        async with asyncio.timeout(30):
+            while not buf.empty or first.sensors.get("pbx1") is None:
+                await asyncio.sleep(0.01)
+        assert first.sensors["pbx1"].packets == n
+    targets.append(second)  # the first receiver is gone for good
+    async with running(second):
+        n += load_file(client, buf, CALL_PCAP, batch=64, part=slice(SPLIT_AT, None))
+        client.finish()
+        await asyncio.wait_for(task, 60)
+        s = second.sensors["pbx1"]
+        assert (first.sensors["pbx1"].packets + s.packets, s.counters["calls.adopted"]) == (
+            n, 2
+        )  # fmt: skip
+    cdrs = await _split_cdrs(db_url, ids["pbx1"])
+    legs = {c.call_id for c in direct_calls(CALL_PCAP)}
+    assert len(legs) == 2
+    for cid in legs:
+        had = [c for c in cdrs if c.call_id == cid and c.state == "shutdown"]
+        took = [c for c in cdrs if c.call_id == cid and c.state == "completed"]
+        assert len(had) == len(took) == 1, cdrs
+        assert "mirror_split" in had[0].flags and had[0].final_code == 200
+        assert {"mirror_split", "no_invite_seen"} <= set(took[0].flags)
+        assert took[0].bye_code == 200 and len(took[0].streams) == 2
+    assert len(cdrs) == 4  # nothing else from the dialogs' halves
