@@ -1,7 +1,8 @@
 """Packet mirroring between namespaces as hosts: three sender namespaces make real sipp calls
 (with RTP) and run ``callsift mirror-send -i lo``; one receiver namespace analyses them into
 MariaDB. Each sender is a sensor of its own whose CDRs are exactly its calls; a receiver restart
-and a failover to another receiver lose no packet and repeat none."""
+and a failover to another receiver lose no packet and repeat none, and a call the failover
+splits has a CDR flagged ``mirror_split`` on both receivers."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from db.migrate import migrate
 from db.queries import call_uids, duplicate_call_uids, fetch_call
 from db.records import CallRecord
 from db.url import parse_db_url
+from sniffer.mirror.remote import SPLIT_FLAG as SPLIT
 from tests.db.mariadb import url_of
 from tests.live import Netns, Relay
 from tests.live.sensor import ROOT, SensorProcess
@@ -186,12 +189,19 @@ def test_three_senders_restart_and_failover(
             )
             procs.append(spare)
             spare.wait_ready(30)
-            rc, _took, log = main2.stop()
-            assert rc == 0, log[-2000:]
+
+            def failover() -> None:
+                time.sleep(3.0)  # pbx1's call is answered, its RTP flowing
+                rc, _took, log = main2.stop()
+                assert rc == 0, log[-2000:]
+
+            # a call of pbx1 in progress during the failover: split between the receivers
+            _in_parallel([lambda: place_calls(sender_ns[0], 1, 5071, 7200), failover])
             _in_parallel([lambda ns=ns: place_calls(ns, N_CALLS, 5081, 7000) for ns in sender_ns])
             for name in NAMES:
+                more = N_CALLS + (name == NAMES[0])  # the split call's BYE side: completed
                 wait_for(
-                    lambda n=name: len(_completed(site, ids[n])) >= len(round1[n]) + N_CALLS,
+                    lambda n=name, m=more: len(_completed(site, ids[n])) >= len(round1[n]) + m,
                     60, "CDRs through the failover receiver",
                 )  # fmt: skip
             captured = {}
@@ -217,8 +227,30 @@ def test_three_senders_restart_and_failover(
         assert round1[name] <= done  # ended before the restart: there, once
         assert len(done) >= 2 * N_CALLS
         for c in calls:
-            if c.state == "completed":
+            if c.state == "completed" and SPLIT not in c.flags:
                 _check_call(c)
+        _check_split(calls, 1 if name == NAMES[0] else 0)
+
+
+def _check_split(calls: list[CallRecord], n: int) -> None:
+    """``n`` calls split by the failover: a CDR on each receiver, both flagged, the first
+    with the INVITE side (``shutdown`` when that receiver stopped), the second with the BYE
+    side; together their RTP is every packet sent, once."""
+    took = [c for c in calls if c.state == "completed" and SPLIT in c.flags]
+    assert len(took) == n, took
+    for end in took:
+        assert "no_invite_seen" in end.flags and end.bye_code == 200, end
+        had = [c for c in calls if c.call_id == end.call_id and c is not end]
+        assert len(had) == 1 and SPLIT in had[0].flags, had
+        start = had[0]
+        assert (start.state, start.final_code) == ("shutdown", 200), start
+        assert start.invite_ts < end.invite_ts
+        assert len(end.streams) == 2, end.streams
+        packets: dict[tuple[int, int], int] = {}
+        for st in start.streams + end.streams:
+            key = (st.src_port, st.ssrc)
+            packets[key] = packets.get(key, 0) + st.packets
+        assert list(packets.values()) == [G711A_PACKETS] * 2, (start.streams, end.streams)
 
 
 def test_refused_secrets_replays_and_fuzz_leave_a_good_sender_alone(
