@@ -313,6 +313,7 @@ def run_api(args: argparse.Namespace) -> int:
         api_config(settings, url, secret, spool_given=args.spool is not None),
         settings.api.host,
         settings.api.port,
+        settings.api.trusted_proxies,
     )
 
 

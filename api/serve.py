@@ -25,7 +25,7 @@ async def preflight(db_url: str) -> None:
         conn.close()
 
 
-def serve(config: ApiConfig, host: str, port: int) -> int:
+def serve(config: ApiConfig, host: str, port: int, trusted_proxies: str = "127.0.0.1") -> int:
     """Run until SIGINT/SIGTERM; :class:`~db.errors.DbError` (reported by the CLI) when the
     database cannot be used."""
     asyncio.run(preflight(config.db_url))
@@ -39,6 +39,8 @@ def serve(config: ApiConfig, host: str, port: int) -> int:
             access_log=False,
             log_config=None,
             lifespan="on",
+            proxy_headers=True,
+            forwarded_allow_ips=trusted_proxies,
             timeout_graceful_shutdown=10,
         )
     )

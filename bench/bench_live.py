@@ -48,10 +48,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from docblock import stamp, write_block  # noqa: E402
 from live_procs import DB_URL, HEALTH_TIMEOUT_S, SAMPLE_S, Lab, Sampler, lab, start_sensor  # noqa: E402
 
-from db.connect import connect  # noqa: E402
 from db.migrate import drop_database, migrate  # noqa: E402
-from db.queries import call_uids, duplicate_call_uids, fetch_call, sensor_row_counts  # noqa: E402
-from db.url import parse_db_url  # noqa: E402
+from tests.live.cdrs import fetch_cdrs  # noqa: E402
 from tests.live.counters import CLK_TCK, backlog_drops, cpu_ticks  # noqa: E402
 from tests.live.sensor import SensorProcess  # noqa: E402
 
@@ -162,17 +160,9 @@ async def db_check(
     sensor_id: int, expected: dict[str, Summary], orphans: int
 ) -> tuple[int, int, list[str]]:
     """(CDRs found, mismatching calls, first problems) of one sensor against the offline run."""
-    conn = await connect(parse_db_url(DB_URL))
-    try:
-        found: dict[str, Summary] = {}
-        for uid in await call_uids(conn, sensor_id):
-            rec = await fetch_call(conn, sensor_id, uid)
-            if rec is not None:
-                found[rec.call_id] = summary(rec.final_code, rec.state, rec.streams)
-        counts = await sensor_row_counts(conn, sensor_id)
-        dups = await duplicate_call_uids(conn, sensor_id)
-    finally:
-        conn.close()
+    calls, counts = await fetch_cdrs(DB_URL, sensor_id)
+    found = {rec.call_id: summary(rec.final_code, rec.state, rec.streams) for rec in calls}
+    dups = counts["duplicates"]
     problems: list[str] = []
     bad = 0
     for cid in sorted(expected.keys() | found.keys()):

@@ -27,6 +27,7 @@ from sniffer.decode.reframe import reframe
 from sniffer.diagnosis.diagnoser import Diagnoser
 from sniffer.faults import FaultGuard, SinkError
 from sniffer.flows import Flow, flow_key
+from sniffer.flowtable import FlowTable
 from sniffer.media_path import MediaPath
 from sniffer.signalling import Signalling, Sink
 from sniffer.sip.framing import looks_like_sip
@@ -114,13 +115,13 @@ class Analyzer:
             self.counters, self.tracker, self.guard, max_registrations=cfg.max_registrations
         )
         self.spool = spool
-        self.flows: dict[bytes, Flow] = {}
-        """Every cached UDP flow (RTP, RTCP, unbound), by 4-tuple key."""
-        self.rtp_flows: dict[bytes, Flow] = {}
-        """The RTP flows bound to calls only: what the inline fast path looks up."""
+        self.flowtable = FlowTable(cfg.max_orphan_flows)
         self.diagnosis = Diagnoser(cfg.diagnosis)
         self.signalling.observe = self.diagnosis.on_sip
-        self.media = MediaPath(self, spool)
+        self.media = MediaPath(
+            self.flowtable, self.tracker, self.sink, self.counters,
+            min_orphan_packets=cfg.orphan_min_packets, spool=spool, diagnosis=self.diagnosis,
+        )  # fmt: skip
         self.tracker.on_endpoint_taken = self.media.release
         self.packets = 0
         self.sip_taps: list[Callable[[Datagram], None]] = []
@@ -144,7 +145,7 @@ class Analyzer:
             linktype = self.linktype
         elif linktype != self.linktype and self.spool is not None:
             packets, linktype = self._reframed(packets, linktype), self.linktype
-        rtp_get = self.rtp_flows.get
+        rtp_get = self.flowtable.rtp.get
         fast = _FAST_PATH.unpack_from
         slow = self._slow
         rtp_rare = self.media.rtp_rare
@@ -245,7 +246,7 @@ class Analyzer:
                 self.counters.inc("sip.stream_not_sip")
             return
         key = flow_key(d.src, d.dst, d.sport, d.dport)
-        flow = self.flows.get(key)
+        flow = self.flowtable.flows.get(key)
         frame = d.frames[-1][1]
         if flow is not None:
             self.media.on_flow(flow, key, d.ts, payload, frame, d.payload_offset)
@@ -324,9 +325,7 @@ class Analyzer:
     def emit_call(self, call: Call, reason: str) -> None:
         """The call's record to the sink. The tracker has forgotten the call: its flows and
         pcap are released here whatever happens while the record is built."""
-        for key in call.flow_keys:
-            self.flows.pop(key, None)
-            self.rtp_flows.pop(key, None)
+        self.flowtable.forget_call(call)
         try:
             rec = call.to_record(reason)
         finally:
@@ -404,7 +403,7 @@ class Analyzer:
         return {
             "packets": self.packets,
             "open_calls": len(self.tracker.calls),
-            "flows": len(self.flows),
+            "flows": len(self.flowtable.flows),
             "counters": self.counters.snapshot(),
             "sip_peers": self.signalling.peers.snapshot(),
             "decoder": self.decoder.stats(),

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sniffer.calls.call import Call
     from sniffer.calls.media import CallStream, PayloadMap
-    from sniffer.rtp.stats import StreamStats
     from sniffer.spool.spool import CallPcap
 
 RTP = 0
@@ -34,8 +33,15 @@ def flow_key(src: bytes, dst: bytes, sport: int, dport: int) -> bytes:
     return src + dst + _PORTS.pack(sport, dport)
 
 
+def split_key(key: bytes) -> tuple[bytes, bytes, int, int]:
+    """Inverse of :func:`flow_key`: (src, dst, sport, dport)."""
+    n = (len(key) - 4) // 2
+    sport, dport = _PORTS.unpack_from(key, 2 * n)
+    return key[:n], key[n : 2 * n], sport, dport
+
+
 class Flow:
-    """One cached UDP 4-tuple. ``ssrc``/``pt``/``stats``/``pcap`` mirror the current stream so
+    """One cached UDP 4-tuple. ``ssrc``/``pt``/``add``/``pcap`` mirror the current stream so
     the fast path reads them with one attribute access each."""
 
     __slots__ = (
@@ -44,13 +50,11 @@ class Flow:
         "generation",
         "key",
         "kind",
-        "last_ts",
         "payloads",
         "pcap",
         "pt",
         "sender",
         "ssrc",
-        "stats",
         "stream",
         "streams",
     )
@@ -75,18 +79,15 @@ class Flow:
         """The tracker's media generation when an unbound flow was last looked up."""
         self.ssrc = -1
         self.pt = -1
-        self.stats: StreamStats | None = None
         self.add: Callable[[int, int, float, int, bool], None] = _no_stream
         self.stream: CallStream | None = None
         self.pcap: CallPcap | None = None
         self.streams: dict[int, CallStream] = {}
-        self.last_ts = 0.0
 
     def select(self, stream: CallStream, pt: int) -> None:
         """Make ``stream`` the current one (new SSRC or main payload type)."""
         self.stream = stream
         self.ssrc = stream.ssrc
-        self.stats = stream.stats
         self.add = stream.stats.add
         self.pt = pt
         self.streams[stream.ssrc] = stream

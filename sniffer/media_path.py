@@ -4,35 +4,29 @@ payload types (telephone-event, CN), RTCP reports, and RTP bound to no call (orp
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
+from db.records import Record
 from db.settings import SpoolMode
-from sniffer.calls.call import MAX_STREAMS, Call, stream_record
-from sniffer.calls.media import CallStream, MediaTarget, PayloadMap, other_side
+from sniffer.calls.call import MAX_STREAMS, Call, MediaTarget, stream_record
+from sniffer.calls.media import CallStream, PayloadMap, other_side
+from sniffer.calls.tracker import CallTracker
+from sniffer.counters import Counters
 from sniffer.decode.datagram import Datagram
-from sniffer.flows import RTCP, RTP, UNBOUND, Flow
+from sniffer.diagnosis.diagnoser import Diagnoser
+from sniffer.flows import RTCP, RTP, UNBOUND, Flow, split_key
+from sniffer.flowtable import FlowTable
 from sniffer.rtp.dtmf import EventGuess
-from sniffer.rtp.header import looks_like_rtp
+from sniffer.rtp.header import header_len, looks_like_rtp, rtp_payload
 from sniffer.rtp.rtcp import RtcpParseError, looks_like_rtcp, parse_compound
 from sniffer.spool.spool import CallPcapSpool
-
-if TYPE_CHECKING:
-    from sniffer.analyzer import Analyzer
 
 MAX_FLOW_STREAMS = 64
 """SSRCs kept per UDP flow (a new SSRC per packet is an attack, not a call)."""
 ORPHAN_IDLE_S = 60.0
 """An unbound flow silent this long is reported (if it qualifies) and forgotten."""
 _RTP_FIXED = struct.Struct("!HII")
-_PORTS = struct.Struct("!HH")
 _NO_PAYLOADS = PayloadMap()
-
-
-def split_key(key: bytes) -> tuple[bytes, bytes, int, int]:
-    """Inverse of :func:`sniffer.flows.flow_key`: (src, dst, sport, dport)."""
-    n = (len(key) - 4) // 2
-    sport, dport = _PORTS.unpack_from(key, 2 * n)
-    return key[:n], key[n : 2 * n], sport, dport
 
 
 def _announced(call: Call, endpoint: tuple[bytes, int], rtcp: bool) -> MediaTarget | None:
@@ -43,46 +37,32 @@ def _announced(call: Call, endpoint: tuple[bytes, int], rtcp: bool) -> MediaTarg
     return None
 
 
-def rtp_header_len(data: bytes, off: int, end: int) -> int:
-    """Length of the RTP header at ``data[off]`` (CSRCs and extension), or -1 if it overruns."""
-    n = 12 + 4 * (data[off] & 0x0F)
-    if data[off] & 0x10:
-        if off + n + 4 > end:
-            return -1
-        n += 4 + 4 * ((data[off + n + 2] << 8) | data[off + n + 3])
-    return n if off + n <= end else -1
-
-
-def rtp_payload(data: bytes, off: int, end: int) -> bytes | None:
-    """The payload of the RTP packet at ``data[off:end]`` without its padding (RFC 3550 5.1),
-    or None when the header or the padding overruns the packet."""
-    hlen = rtp_header_len(data, off, end)
-    if hlen < 0:
-        return None
-    stop = end
-    if data[off] & 0x20:
-        pad = data[end - 1] if end > off + hlen else 0
-        if pad == 0 or off + hlen + pad > end:
-            return None
-        stop -= pad
-    return data[off + hlen : stop]
-
-
 class MediaPath:
-    """The analyzer's RTP/RTCP handling outside the inline fast path."""
+    """The analyzer's RTP/RTCP handling outside the inline fast path: reads the calls'
+    media targets in ``tracker``, binds flows in ``table``, sends orphan streams to ``sink``."""
 
-    def __init__(self, analyzer: Analyzer, spool: CallPcapSpool | None) -> None:
-        self.analyzer = analyzer
-        self.flows = analyzer.flows
-        self.tracker = analyzer.tracker
-        self.counters = analyzer.counters
-        self.min_orphan_packets = analyzer.config.orphan_min_packets
-        self.max_orphans = analyzer.config.max_orphan_flows
+    def __init__(
+        self,
+        table: FlowTable,
+        tracker: CallTracker,
+        sink: Callable[[Record], None],
+        counters: Counters,
+        *,
+        min_orphan_packets: int,
+        spool: CallPcapSpool | None,
+        diagnosis: Diagnoser,
+    ) -> None:
+        self.table = table
+        self.diagnosis = diagnosis
+        self.flows = table.flows
+        self.tracker = tracker
+        self.sink = sink
+        self.counters = counters
+        self.min_orphan_packets = min_orphan_packets
         self.spool_rtp = spool is not None and spool.mode != SpoolMode.SIP
         self.headers_only = spool is not None and spool.mode == SpoolMode.RTP_HEADERS
         self.rtp_caplen = 54 if self.headers_only else -1
         """caplen of fast-path frames: Ethernet 14 + IPv4 20 + UDP 8 + RTP 12 (no CSRC/ext)."""
-        self.orphans: dict[bytes, Flow] = {}
 
     # -- new flows --------------------------------------------------------------------------
 
@@ -116,20 +96,15 @@ class MediaPath:
             payloads = payloads.merged_with(from_src.payloads)  # what the sender said it sends
         flow = Flow(key, RTCP if target.rtcp else RTP, call, payloads, sender)
         flow.pcap = call.pcap if self.spool_rtp else None
-        self.flows[key] = flow
-        if flow.kind == RTP and len(key) == 12:
-            self.analyzer.rtp_flows[key] = flow
-        call.flow_keys.append(key)
+        self.table.bind(key, flow)
         self.on_flow(flow, key, d.ts, payload, frame, d.payload_offset)
 
     def _orphan(self, key: bytes, ts: float, payload: bytes, frame: bytes, poff: int) -> None:
         self.counters.inc("rtp.unbound_packets")
-        if len(self.orphans) >= self.max_orphans:
+        flow = Flow(key, UNBOUND, None, _NO_PAYLOADS, None, self.tracker.media_generation)
+        if not self.table.add_orphan(key, flow):
             self.counters.inc("rtp.unbound_untracked")
             return
-        flow = Flow(key, UNBOUND, None, _NO_PAYLOADS, None, self.tracker.media_generation)
-        self.flows[key] = flow
-        self.orphans[key] = flow
         if looks_like_rtp(payload):
             self.rtp_rare(flow, ts, payload, 0, len(payload), frame, poff)
 
@@ -150,7 +125,6 @@ class MediaPath:
                 src, dst, sport, dport = split_key(key)
                 media = self.tracker.media
                 if (dst, dport) in media or (src, sport) in media:
-                    del self.flows[key]
                     self._retire_orphan(key)
                     d = Datagram(
                         17, src, sport, dst, dport, payload, None, ts, [(ts, frame)], poff, ""
@@ -191,7 +165,7 @@ class MediaPath:
         if stream is not flow.stream:
             flow.select(stream, pt)
         stream.stats.add(seq, rts, ts, pt, b1 > 127)
-        diag = self.analyzer.diagnosis
+        diag = self.diagnosis
         if not seq & diag.sample_mask and flow.call is not None:
             diag.sample_payload(stream, pt, rtp_payload(data, off, end))
         if stream.unmapped(pt):
@@ -211,7 +185,7 @@ class MediaPath:
         if pcap is not None:
             caplen = -1
             if self.headers_only and poff >= 0:
-                hlen = rtp_header_len(data, off, end)
+                hlen = header_len(data, off, end)
                 caplen = poff + (hlen if hlen > 0 else 12)
             pcap.write(ts, frame, caplen)
 
@@ -272,27 +246,21 @@ class MediaPath:
     def release(self, call: Call, endpoint: tuple[bytes, int]) -> None:
         """Forget ``call``'s flows to or from ``endpoint`` (now another call's): their next
         packet binds afresh. The streams counted so far stay in ``call``."""
-        keep = []
-        for key in call.flow_keys:
-            src, dst, sport, dport = split_key(key)
-            if (src, sport) == endpoint or (dst, dport) == endpoint:
-                self.flows.pop(key, None)
-                self.analyzer.rtp_flows.pop(key, None)
-                self.counters.inc("rtp.flows_rebound")
-            else:
-                keep.append(key)
-        call.flow_keys = keep
+        n = self.table.release(call, endpoint)
+        if n:
+            self.counters.inc("rtp.flows_rebound", n)
 
     # -- orphans ----------------------------------------------------------------------------
 
     def _retire_orphan(self, key: bytes) -> None:
-        flow = self.orphans.pop(key, None)
+        """Forget the flow at ``key``; report its streams if it was an orphan."""
+        flow = self.table.remove_orphan(key)
         if flow is None:
             return
         for s in flow.streams.values():
             if self._plausible_rtp(s):
                 self.counters.inc("rtp.orphan_streams")
-                self.analyzer.sink(stream_record(s, None))
+                self.sink(stream_record(s, None))
 
     def _plausible_rtp(self, s: CallStream) -> bool:
         """Is an unbound SSRC worth a stream record? RTP uses dynamic ports (>= 1024), and a
@@ -306,16 +274,9 @@ class MediaPath:
         )
 
     def expire(self, now: float) -> None:
-        idle = [
-            k
-            for k, f in self.orphans.items()
-            if f.stream is None or now - f.stream.stats.last_ts >= ORPHAN_IDLE_S
-        ]
-        for k in idle:
-            self.flows.pop(k, None)
+        for k in self.table.idle_orphans(now, ORPHAN_IDLE_S):
             self._retire_orphan(k)
 
     def drain(self) -> None:
-        for k in list(self.orphans):
-            self.flows.pop(k, None)
+        for k in list(self.table.orphans):
             self._retire_orphan(k)

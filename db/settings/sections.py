@@ -381,6 +381,12 @@ class ApiSettings(Section):
         65535, env="CALLSIFT_API_IMPORT_SENSOR_ID", ge=1, le=65535,
         doc="Sensor id (named `import`) under which imported calls appear.",
     )  # fmt: skip
+    trusted_proxies: str = setting(
+        "127.0.0.1", env="CALLSIFT_API_TRUSTED_PROXIES", min_length=1,
+        doc="Addresses (comma-separated, or `*`) whose `X-Forwarded-For`/`-Proto` the API "
+        "believes: the GUI's, so that the login throttle and the audit log see each user's "
+        "address rather than the GUI's. `*` only where nothing else reaches the API.",
+    )  # fmt: skip
 
     @field_validator("secret_key")
     @classmethod

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from db.records import CallRecord, StreamRecord
-from sniffer.calls.media import CALLEE, CALLER, CallStream, MediaTarget
+from sniffer.calls.media import CALLEE, CALLER, CallStream, PayloadMap
+from sniffer.calls.state import ENDING, SIP_ENDED, CallState
 from sniffer.netaddr import ip_to_text
 from sniffer.rtp.codecs import STATIC_PT
 from sniffer.rtp.rtcp_tracker import RtcpTracker
@@ -30,6 +32,17 @@ def call_uid(call_id: str, first_ts: float) -> str:
     """Stable record id: the same call in the same capture always gets the same uid."""
     h = hashlib.blake2b(f"{call_id}\x00{first_ts:.6f}".encode(), digest_size=12)
     return h.hexdigest()
+
+
+@dataclass(slots=True)
+class MediaTarget:
+    """An ip:port that one side of a call announced in SDP to receive RTP (or RTCP) on."""
+
+    call: Call
+    side: str
+    """The side that RECEIVES here (``caller`` or ``callee``)."""
+    payloads: PayloadMap
+    rtcp: bool = False
 
 
 class Call:
@@ -136,13 +149,95 @@ class Call:
         self.rtcp = RtcpTracker()
         self.pcap: CallPcap | None = None
         self.close_at: float | None = None
-        """Capture time at which the call is complete and may be emitted (end + linger)."""
+        """Capture time at which the call is complete and may be emitted (end + linger);
+        written by :meth:`_close_at` only."""
         self.notes: CallNotes | None = None
         """What the diagnosis learns from the call's SIP (sniffer/diagnosis/notes.py)."""
         self.snapshot_cache: tuple[tuple[int, int], str] | None = None
         """Crash-recovery state as JSON, and the SIP/DTMF counts it was taken at."""
 
+    # -- transitions (the tracker reports what SIP said) ------------------------------------
+
+    def _close_at(self, at: float | None) -> None:
+        """The one place that decides when the call closes (None: not before a timeout)."""
+        self.close_at = at
+
+    def new_attempt(self, cseq: int) -> None:
+        """The INVITE again with a higher CSeq (after a 401/407 challenge, or a retry): the
+        previous attempt's final response no longer counts."""
+        if self.final_code in (401, 407):
+            self.challenged = True
+        self.final_code = self.final_reason = self.final_ts = None
+        self.initial_cseq = cseq
+        self._close_at(None)
+
+    def ringing(self, ts: float) -> None:
+        if self.ringing_ts is None:
+            self.ringing_ts = ts
+
+    def answer(self, ts: float, code: int, reason: str | None) -> None:
+        """A 2xx to the initial INVITE (the first one counts)."""
+        if self.answer_ts is None:
+            self.answer_ts = ts
+            self.final_code, self.final_reason, self.final_ts = code, reason, ts
+            self._close_at(None)
+
+    def final_response(self, ts: float, code: int, reason: str | None, wait_s: float) -> None:
+        """A final response >= 300 to the initial INVITE: the call fails unless it was
+        answered or another final came first (a forked branch, a copy on another leg); it
+        closes ``wait_s`` later (a challenged INVITE may be sent again meanwhile)."""
+        if self.answer_ts is not None or self.final_code is not None:
+            return
+        self.final_code, self.final_reason, self.final_ts = code, reason, ts
+        self._close_at(ts + wait_s)
+
+    def bye(self, ts: float, cseq: int, from_tag: str | None, linger_s: float) -> None:
+        """The first BYE: the call is over, it lingers for late RTP and the BYE's answer."""
+        if self.bye_ts is None:
+            self.bye_ts = ts
+            self.bye_cseq = cseq
+            self.bye_from_tag = from_tag
+            self._close_at(ts + linger_s)
+
+    def bye_answered(self, ts: float, code: int, linger_s: float) -> None:
+        if code >= 200 and self.bye_code is None:
+            self.bye_code = code
+            self._close_at(ts + linger_s)
+
+    def cancel(self, ts: float) -> None:
+        """A CANCEL before any answer."""
+        if self.cancel_ts is None and self.answer_ts is None:
+            self.cancel_ts = ts
+
     # -- derived -------------------------------------------------------------------------
+
+    @property
+    def state(self) -> CallState:
+        """The state SIP gave the call (:mod:`sniffer.calls.state`): the one decision the
+        CDR and the live view both read. An answer outweighs a CANCEL it crossed; a CANCEL
+        or a failure outweigh a BYE without an answer."""
+        if self.answer_ts is not None:
+            return CallState.COMPLETED if self.bye_ts is not None else CallState.ANSWERED
+        if self.cancel_ts is not None:
+            return CallState.CANCELLED
+        if self.final_code is not None and self.final_code >= 300 and self.final_ts is not None:
+            return CallState.FAILED
+        if self.bye_ts is not None:
+            # a BYE needs a dialog: the call was answered though its 2xx was not captured
+            return CallState.COMPLETED
+        return CallState.RINGING if self.ringing_ts is not None else CallState.CALLING
+
+    @property
+    def live_state(self) -> str:
+        """What the live view shows: ``ending`` once SIP ended the call, else its state."""
+        state = self.state
+        return ENDING if self.ended or state in SIP_ENDED else state.value
+
+    def closing_state(self) -> CallState:
+        """The state the call closes with when its close time comes: its SIP end, or
+        ``timeout`` when it has none (an answered call whose BYE was not seen)."""
+        state = self.state
+        return state if state in SIP_ENDED else CallState.TIMEOUT
 
     @property
     def ended(self) -> bool:
@@ -162,19 +257,16 @@ class Call:
         return last
 
     def state_and_end(self, closing_reason: str) -> tuple[str, float]:
-        """(state, end_ts) as documented in docs/CDR.md."""
-        if self.answer_ts is not None:
-            if self.bye_ts is not None:
-                return "completed", self.bye_ts
-            return closing_reason, self.last_packet_ts()
-        if self.cancel_ts is not None:
-            return "cancelled", self.cancel_ts
-        if self.final_code is not None and self.final_code >= 300 and self.final_ts is not None:
-            return "failed", self.final_ts
-        if self.bye_ts is not None:
-            # a BYE needs a dialog: the call was answered though its 2xx was not captured
-            return "completed", self.bye_ts
-        return closing_reason, self.last_packet_ts()
+        """(state, end_ts) as documented in docs/CDR.md: the SIP end's, else
+        ``closing_reason`` (timeout, unterminated, shutdown) at the last packet."""
+        state = self.state
+        if state is CallState.COMPLETED and self.bye_ts is not None:
+            return state.value, self.bye_ts
+        if state is CallState.CANCELLED and self.cancel_ts is not None:
+            return state.value, self.cancel_ts
+        if state is CallState.FAILED and self.final_ts is not None:
+            return state.value, self.final_ts
+        return str(closing_reason), self.last_packet_ts()
 
     def hangup_by(self) -> str | None:
         if self.bye_ts is None or (self.answer_ts is None and self.final_code is not None):

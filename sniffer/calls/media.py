@@ -16,7 +16,6 @@ from sniffer.rtp.dtmf import DtmfDetector, EventGuess
 from sniffer.rtp.stats import StreamStats
 
 if TYPE_CHECKING:
-    from sniffer.calls.call import Call
     from sniffer.diagnosis.level import LevelMeter
     from sniffer.sip.sdp import MediaDescription
     from sniffer.spool.spool import CallPcap
@@ -91,17 +90,6 @@ class PayloadMap:
         """Is ``pt`` a voice stream (audio media line, an audio encoding)? Video, text,
         image and other non-audio streams get no MOS."""
         return self.media == "audio" and is_audio_encoding(self.encoding(pt))
-
-
-@dataclass(slots=True)
-class MediaTarget:
-    """An ip:port that one side of a call announced in SDP to receive RTP (or RTCP) on."""
-
-    call: Call
-    side: str
-    """The side that RECEIVES here (``caller`` or ``callee``)."""
-    payloads: PayloadMap
-    rtcp: bool = False
 
 
 class CallStream:

@@ -14,8 +14,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sniffer.calls.call import MAX_DTMF_EVENTS, MAX_MEDIA_TARGETS, Call
-from sniffer.calls.media import CALLEE, CALLER, MediaTarget, PayloadMap
+from sniffer.calls.call import MAX_DTMF_EVENTS, MAX_MEDIA_TARGETS, Call, MediaTarget
+from sniffer.calls.media import CALLEE, CALLER, PayloadMap
 from sniffer.netaddr import ip_to_text, text_to_ip
 
 STATE_VERSION = 1

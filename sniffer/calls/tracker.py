@@ -27,9 +27,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from db.settings import MAX_CALLS
-from sniffer.calls.call import MAX_CODECS, MAX_MEDIA_TARGETS, MAX_TRANSACTION_KEYS, Call
-from sniffer.calls.media import CALLEE, CALLER, MediaTarget, PayloadMap, other_side
+from sniffer.calls.call import (
+    MAX_CODECS,
+    MAX_MEDIA_TARGETS,
+    MAX_TRANSACTION_KEYS,
+    Call,
+    MediaTarget,
+)
+from sniffer.calls.media import CALLEE, CALLER, PayloadMap, other_side
 from sniffer.calls.negotiation import agreed_codecs, offered_line
+from sniffer.calls.state import CallState
 from sniffer.counters import Counters
 from sniffer.netaddr import text_to_ip
 from sniffer.sip.dtmf_info import info_dtmf_digit
@@ -160,11 +167,7 @@ class CallTracker:
             if not call.invite_seen:
                 self._setup_from_invite(call, msg, ts, src, sport, dst, dport)
             elif msg.cseq_num > call.initial_cseq:
-                if call.final_code in (401, 407):
-                    call.challenged = True
-                call.final_code = call.final_reason = call.final_ts = None
-                call.close_at = None
-                call.initial_cseq = msg.cseq_num
+                call.new_attempt(msg.cseq_num)
             self._sdp(call, msg, CALLER, offer=True, reneg=False)
             return
         sender = self._sender(call, msg, src, sport)
@@ -173,14 +176,9 @@ class CallTracker:
             call.flags.add("reinvite")
             self._sdp(call, msg, sender, offer=True, reneg=True)
         elif method == "BYE":
-            if call.bye_ts is None:
-                call.bye_ts = ts
-                call.bye_cseq = msg.cseq_num
-                call.bye_from_tag = msg.from_.tag
-                call.close_at = ts + self.linger_s
+            call.bye(ts, msg.cseq_num, msg.from_.tag, self.linger_s)
         elif method == "CANCEL":
-            if call.cancel_ts is None and call.answer_ts is None:
-                call.cancel_ts = ts
+            call.cancel(ts)
         elif method == "ACK":
             self._sdp(call, msg, sender, offer=False, reneg=msg.cseq_num != call.initial_cseq)
         elif method == "PRACK":
@@ -236,29 +234,20 @@ class CallTracker:
                 reneg = msg.cseq_num != call.initial_cseq
                 self._sdp(call, msg, self._sender(call, msg, src, sport), offer=False, reneg=reneg)
         elif method == "BYE":
-            if code >= 200 and call.bye_code is None:
-                call.bye_code = code
-                call.close_at = ts + self.linger_s
+            call.bye_answered(ts, code, self.linger_s)
         elif method in ("UPDATE", "PRACK") and 200 <= code < 300:
             sender = self._sender(call, msg, src, sport)
             self._sdp(call, msg, sender, offer=False, reneg=call.answer_ts is not None)
 
     def _initial_invite_response(self, call: Call, msg: SipMessage, code: int, ts: float) -> None:
         if code < 200:
-            if code in (180, 183) and call.ringing_ts is None:
-                call.ringing_ts = ts
-            return
-        if code < 300:
-            if call.answer_ts is None:
-                call.answer_ts = ts
-                call.final_code, call.final_reason, call.final_ts = code, msg.reason, ts
-                call.close_at = None
-            return
-        if call.answer_ts is not None or call.final_code is not None:
-            return  # a later final of a forked branch, or a copy on another leg
-        call.final_code, call.final_reason, call.final_ts = code, msg.reason, ts
-        wait = CHALLENGE_WAIT_S if code in (401, 407) else self.linger_s
-        call.close_at = ts + wait
+            if code in (180, 183):
+                call.ringing(ts)
+        elif code < 300:
+            call.answer(ts, code, msg.reason)
+        else:
+            wait = CHALLENGE_WAIT_S if code in (401, 407) else self.linger_s
+            call.final_response(ts, code, msg.reason, wait)
 
     # -- SDP --------------------------------------------------------------------------------
 
@@ -376,7 +365,7 @@ class CallTracker:
                 last = s.stats.last_ts
         return last
 
-    def reap(self, now: float) -> Iterator[tuple[Call, str]]:
+    def reap(self, now: float) -> Iterator[tuple[Call, CallState]]:
         """Calls that are complete (ended + linger) or inactive for ``call_timeout_s``.
 
         Under pressure (more than ``PRESSURE_AT`` of ``max_calls`` tracked), a dialog whose
@@ -384,21 +373,22 @@ class CallTracker:
         sender gave up by then), counted ``calls.pressure_timeout``. Only under pressure: a
         capture that misses one direction sees no response to any call.
 
-        Yields (call, closing_reason) and forgets each call; the caller builds the record.
+        Yields (call, the state it closes with: its SIP end, else ``timeout``) and forgets
+        each call; the caller builds the record.
         """
-        done: list[tuple[Call, str]] = []
+        done: list[tuple[Call, CallState]] = []
         pressure = len(self.calls) > self.pressure_at
         timeout = self.call_timeout_s
         for call in self.calls.values():
             if call.close_at is not None and now >= call.close_at:
-                done.append((call, "timeout"))
+                done.append((call, call.closing_state()))
                 continue
             idle = now - self.last_activity(call)
             if idle >= timeout:
-                done.append((call, "timeout"))
+                done.append((call, CallState.TIMEOUT))
             elif pressure and idle >= TIMER_B_S and not call.responded and not call.ended:
                 self.counters.inc("calls.pressure_timeout")
-                done.append((call, "timeout"))
+                done.append((call, CallState.TIMEOUT))
         for call, reason in done:
             self.forget(call)
             yield call, reason

@@ -3,6 +3,7 @@
 
 from struct import unpack_from
 
+from ..seq import seq32_add
 from ..sip.framing import looks_like_sip
 from .base import NONE, DecoderBase, Frames
 from .datagram import SCTP, Datagram
@@ -16,7 +17,6 @@ FLAG_E = 0x01
 FLAG_B = 0x02
 FLAGS_UNFRAGMENTED = FLAG_B | FLAG_E
 MAX_PARTIALS = 1024
-TSN_MASK = 0xFFFFFFFF
 
 PartialKey = tuple[bytes, int, bytes, int, int]
 
@@ -135,7 +135,7 @@ class SctpLayer(DecoderBase):
             self._count("decode.sctp_frag_too_big")
             return None
         s.frames.extend(frames if frames is not None else [(self._ts, self._frame)])
-        s.next_tsn = (tsn + 1) & TSN_MASK
+        s.next_tsn = seq32_add(tsn, 1)
         if not flags & FLAG_E:
             self._count("decode.sctp_frag_pending")
             return None

@@ -9,24 +9,18 @@ retransmitted bytes are dropped. Streams joined mid-connection resynchronise on 
 that looks like a SIP start line.
 """
 
+from ..seq import seq32_add, seq32_diff
 from ..sip.framing import looks_like_sip
 from .base import NONE, Frames
 from .datagram import Datagram
 from .tcpstream import MODE_DEAD, MODE_HTTP, MODE_SIP, StreamDir
 from .websocket import is_sip_upgrade
 
-SEQ_MASK = 0xFFFFFFFF
-SEQ_HALF = 0x80000000
 TH_FIN = 0x01
 TH_SYN = 0x02
 TH_RST = 0x04
 TLS_RECORD_TYPES = frozenset({20, 21, 22, 23})
 """change_cipher_spec, alert, handshake, application_data (RFC 8446 section 5.1)."""
-
-
-def seq_diff(a: int, b: int) -> int:
-    """Signed distance from ``b`` to ``a`` in 32-bit sequence space."""
-    return ((a - b + SEQ_HALF) & SEQ_MASK) - SEQ_HALF
 
 
 class _Conn:
@@ -126,7 +120,7 @@ class TcpStreams:
                 self._cnt, src, sport, dst, dport, conn.mode, self._max_buffer
             )
         if flags & TH_SYN:
-            isn1 = (seq + 1) & SEQ_MASK
+            isn1 = seq32_add(seq, 1)
             if d.next_seq != isn1:  # not a retransmitted SYN: a new connection on this 4-tuple
                 d.ooo_clear()
                 d.mode = conn.mode
@@ -195,7 +189,7 @@ class TcpStreams:
         if d.next_seq < 0:  # joined mid-connection
             d.next_seq = seq
             d.resync = d.mode == MODE_SIP
-        diff = seq_diff(seq, d.next_seq)
+        diff = seq32_diff(seq, d.next_seq)
         n = end - off
         if (
             not d.buf
@@ -215,7 +209,7 @@ class TcpStreams:
                 return NONE
             self._inc("decode.tcp_gap")
             d.clear(True)
-            d.next_seq = min(d.ooo, key=lambda s: seq_diff(s, d.next_seq))
+            d.next_seq = min(d.ooo, key=lambda s: seq32_diff(s, d.next_seq))
         elif diff + n <= 0:
             self._inc("decode.tcp_retransmission")
             return NONE
@@ -226,7 +220,7 @@ class TcpStreams:
                 if frame_off >= 0:
                     frame_off -= diff
             d.append(data, off, end, frames, frame_off, self._order)
-            d.next_seq = (d.next_seq + end - off) & SEQ_MASK
+            d.next_seq = seq32_add(d.next_seq, end - off)
         out = d.cut(ts, vlan, encap)
         if d.ooo:
             out = self._drain(d, out, ts, vlan, encap)
@@ -240,7 +234,7 @@ class TcpStreams:
         while progress and d.ooo:
             progress = False
             for s in list(d.ooo):
-                diff = seq_diff(s, d.next_seq)
+                diff = seq32_diff(s, d.next_seq)
                 if diff > 0:
                     continue
                 b, fr, fo, order = d.ooo_pop(s)
@@ -249,7 +243,7 @@ class TcpStreams:
                     continue
                 trim = -diff
                 d.append(b, trim, len(b), fr, fo + trim if fo >= 0 else -1, order)
-                d.next_seq = (d.next_seq + len(b) - trim) & SEQ_MASK
+                d.next_seq = seq32_add(d.next_seq, len(b) - trim)
                 got = d.cut(ts, vlan, encap)
                 if got:
                     out = got if out is NONE else out + got

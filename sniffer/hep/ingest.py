@@ -14,13 +14,14 @@ from pathlib import Path
 
 from db.errors import ConfigError, DbError
 from sniffer.counters import Counters
+from sniffer.decode.datagram import Decoded
 from sniffer.decode.hep import (
+    HEP_TRANSPORTS,
     PROTO_TYPE_RTCP,
     PROTO_TYPE_RTP,
     PROTO_TYPE_SIP,
     HepPacket,
     HepParseError,
-    hep_datagram,
 )
 from sniffer.mirror.pool import SensorPool
 from sniffer.mirror.remote import RemoteSensor
@@ -132,18 +133,13 @@ class HepIngest:
                 log.warning("hep: no sensor id for %s yet (%s): packet dropped", name, exc)
                 return
             self._sensors[identity] = sensor
-        try:
-            d = hep_datagram(pkt, now)
-        except ValueError:
-            c.inc("hep.bad_addresses_or_size")
-            return
         c.inc(f"hep.{kind}")
-        analyzer = sensor.analyzer(LINKTYPE_ETHERNET)
-        analyzer.idle(d.ts)  # the tick that feeding frames does
-        try:
-            analyzer._datagram(d)
-        except Exception as exc:
-            analyzer.guard.fault(exc, d.ts, "HEP packet", len(d.payload))
-        analyzer.packets += 1
+        d = Decoded(
+            pkt.ts if pkt.ts_sec else now,
+            pkt.ip_proto if pkt.ip_proto in HEP_TRANSPORTS else 17,
+            pkt.src_ip, pkt.src_port, pkt.dst_ip, pkt.dst_port, pkt.payload,
+            "hep3" if pkt.version == 3 else f"hep{pkt.version}",
+        )  # fmt: skip
+        sensor.analyzer_for(LINKTYPE_ETHERNET).feed_decoded([d])
         sensor.packets += 1
         sensor.stream_packets += 1

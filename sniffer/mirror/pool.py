@@ -55,7 +55,7 @@ class SensorPool:
                 )
                 sensor.start()
                 self.sensors[identity] = sensor
-                self._tg.create_task(Heartbeat(sensor).run(self.done))  # type: ignore[arg-type]
+                self._tg.create_task(Heartbeat(sensor).run(self.done))
                 log.info("%s: sensor '%s' has id %d", kind, name, sensor_id)
         return sensor
 

@@ -73,6 +73,8 @@ class RemoteSensor:
         self.mirror = Counters()
         """The stream's own counters: frames, gaps, duplicates, sessions..."""
         self.config = AnalyzerConfig.from_settings(settings)
+        self.analyzer: Analyzer | None = None
+        """Its one analyzer, once it has seen a frame."""
         self.analyzers: dict[str, Analyzer] = {}
         self.spools: dict[int, CallPcapSpool] = {}
         self.writer = CdrWriter.from_settings(settings.storage, sensor_id, receiver.journal_root)
@@ -138,33 +140,35 @@ class RemoteSensor:
         self.writer.start()
         self._adopt(self.snapshots.load())
 
-    def analyzer(self, linktype: int) -> Analyzer:
-        key = str(linktype)
-        a = self.analyzers.get(key)
-        if a is None:
-            s = self.settings.spool
-            spool = self.spools[linktype] = CallPcapSpool(
-                s.dir, linktype, mode=s.mode, gzip=s.gzip, group=s.group,
-                subdir="/".join(p for p in (s.subdir, self.kind, self.key) if p),
-            )  # fmt: skip
-            a = self.analyzers[key] = Analyzer(
-                linktype, self._sink, spool=spool, config=self.config, counters=self.counters
-            )
-            a.sip_taps.extend(tap(self.name) for tap in self.receiver.sip_taps)
+    def analyzer_for(self, linktype: int) -> Analyzer:
+        """The sensor's one analyzer (a call's SIP and RTP meet whatever batch brought them);
+        its pcaps have the link type of the first frames seen, frames of another link type
+        are converted (:meth:`Analyzer.feed`)."""
+        if self.analyzer is not None:
+            return self.analyzer
+        s = self.settings.spool
+        spool = self.spools[linktype] = CallPcapSpool(
+            s.dir, linktype, mode=s.mode, gzip=s.gzip, group=s.group,
+            subdir="/".join(p for p in (s.subdir, self.kind, self.key) if p),
+        )  # fmt: skip
+        a = self.analyzer = self.analyzers[str(linktype)] = Analyzer(
+            linktype, self._sink, spool=spool, config=self.config, counters=self.counters
+        )
+        a.sip_taps.extend(tap(self.name) for tap in self.receiver.sip_taps)
         return a
 
     def _sink(self, rec: Record) -> None:
         self.writer.submit(rec)
 
     def feed(self, linktype: int, packets: list[tuple[float, bytes]]) -> None:
-        self.analyzer(linktype).feed(packets)
+        self.analyzer_for(linktype).feed(packets, linktype)
         self.packets += len(packets)
         self.stream_packets += len(packets)
 
     def _adopt(self, calls: dict[str, list[dict[str, Any]]]) -> None:
         for key, states in calls.items():
             if key.isdigit():
-                self.analyzer(int(key)).adopt(states)
+                self.analyzer_for(int(key)).adopt(states)
 
     def open_calls(self) -> Iterator[Call]:
         """The calls in progress (the heartbeat's live view)."""

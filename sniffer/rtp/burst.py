@@ -17,6 +17,8 @@ ends before one, so p = bursts / received and q = bursts / lost.
 
 from array import array
 
+from sniffer.seq import seq_add, seq_diff
+
 MAX_DROPOUT = 3000
 """RFC 3550 A.1: a forward jump larger than this needs confirmation (source restart)."""
 MAX_MISORDER = 100
@@ -100,17 +102,17 @@ class LossTracker:
             ring = self._ring = array("q", bytes(8 * RING_SIZE))
             for e in range(max(self._base_ext, mx - RING_MASK), mx + 1):
                 ring[e & RING_MASK] = e + 1
-        d = ((seq - mx + 32768) & 0xFFFF) - 32768
+        d = seq_diff(seq, mx)
         if d > MAX_DROPOUT or d < -MAX_MISORDER:
             n = self.packets
             if seq != self._bad_seq or n != self._bad_at:
-                self._bad_seq = (seq + 1) & 0xFFFF
+                self._bad_seq = seq_add(seq, 1)
                 self._bad_at = n + 1  # confirmed only by the very next packet
                 return SEQ_BAD
             # Two sequential packets after a jump: the source restarted (RFC 3550 A.1). The
             # numbering continues past the jump and the base moves up by the jump, so only the
             # probation packet and this one are added to the expected count.
-            jump = (seq - mx) & 0xFFFF
+            jump = seq_add(seq, -mx)
             ext = mx + jump
             self._base_ext += jump - 2
             self._first_ext = self._base_ext

@@ -1,7 +1,8 @@
 """RTP fixed header (RFC 3550 section 5.1): slow-path and validation parser.
 
 The analyzer's fast path unpacks the 12 fixed bytes inline; this module is used where a packet
-must be checked completely (CSRC list, header extension, padding).
+must be checked completely (CSRC list, header extension, padding): an event's payload
+(:func:`rtp_payload`), the header kept by the ``rtp-headers`` spool (:func:`header_len`).
 """
 
 import struct
@@ -80,6 +81,27 @@ class RtpHeader:
             header_len=hlen,
             payload_len=n - hlen - pad,
         )
+
+
+def header_len(data: bytes, off: int, end: int) -> int:
+    """Length of the RTP header at ``data[off]`` (CSRCs and extension), or -1 if it overruns
+    ``end``; the packet's first byte is there (no copy: the spool's slow path)."""
+    n = RTP_FIXED_HEADER_LEN + 4 * (data[off] & 0x0F)
+    if data[off] & 0x10:
+        if off + n + 4 > end:
+            return -1
+        n += 4 + 4 * ((data[off + n + 2] << 8) | data[off + n + 3])
+    return n if off + n <= end else -1
+
+
+def rtp_payload(data: bytes, off: int, end: int) -> bytes | None:
+    """The payload of the RTP packet at ``data[off:end]`` without its padding, or None when
+    :meth:`RtpHeader.parse` refuses it."""
+    try:
+        h = RtpHeader.parse(data[off:end])
+    except RtpParseError:
+        return None
+    return data[off + h.header_len : off + h.header_len + h.payload_len]
 
 
 def looks_like_rtp(data: bytes) -> bool:

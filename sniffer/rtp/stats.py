@@ -30,6 +30,7 @@ from sniffer.rtp.burst import (
 )
 from sniffer.rtp.codecs import PT_CN, PT_CN_OLD, STATIC_PT
 from sniffer.rtp.jitterbuffer import JB_DEPTH_MS, JB_MAX_DRIFT, JB_RESYNC_MS
+from sniffer.seq import seq32_diff
 
 TS_JUMP_MS = 1000.0
 """A timestamp running ahead of the arrival time by more than this (D < -1 s) is a sender
@@ -232,7 +233,7 @@ class StreamStats(LossTracker):
         irregular = marker or tick < 0.0
         if tick < 0.0:
             tick = -tick
-        dts = ((rtp_ts - self._prev_rts + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+        dts = seq32_diff(rtp_ts, self._prev_rts)
         delta = arrival_ts - self._prev_arr
         dd = delta - dts * tick
         if dd < _TS_JUMP_NEG:

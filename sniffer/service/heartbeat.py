@@ -9,8 +9,9 @@ import asyncio
 import logging
 import socket
 import time
+from collections.abc import Iterable
 from contextlib import suppress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from db.connect import CONNECTION, connect
 from db.errors import DbError
@@ -19,8 +20,9 @@ from db.url import parse_db_url
 from sniffer.version import callsift_version
 
 if TYPE_CHECKING:
+    from db.settings import Settings
     from sniffer.calls.call import Call
-    from sniffer.service.sensor import Sensor
+    from sniffer.service.metrics import SensorSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -28,18 +30,29 @@ MAX_ACTIVE_ROWS = 5000
 """The live view shows at most this many calls per sensor (the newest)."""
 
 
-def call_state(call: Call) -> str:
-    if call.bye_ts is not None or call.cancel_ts is not None or call.close_at is not None:
-        return "ending"
-    if call.answer_ts is not None:
-        return "answered"
-    if call.ringing_ts is not None:
-        return "ringing"
-    return "calling"
+class Beating(Protocol):
+    """What the heartbeat reads of a sensor (the live sensor, a mirror sender's sensor)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def sensor_id(self) -> int | None: ...
+
+    def time_left(self) -> float | None:
+        """Seconds until the shutdown deadline; None before a stop."""
+
+    async def save_snapshot(self) -> bool:
+        """Write the crash-recovery snapshot; False if it could not be."""
+
+    def snapshot(self) -> SensorSnapshot: ...
+
+    def open_calls(self) -> Iterable[Call]:
+        """The calls in progress."""
 
 
 class Heartbeat:
-    def __init__(self, sensor: Sensor) -> None:
+    def __init__(self, sensor: Beating) -> None:
         self.sensor = sensor
         self.settings = sensor.settings
         self._conn: CONNECTION | None = None
@@ -82,17 +95,15 @@ class Heartbeat:
         return rate
 
     def active_calls(self) -> list[ActiveCall]:
-        analyzer = self.sensor.analyzer
-        calls = analyzer.tracker.calls.values() if analyzer is not None else ()
         rows = [
             ActiveCall(
                 call_id=c.call_id,
                 caller=c.caller,
                 called=c.called,
                 start=c.invite_ts if c.invite_ts is not None else c.first_ts,
-                state=call_state(c),
+                state=c.live_state,
             )
-            for c in calls
+            for c in self.sensor.open_calls()
         ]
         rows.sort(key=lambda r: r.start, reverse=True)
         return rows[:MAX_ACTIVE_ROWS]

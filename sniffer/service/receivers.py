@@ -109,9 +109,8 @@ async def run_capture(sensor: Sensor, settings: Settings, stop: asyncio.Event) -
         await sensor.run(stop)
         return
     hep_out = HepOut(settings) if settings.hep.out else None
-    if hep_out is not None:
-        if sensor.analyzer is not None:  # opened by the caller
-            sensor.analyzer.sip_taps.append(hep_out.tap(settings.sensor.name))
+    if hep_out is not None and sensor.analyzer is not None:  # opened by the caller
+        sensor.analyzer.sip_taps.append(hep_out.tap(settings.sensor.name))
     out_stop = asyncio.Event()
     async with asyncio.TaskGroup() as tg:
         if hep_out is not None:

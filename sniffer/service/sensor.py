@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterable
 from contextlib import AsyncExitStack, suppress
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from db.errors import ShutdownTimeout
 from db.records import Record
 from db.settings import Settings
 from sniffer.analyzer import Analyzer, AnalyzerConfig
+from sniffer.calls.call import Call
 from sniffer.capture.bpf import build_default_bpf
 from sniffer.capture.live import LiveCapture, LiveOptions
 from sniffer.capture.source import BatchSource, FrameBatch
@@ -179,6 +181,8 @@ class Sensor:
             for source in self.sources:
                 await stack.enter_async_context(source)
             self.intake = intake = Intake(self.sources)
+            for iface in self.capture.linktypes:
+                intake.expect(iface, self.capture)
             self.capture_running = True
             stack.callback(self.status.write, STOPPED, sensor_id=self.sensor_id)
             self.status.write(
@@ -304,6 +308,10 @@ class Sensor:
         await asyncio.to_thread(cleaner.sweep, time.time())
 
     # -- reporting --------------------------------------------------------------------------
+
+    def open_calls(self) -> Iterable[Call]:
+        """The calls in progress."""
+        return self.analyzer.tracker.calls.values() if self.analyzer is not None else ()
 
     def snapshot(self) -> SensorSnapshot:
         cap = self.capture.stats()

@@ -125,3 +125,16 @@ async def test_together_keeps_order_and_raises_the_first_error() -> None:
     assert await together(value(1, 0.02), value(2, 0)) == [1, 2]
     with pytest.raises(NotFound, match="no call with id 9"):
         await together(value(1, 0.5), fails())
+
+
+async def test_login_forwards_the_users_address() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"access_token": "t", "expires_in": 60})
+
+    async with ApiClient(gui_config(), httpx.MockTransport(handler)) as api:
+        await api.login("ann", "pw", "198.51.100.9")
+    assert seen[0].headers["x-forwarded-for"] == "198.51.100.9"
+    assert "authorization" not in seen[0].headers

@@ -306,12 +306,12 @@ def test_memory_released_after_the_call(kind: str) -> None:
     assert list(run.calls) == [cid]
     assert cid not in a.tracker.calls
     assert "other@e2e" in a.tracker.calls
-    assert not _held_keys(set(a.flows), scen)
+    assert not _held_keys(set(a.flowtable.flows), scen)
     assert all(t.call.call_id != cid for t in a.tracker.media.values())
-    assert a.media.orphans == {}
+    assert a.flowtable.orphans == {}
     a.finish()
     assert set(run.calls) == {cid, "other@e2e"}
-    assert (a.tracker.calls, a.flows, a.tracker.media) == ({}, {}, {})
+    assert (a.tracker.calls, a.flowtable.flows, a.tracker.media) == ({}, {}, {})
 
 
 def test_next_call_on_the_same_rtp_ports_while_the_previous_one_lingers() -> None:

@@ -157,7 +157,7 @@ def test_a_record_that_cannot_be_built_still_releases_its_pcap_and_flows(
         assert spool.counters["calls_closed"] == 2
     assert sorted(run.calls) == ["two@t"]
     assert internal_errors(run.counters.snapshot()) == {"ValueError": 1}
-    assert run.analyzer.flows == {} and run.analyzer.rtp_flows == {}
+    assert run.analyzer.flowtable.flows == {} and run.analyzer.flowtable.rtp == {}
     assert len(list(tmp_path.rglob("*.pcap"))) == 2
 
 

@@ -2,7 +2,7 @@
 
 import struct
 
-from sniffer.media_path import rtp_payload
+from sniffer.rtp.header import rtp_payload
 
 
 def rtp(payload: bytes, *, pad: int = 0, csrcs: int = 0, ext_words: int = -1) -> bytes:

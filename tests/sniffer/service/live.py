@@ -4,18 +4,16 @@ relay."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from db.connect import connect
-from db.queries import call_uids, duplicate_call_uids, fetch_call, sensor_row_counts
-from db.records import CallRecord
-from db.url import parse_db_url
+from tests.live.cdrs import row_counts, stored_calls
 from tests.live.netns import Netns
 from tests.live.sensor import SensorProcess
+
+__all__ = ["row_counts", "stored_calls"]
 
 SCENARIO = Path(__file__).parent / "sipp" / "uac_pcap_audio.xml"
 G711A_PACKETS = 236
@@ -87,36 +85,3 @@ def start_sniffer(ns: Netns, db_url: str, sensor_id: int, spool: Path) -> Sensor
         sensor.kill()
         raise
     return sensor
-
-
-def stored_calls(url: str, sensor: int) -> list[CallRecord]:
-    """Every CDR of ``sensor`` in the database at ``url``, with its streams."""
-
-    async def go() -> list[CallRecord]:
-        conn = await connect(parse_db_url(url))
-        try:
-            out = []
-            for uid in await call_uids(conn, sensor):
-                rec = await fetch_call(conn, sensor, uid)
-                assert rec is not None
-                out.append(rec)
-            return out
-        finally:
-            conn.close()
-
-    return asyncio.run(go())
-
-
-def row_counts(url: str, sensor: int) -> dict[str, int]:
-    """``sensor``'s rows per table, and ``duplicates`` (CDRs stored twice)."""
-
-    async def go() -> dict[str, int]:
-        conn = await connect(parse_db_url(url))
-        try:
-            counts = await sensor_row_counts(conn, sensor)
-            counts["duplicates"] = await duplicate_call_uids(conn, sensor)
-            return counts
-        finally:
-            conn.close()
-
-    return asyncio.run(go())

@@ -113,3 +113,64 @@ def test_a_failing_source_stops_the_others_after_its_batches() -> None:
     assert info.value.exceptions == (boom,)
     assert held.stopped.is_set()
     assert len(got) == 4
+
+
+def _timed(name: str, stamps: list[float]) -> FrameBatch:
+    return FrameBatch(name, 1, [(t, name.encode()) for t in stamps])
+
+
+def test_sources_are_merged_by_capture_time() -> None:
+    """The media interface's batch is handed over first but holds later packets, and
+    overlaps the signalling one: analysed in capture-time order all the same."""
+    media = ListSource("media", [_timed("media", [1.0, 1.5, 2.0, 3.0])])
+    sig = ListSource("sig", [_timed("sig", [0.5, 1.2, 2.5]), _timed("sig", [2.9, 4.0])])
+    got = asyncio.run(_run(Intake([media, sig])))
+    flat = [(ts, f) for b in got if isinstance(b, FrameBatch) for ts, f in b.packets]
+    assert [ts for ts, _ in flat] == [0.5, 1.0, 1.2, 1.5, 2.0, 2.5, 2.9, 3.0, 4.0]
+    assert all(f == b"media" for ts, f in flat if ts in (1.0, 1.5, 2.0, 3.0))
+
+
+def test_packets_close_in_time_stay_in_runs() -> None:
+    a = ListSource("a", [_timed("a", [1.0, 1.0002, 1.0004, 1.0006])])
+    b = ListSource("b", [_timed("b", [1.0001, 1.0003, 1.0005])])
+    got = asyncio.run(_run(Intake([a, b])))
+    assert [len(x.packets) for x in got if isinstance(x, FrameBatch)] == [4, 3]
+
+
+def test_a_quiet_source_holds_the_others_only_briefly() -> None:
+    """A running source with nothing to send: the other's batch waits at most HOLD_S."""
+
+    async def go() -> list[Batch]:
+        quiet = ListSource("quiet", [], hold=True)
+        busy = ListSource("busy", [_timed("busy", [1.0, 2.0])])
+        intake = Intake([quiet, busy])
+        got: list[Batch] = []
+
+        async def consume() -> None:
+            async for b in intake.batches():
+                got.append(b)
+                quiet.stop()
+
+        async with asyncio.TaskGroup() as tg:
+            for s in intake.sources:
+                tg.create_task(intake.pump(s))
+            tg.create_task(consume())
+        return got
+
+    got = asyncio.run(go())
+    assert got == [_timed("busy", [1.0, 2.0])]
+
+
+def test_an_expected_origin_is_waited_for_from_the_start() -> None:
+    """A live capture's interfaces are announced: the media interface's first batch waits
+    for the signalling one's older packets even before that one ever sent."""
+
+    async def go() -> list[Batch]:
+        capture = ListSource("capture", [_timed("media", [2.0, 3.0]), _timed("sig", [1.0])])
+        intake = Intake([capture])
+        intake.expect("media", capture)
+        intake.expect("sig", capture)
+        return await _run(intake)
+
+    got = asyncio.run(go())
+    assert [b.source for b in got] == ["sig", "media"]
