@@ -118,3 +118,24 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
     assert again.resume("run-a", 40) == (42, False)
     assert (tmp_path / ".mirror" / "pbx1.json").stat().st_mode & 0o007 == 0
     again.writer.close(timeout=1.0)
+
+
+def test_rtp_of_several_sessions_between_the_hosts_is_not_guessed(tmp_path: Path) -> None:
+    """Two RTP sessions between a split call's hosts could be two calls: none is taken."""
+    linktype, pkts = packets_of(CALL_PCAP)
+    tail = pkts[SPLIT_AT:]
+    other = []  # a second session: the same RTP on ports 2 higher
+    for ts, f in tail[:400]:
+        if b"SIP/2.0" not in f and f[23] == 17:
+            ports = (int.from_bytes(f[34:36]) + 2, int.from_bytes(f[36:38]) + 2)
+            other.append((ts, f[:34] + b"".join(p.to_bytes(2) for p in ports) + f[38:]))
+    s = _sensor(tmp_path)
+    got = _recording(s)
+    s.resume("run-a", 5)
+    s.feed(linktype, sorted(other + tail, key=lambda p: p[0]))
+    for a in s.analyzers.values():
+        a.finish("unterminated")
+    s.writer.close(timeout=1.0)
+    calls = _calls(got)
+    assert len(calls) == 2 and all(c.streams == [] for c in calls.values())
+    assert s.counters["rtp.adopt_ambiguous"] == 2 and s.counters["rtp.adopted_streams"] == 0
