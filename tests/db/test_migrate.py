@@ -38,6 +38,7 @@ EXPECTED_TABLES = {
     "share_link",
     "ip_alias",
     "cdr_stats_hour",
+    "cdr_stats_failing",
     "api_state",
 }
 
