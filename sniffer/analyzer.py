@@ -27,7 +27,7 @@ from sniffer.decode.reframe import reframe
 from sniffer.diagnosis.diagnoser import Diagnoser
 from sniffer.faults import FaultGuard, SinkError
 from sniffer.flows import Flow, flow_key
-from sniffer.flowtable import FlowTable
+from sniffer.flowtable import RTP_BATCH, FlowTable
 from sniffer.media_path import MediaPath
 from sniffer.signalling import Signalling, Sink
 from sniffer.sip.framing import looks_like_sip
@@ -116,6 +116,7 @@ class Analyzer:
         )
         self.spool = spool
         self.flowtable = FlowTable(cfg.max_orphan_flows)
+        self.flowtable.fault = self.guard.fault
         self.diagnosis = Diagnoser(cfg.diagnosis)
         self.signalling.observe = self.diagnosis.on_sip
         self.media = MediaPath(
@@ -147,6 +148,7 @@ class Analyzer:
         elif linktype != self.linktype and self.spool is not None:
             packets, linktype = self._reframed(packets, linktype), self.linktype
         rtp_get = self.flowtable.rtp.get
+        flush = self.flowtable.flush
         fast = _FAST_PATH.unpack_from
         slow = self._slow
         rtp_rare = self.media.rtp_rare
@@ -172,7 +174,10 @@ class Analyzer:
                         if etype == 0x800 and ihl == 0x45 and proto == 17 and not frag & 0x3FFF:
                             pt = b1 & 0x7F
                             if b0 == 0x80 and ssrc == flow.ssrc and pt == flow.pt:
-                                flow.add(seq, rts, ts, pt, b1 > 127)
+                                batch = flow.batch
+                                batch.append((ts, seq, rts, b1))
+                                if len(batch) >= RTP_BATCH:
+                                    flush(flow)
                                 if not seq & smask:
                                     sample(flow, buf)
                                 pcap = flow.pcap
@@ -285,6 +290,7 @@ class Analyzer:
         self._last_tick = ts
         fault = self.guard.fault
         try:
+            self.flowtable.flush_all()  # the statistics are read from here on
             self.tracker_reap(ts)
         except Exception as exc:
             fault(exc, ts, "call timeouts")
@@ -356,6 +362,7 @@ class Analyzer:
     def finish(self, reason: str = "unterminated") -> None:
         """End of input: emit every open call (``reason`` is the state of those never ended)."""
         with _unwrap_sink_errors():
+            self.flowtable.flush_all()
             for call, why in self.tracker.drain(reason):
                 try:
                     self.emit_call(call, why)
@@ -377,6 +384,7 @@ class Analyzer:
         files hold what the state says."""
         if self.spool is not None:
             self.spool.flush_all()
+        self.flowtable.flush_all()
         last = self.tracker.last_activity
         return [call_state_json(c, last(c)) for c in self.tracker.calls.values()]
 

@@ -46,6 +46,7 @@ class Flow:
 
     __slots__ = (
         "add",
+        "batch",
         "call",
         "generation",
         "key",
@@ -83,6 +84,10 @@ class Flow:
         self.stream: CallStream | None = None
         self.pcap: CallPcap | None = None
         self.streams: dict[int, CallStream] = {}
+        self.batch: list[tuple[float, int, int, int]] = []
+        """Fast-path packets of the current stream not yet given to its statistics: (arrival
+        time, sequence number, RTP timestamp, second header byte); see
+        :meth:`sniffer.flowtable.FlowTable.flush`."""
 
     def select(self, stream: CallStream, pt: int) -> None:
         """Make ``stream`` the current one (new SSRC or main payload type)."""

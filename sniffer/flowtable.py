@@ -4,10 +4,20 @@ the orphans (RTP-looking flows bound to no call).
 It alone adds and removes flows, so its invariants hold in one place: every RTP flow of the
 index and every orphan is also in :attr:`FlowTable.flows`; a bound flow's key is in its
 call's ``flow_keys`` (what frees it when the call ends); the orphans are bounded.
+
+The inline fast path does not update a stream's statistics packet by packet: it appends the
+packet's few numbers to its flow's :attr:`~sniffer.flows.Flow.batch`, and :meth:`FlowTable.flush`
+gives them to the statistics :data:`RTP_BATCH` at a time. With thousands of concurrent streams,
+a stream's state (a dozen objects) is cold in the CPU caches at each of its packets; per batch
+it is fetched once instead of once per packet, which keeps the cost per packet nearly flat as
+the concurrent calls grow (issue 13, docs/BENCHMARKS.md). Statistics are only ever read after
+a flush: every housekeeping tick, before a slow-path packet of the same flow, when a flow is
+forgotten, at the end of input and before a crash-recovery snapshot.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sniffer.flows import RTP, Flow, split_key
@@ -17,12 +27,18 @@ if TYPE_CHECKING:
 
 IPV4_KEY_LEN = 12
 """Only IPv4 flows are in the fast-path index (its key is ``frame[26:38]``)."""
+RTP_BATCH = 16
+"""Fast-path packets a flow holds before they go to its stream's statistics."""
+
+
+def _no_fault(exc: Exception, ts: float, where: str, size: int = -1) -> None:
+    raise exc
 
 
 class FlowTable:
     """See the module docstring."""
 
-    __slots__ = ("flows", "max_orphans", "orphans", "rtp")
+    __slots__ = ("fault", "flows", "max_orphans", "orphans", "rtp")
 
     def __init__(self, max_orphans: int) -> None:
         self.flows: dict[bytes, Flow] = {}
@@ -32,6 +48,28 @@ class FlowTable:
         self.orphans: dict[bytes, Flow] = {}
         """The unbound flows (each reported as a stream once it ends, if it qualifies)."""
         self.max_orphans = max_orphans
+        self.fault: Callable[[Exception, float, str, int], None] = _no_fault
+        """Counts a packet whose statistics raised (the analyzer's guard), as the fast path
+        would have: that packet is skipped, the rest of the batch goes on."""
+
+    def flush(self, flow: Flow) -> None:
+        """Give ``flow``'s batched fast-path packets to its current stream's statistics."""
+        batch = flow.batch
+        add = flow.add
+        pt = flow.pt
+        for ts, seq, rts, b1 in batch:
+            try:
+                add(seq, rts, ts, pt, b1 > 127)
+            except Exception as exc:
+                self.fault(exc, ts, "packet", -1)
+        batch.clear()
+
+    def flush_all(self) -> None:
+        """Every batch: before the statistics are read (housekeeping, end, snapshot)."""
+        flush = self.flush
+        for flow in self.rtp.values():
+            if flow.batch:
+                flush(flow)
 
     def bind(self, key: bytes, flow: Flow) -> None:
         """A new flow of a call (``flow.call``)."""
@@ -66,7 +104,9 @@ class FlowTable:
         """``call`` ended: its flows go (their next packet is a new flow)."""
         for key in call.flow_keys:
             self.flows.pop(key, None)
-            self.rtp.pop(key, None)
+            flow = self.rtp.pop(key, None)
+            if flow is not None and flow.batch:
+                self.flush(flow)
 
     def release(self, call: Call, endpoint: tuple[bytes, int]) -> int:
         """Forget ``call``'s flows to or from ``endpoint`` (now another call's); returns how
@@ -77,7 +117,9 @@ class FlowTable:
             src, dst, sport, dport = split_key(key)
             if (src, sport) == endpoint or (dst, dport) == endpoint:
                 self.flows.pop(key, None)
-                self.rtp.pop(key, None)
+                flow = self.rtp.pop(key, None)
+                if flow is not None and flow.batch:
+                    self.flush(flow)
                 n += 1
             else:
                 keep.append(key)

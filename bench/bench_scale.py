@@ -1,0 +1,285 @@
+"""Cost per packet against the number of concurrent calls (issue 13, item 1).
+
+    python bench/bench_scale.py [--concurrent 500,1000,5000,10000] [--baseline-tree DIR]
+    python bench/bench_scale.py --callgrind [--concurrent 500,1000,5000,10000]
+
+Captures come from bench/gen_load.py, cached in bench/out/: ``C`` calls that all overlap (they
+start within the first eighth of a call), each ``--call-seconds`` long, so every capture has the
+same packets per call-second and the same SIP and RTCP per RTP packet: only the number of
+concurrent calls (streams, dialogs, flows) changes. The packets scale with ``C``
+(``C * call_seconds * 100`` RTP packets).
+
+CPU mode (default): on each capture, one after the other in the same run, ``tshark -q -z
+rtp,streams`` and ``callsift analyze --json`` (and the same command from ``--baseline-tree``, a
+checkout of another commit, interleaved); per run the child's CPU time (user + sys from
+``wait4``, not wall time: the machine is shared) minus the CPU time of the same command on a
+one-call capture (interpreter start, imports), packets/s and µs per packet on that CPU time,
+the ratio to the smallest capture's cost, and peak RSS beyond that baseline run per
+concurrent call. ``--repeat N`` keeps each command's fastest of N runs.
+
+Callgrind mode (``--callgrind``): instructions per packet under ``valgrind --tool=callgrind``
+on short captures (``--cg-call-seconds``) of the same concurrency, minus a one-call run's
+instructions: repeatable whatever the load and blind to cache misses, so it shows algorithmic
+growth (dict sizes, SIP per packet, GC passes) while the CPU mode also shows memory locality.
+
+Both modes write their block in docs/BENCHMARKS.md (``--no-doc`` to skip). Not a unit test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from docblock import stamp, write_block
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+BASE_CAPTURE = ROOT / "tests" / "data" / "golden" / "sip_ipv6_udp_call.pcap"
+LOSS = 0.005
+"""gen_load.py's default loss rate (its --packets is counted after loss)."""
+TICKS_PER_S = 50
+"""20 ms G.711 packets: 50 per second per direction."""
+START_SPREAD = 8
+"""All calls start within 1/START_SPREAD of a call's span (gen_load --concurrent = 8 C)."""
+
+
+def capture(calls: int, call_s: float) -> tuple[Path, dict[str, Any]]:
+    """The cached capture of ``calls`` overlapping calls of ``call_s`` seconds, and its truth."""
+    slots = round(call_s * TICKS_PER_S)
+    cap = OUT / f"scale_{calls}c_{slots}s.pcap"
+    truth = Path(f"{cap}.truth.json")
+    if not cap.exists() or not truth.exists():
+        OUT.mkdir(parents=True, exist_ok=True)
+        packets = int(calls * 2 * slots * (1 - LOSS)) - 1  # gen_load: ceil(...) = slots
+        subprocess.run(
+            ["nice", sys.executable, str(ROOT / "bench" / "gen_load.py"), str(cap),
+             "--calls", str(calls), "--concurrent", str(calls * START_SPREAD),
+             "--packets", str(packets)],
+            check=True,
+        )  # fmt: skip
+    return cap, json.loads(truth.read_text())["summary"]
+
+
+def run_child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
+    """Run ``cmd`` (stdout discarded); its CPU seconds (user + sys) and peak RSS (KiB)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed: {err[-2000:]}")
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
+def tree_env(tree: Path) -> dict[str, str]:
+    """Environment running callsift from the source tree ``tree``."""
+    return {**os.environ, "PYTHONPATH": str(tree)}
+
+
+def analyze_cmd(path: Path) -> list[str]:
+    return ["nice", sys.executable, "-m", "sniffer.cli.main", "analyze", "--json",
+            "--no-progress", str(path)]  # fmt: skip
+
+
+def best(cmd: list[str], env: dict[str, str] | None, repeat: int) -> tuple[float, int]:
+    runs = [run_child(cmd, env) for _ in range(repeat)]
+    return min(r[0] for r in runs), max(r[1] for r in runs)
+
+
+# -- CPU mode ----------------------------------------------------------------------------
+
+
+def cpu_mode(args: argparse.Namespace) -> dict[str, Any]:
+    trees: dict[str, Path] = {"callsift": ROOT}
+    if args.baseline_tree:
+        trees = {"baseline": Path(args.baseline_tree).resolve(), "callsift": ROOT}
+    envs = {name: tree_env(t) for name, t in trees.items()}
+    base = {name: best(analyze_cmd(BASE_CAPTURE), envs[name], 3) for name in trees}
+    rows: list[dict[str, Any]] = []
+    for calls in args.concurrent:
+        cap, summary = capture(calls, args.call_seconds)
+        n = summary["packets"]
+        row: dict[str, Any] = {
+            "calls": calls,
+            "peak_concurrent": summary["peak_concurrent_calls"],
+            "packets": n,
+            "rtp_packets": summary["rtp_packets"],
+            "capture": cap.name,
+        }
+        if not args.no_tshark:
+            cpu, rss = best(["nice", "tshark", "-q", "-r", str(cap), "-z", "rtp,streams"], None,
+                            args.repeat)  # fmt: skip
+            row["tshark"] = {"cpu_s": cpu, "pps": n / cpu, "rss_kib": rss}
+        for name in trees:
+            cpu, rss = best(analyze_cmd(cap), envs[name], args.repeat)
+            net = max(cpu - base[name][0], 1e-9)
+            row[name] = {
+                "cpu_s": cpu,
+                "net_cpu_s": net,
+                "pps": n / net,
+                "us_per_packet": net * 1e6 / n,
+                "rss_kib": rss,
+                "kib_per_call": (rss - base[name][1]) / calls,
+            }
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    for name in trees:
+        ref = rows[0][name]["us_per_packet"]
+        for row in rows:
+            row[name]["ratio"] = row[name]["us_per_packet"] / ref
+    return {"rows": rows, "trees": list(trees), "base": base, "call_seconds": args.call_seconds,
+            "repeat": args.repeat, "baseline_rev": args.baseline_rev}  # fmt: skip
+
+
+def cpu_doc(r: dict[str, Any]) -> list[str]:
+    names = r["trees"]
+    head = "| concurrent calls | packets |"
+    rule = "|---:|---:|"
+    if "tshark" in r["rows"][0]:
+        head += " tshark packets/s |"
+        rule += "---:|"
+    for name in names:
+        label = "before" if name == "baseline" else "callsift"
+        head += f" {label} packets/s | {label} µs/packet | {label} x 500 | {label} KiB/call |"
+        rule += "---:|---:|---:|---:|"
+        if "tshark" in r["rows"][0]:
+            head += f" {label} x tshark |"
+            rule += "---:|"
+    lines = [
+        f"Last run: {stamp()}, `python bench/bench_scale.py"
+        + (" --baseline-tree DIR" if "baseline" in names else "")
+        + f"` (part of `make bench`): {r['call_seconds']:g} s G.711 calls that all overlap, "
+        "so every capture has the same packets per call-second; pure Python; CPU time "
+        "(user + sys) of each command minus that of the same command on a one-call capture, "
+        f"fastest of {r['repeat']}; peak RSS beyond that run per concurrent call.",
+        "",
+        head,
+        rule,
+    ]
+    for row in r["rows"]:
+        line = f"| {row['calls']:,} | {row['packets']:,} |"
+        t = row.get("tshark")
+        if t:
+            line += f" {t['pps']:,.0f} |"
+        for name in names:
+            c = row[name]
+            line += (
+                f" {c['pps']:,.0f} | {c['us_per_packet']:.2f} | {c['ratio']:.2f} |"
+                f" {c['kib_per_call']:.1f} |"
+            )
+            if t:
+                line += f" {c['pps'] / t['pps']:.2f} |"
+        lines.append(line)
+    if "baseline" in names:
+        lines += ["", f"before: {r['baseline_rev'] or 'the baseline tree'}; callsift: this tree."]
+    return lines
+
+
+# -- callgrind mode ----------------------------------------------------------------------
+
+_IR = re.compile(r"Collected\s*:\s*(\d+)")
+
+
+def instructions(cmd: list[str], env: dict[str, str] | None) -> int:
+    with tempfile.TemporaryDirectory(prefix="callsift-cg-") as tmp:
+        proc = subprocess.run(
+            ["nice", "valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg.out",
+             *cmd[1:]],
+            env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        m = _IR.search(proc.stderr)
+        if proc.returncode != 0 or m is None:
+            raise SystemExit(f"callgrind failed: {proc.stderr[-2000:]}")
+        return int(m.group(1))
+
+
+def callgrind_mode(args: argparse.Namespace) -> dict[str, Any]:
+    trees: dict[str, Path] = {"callsift": ROOT}
+    if args.baseline_tree:
+        trees = {"baseline": Path(args.baseline_tree).resolve(), "callsift": ROOT}
+    envs = {name: tree_env(t) for name, t in trees.items()}
+    base = {name: instructions(analyze_cmd(BASE_CAPTURE), envs[name]) for name in trees}
+    rows: list[dict[str, Any]] = []
+    for calls in args.concurrent:
+        cap, summary = capture(calls, args.cg_call_seconds)
+        n = summary["packets"]
+        row: dict[str, Any] = {"calls": calls, "packets": n, "capture": cap.name}
+        for name in trees:
+            ir = instructions(analyze_cmd(cap), envs[name])
+            row[name] = {"ir": ir, "ir_per_packet": (ir - base[name]) / n}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    for name in trees:
+        ref = rows[0][name]["ir_per_packet"]
+        for row in rows:
+            row[name]["ratio"] = row[name]["ir_per_packet"] / ref
+    return {"rows": rows, "trees": list(trees), "call_seconds": args.cg_call_seconds,
+            "baseline_rev": args.baseline_rev}  # fmt: skip
+
+
+def callgrind_doc(r: dict[str, Any]) -> list[str]:
+    names = r["trees"]
+    head, rule = "| concurrent calls | packets |", "|---:|---:|"
+    for name in names:
+        label = "before" if name == "baseline" else "callsift"
+        head += f" {label} instructions/packet | {label} x 500 |"
+        rule += "---:|---:|"
+    lines = [
+        f"Last run: {stamp()}, `python bench/bench_scale.py --callgrind"
+        + (" --baseline-tree DIR" if "baseline" in names else "")
+        + f"`: {r['call_seconds']:g} s calls that all overlap, instructions of "
+        "`callsift analyze --json` under `valgrind --tool=callgrind` minus those of a one-call "
+        "run, per packet (load-independent, blind to cache misses).",
+        "",
+        head,
+        rule,
+    ]
+    for row in r["rows"]:
+        line = f"| {row['calls']:,} | {row['packets']:,} |"
+        for name in names:
+            c = row[name]
+            line += f" {c['ir_per_packet']:,.0f} | {c['ratio']:.2f} |"
+        lines.append(line)
+    if "baseline" in names:
+        lines += ["", f"before: {r['baseline_rev'] or 'the baseline tree'}; callsift: this tree."]
+    return lines
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--concurrent", default="500,1000,5000,10000",
+                    help="comma-separated concurrent calls (default: %(default)s)")  # fmt: skip
+    ap.add_argument("--call-seconds", type=float, default=10.0)
+    ap.add_argument("--callgrind", action="store_true", help="instructions per packet instead")
+    ap.add_argument("--cg-call-seconds", type=float, default=1.0)
+    ap.add_argument("--repeat", type=int, default=1, help="fastest of N runs per command")
+    ap.add_argument("--no-tshark", action="store_true")
+    ap.add_argument("--baseline-tree", metavar="DIR",
+                    help="also run callsift from this source tree (e.g. `git archive REV | tar "
+                    "-x -C DIR`), interleaved with this tree's runs")  # fmt: skip
+    ap.add_argument("--baseline-rev", default="", help="what the baseline tree is (for the doc)")
+    ap.add_argument("--no-doc", action="store_true", help="do not update docs/BENCHMARKS.md")
+    args = ap.parse_args()
+    args.concurrent = [int(c) for c in args.concurrent.split(",")]
+    if args.callgrind:
+        res = callgrind_mode(args)
+        name, title, lines = "scale-callgrind", "Instructions per packet against concurrent calls", callgrind_doc(res)  # fmt: skip
+    else:
+        res = cpu_mode(args)
+        name, title, lines = "scale-cpu", "Cost per packet against concurrent calls", cpu_doc(res)
+    (OUT / f"{name}.json").write_text(json.dumps(res, indent=1))
+    print("\n".join(lines))
+    if not args.no_doc:
+        write_block(name, title, lines)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
