@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 IPV4_KEY_LEN = 12
 """Only IPv4 flows are in the fast-path index (its key is ``frame[26:38]``)."""
-RTP_BATCH = 16
+RTP_BATCH = 8
 """Fast-path packets a flow holds before they go to its stream's statistics."""
 
 
