@@ -32,7 +32,8 @@ def child(invites: int, rate: int, max_calls: int, spooled: bool) -> dict[str, A
     import resource
 
     from db.records import Record
-    from sniffer.analyzer import Analyzer, AnalyzerConfig
+    from sniffer.analyzer import Analyzer
+    from sniffer.analyzer_config import AnalyzerConfig
     from sniffer.spool.spool import CallPcapSpool
     from tests.pcapgen import sip
     from tests.pcapgen.frames import IPPROTO_UDP, ethernet, ipv4, udp

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, NoReturn, Self
+from typing import Any
 
 from db.records import Record
-from db.settings import AnalysisSettings, DecoderSettings, DiagnosisSettings, Settings
+from sniffer.analyzer_config import AnalyzerConfig
 from sniffer.calls.call import Call
 from sniffer.calls.snapshot import call_state_json, restore_call
 from sniffer.calls.tracker import CallTracker
@@ -25,7 +23,7 @@ from sniffer.decode.decoder import Decoder
 from sniffer.decode.hep import synth_udp_frame
 from sniffer.decode.reframe import reframe
 from sniffer.diagnosis.diagnoser import Diagnoser
-from sniffer.faults import FaultGuard, SinkError
+from sniffer.faults import FaultGuard, SinkError, reraise_sink_error, unwrap_sink_errors
 from sniffer.flows import Flow, flow_key
 from sniffer.flowtable import RTP_BATCH, FlowTable
 from sniffer.media_path import MediaPath
@@ -43,48 +41,6 @@ _FAST_PATH = struct.Struct("!HB5xHxB18xBBHII")
 """From offset 12 of an Ethernet frame: ethertype, IPv4 version/IHL, flags/fragment offset,
 protocol, then at offset 42 the RTP header's first two bytes, sequence, timestamp, SSRC."""
 _NO_FLOWS: dict[bytes, Flow] = {}
-
-
-_A = AnalysisSettings()
-"""Defaults of the ``analysis`` settings (db/settings.py): defined there only."""
-
-
-@dataclass(slots=True)
-class AnalyzerConfig:
-    """What the analyzer reads of the settings tree (``analysis`` and ``decoder``)."""
-
-    linger_s: float = _A.linger_s
-    """How long a finished call stays open for late RTP, retransmissions and the BYE answer."""
-    call_timeout_s: float = _A.call_timeout_s
-    """A call with no SIP or RTP for this long is closed and flagged ``timeout``."""
-    orphan_min_packets: int = _A.orphan_min_packets
-    """An RTP-looking flow bound to no call is reported as a stream from this many packets on."""
-    max_orphan_flows: int = _A.max_orphan_flows
-    sip_tcp_ports: frozenset[int] = frozenset(_A.sip_tcp_ports)
-    max_calls: int = _A.max_calls
-    """Calls tracked at once; above 80 % dialogs without any answer time out early, at 100 %
-    new calls are refused (counted): memory stays bounded whatever arrives."""
-    max_registrations: int = _A.max_registrations
-    """REGISTER attempts awaiting their answer, the same way."""
-    decoder: DecoderSettings = field(default_factory=DecoderSettings)
-    """Ports and limits of the packet decoder."""
-    diagnosis: DiagnosisSettings = field(default_factory=DiagnosisSettings)
-    """Thresholds of the call diagnosis and of leg linking."""
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        a = settings.analysis
-        return cls(
-            linger_s=a.linger_s,
-            call_timeout_s=a.call_timeout_s,
-            orphan_min_packets=a.orphan_min_packets,
-            max_orphan_flows=a.max_orphan_flows,
-            sip_tcp_ports=frozenset(a.sip_tcp_ports),
-            max_calls=a.max_calls,
-            max_registrations=a.max_registrations,
-            decoder=settings.decoder,
-            diagnosis=settings.diagnosis,
-        )
 
 
 class Analyzer:
@@ -123,7 +79,7 @@ class Analyzer:
             self.flowtable, self.tracker, self.sink, self.counters,
             min_orphan_packets=cfg.orphan_min_packets, spool=spool, diagnosis=self.diagnosis,
         )  # fmt: skip
-        self.tracker.on_endpoint_taken = self.media.release
+        self.tracker.sdp.on_endpoint_taken = self.media.release
         self.tracker.on_adopted = self.media.adopt_orphans
         self.packets = 0
         self.sip_taps: list[Callable[[Datagram], None]] = []
@@ -191,7 +147,7 @@ class Analyzer:
                 except Exception as exc:
                     fault(exc, ts, "packet", len(buf))
         except SinkError as exc:
-            _reraise(exc)
+            reraise_sink_error(exc)
         finally:
             self._next_tick = next_tick
             self.packets += n
@@ -239,7 +195,7 @@ class Analyzer:
                 except Exception as exc:
                     fault(exc, ts, "datagram", len(d.payload))
         except SinkError as exc:
-            _reraise(exc)
+            reraise_sink_error(exc)
         finally:
             self.packets += n
 
@@ -321,7 +277,7 @@ class Analyzer:
         """Housekeeping while no packet arrives (live capture): ``now`` is the current time,
         the capture clock's best stand-in when the wire is quiet."""
         if now >= self._next_tick:
-            with _unwrap_sink_errors():
+            with unwrap_sink_errors():
                 self._next_tick = self._tick(now)
 
     def tracker_reap(self, now: float) -> None:
@@ -361,7 +317,7 @@ class Analyzer:
 
     def finish(self, reason: str = "unterminated") -> None:
         """End of input: emit every open call (``reason`` is the state of those never ended)."""
-        with _unwrap_sink_errors():
+        with unwrap_sink_errors():
             self.flowtable.flush_all()
             for call, why in self.tracker.drain(reason):
                 try:
@@ -420,19 +376,3 @@ class Analyzer:
             "decoder": self.decoder.stats(),
             **({"spool": self.spool.counters.snapshot()} if self.spool is not None else {}),
         }
-
-
-@contextmanager
-def _unwrap_sink_errors() -> Iterator[None]:
-    """Outside the analyzer, the sink's own exception is what callers see."""
-    try:
-        yield
-    except SinkError as exc:
-        _reraise(exc)
-
-
-def _reraise(exc: SinkError) -> NoReturn:
-    cause = exc.__cause__
-    if not isinstance(cause, Exception):
-        raise exc
-    raise cause from cause.__cause__

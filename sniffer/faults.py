@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import NoReturn
 
 from sniffer.counters import Counters
 
@@ -86,3 +89,19 @@ def internal_errors(counters: dict[str, int]) -> dict[str, int]:
     """Exception type -> count, from a counters snapshot."""
     n = len(INTERNAL_ERROR)
     return {k[n:]: v for k, v in counters.items() if k.startswith(INTERNAL_ERROR)}
+
+
+@contextmanager
+def unwrap_sink_errors() -> Iterator[None]:
+    """Outside the analyzer, the sink's own exception is what callers see."""
+    try:
+        yield
+    except SinkError as exc:
+        reraise_sink_error(exc)
+
+
+def reraise_sink_error(exc: SinkError) -> NoReturn:
+    cause = exc.__cause__
+    if not isinstance(cause, Exception):
+        raise exc
+    raise cause from cause.__cause__

@@ -32,20 +32,16 @@ from collections.abc import Callable, Iterator
 from db.settings import MAX_CALLS
 from sniffer.calls.adopt import adopt_dialog, adoptable
 from sniffer.calls.call import (
-    MAX_CODECS,
-    MAX_MEDIA_TARGETS,
     MAX_TRANSACTION_KEYS,
     Call,
     MediaTarget,
 )
-from sniffer.calls.media import CALLEE, CALLER, PayloadMap, other_side
-from sniffer.calls.negotiation import agreed_codecs, offered_line
+from sniffer.calls.media import CALLEE, CALLER
+from sniffer.calls.sdpmedia import SdpMedia
 from sniffer.calls.state import CallState
 from sniffer.counters import Counters
-from sniffer.netaddr import text_to_ip
 from sniffer.sip.dtmf_info import info_dtmf_digit
-from sniffer.sip.message import SipMessage, extract_sdp
-from sniffer.sip.sdp import MediaDescription, SdpParseError, SessionDescription
+from sniffer.sip.message import SipMessage
 
 CHALLENGE_WAIT_S = 90.0
 """After a 401/407 to the initial INVITE, how long to wait for the re-sent INVITE. Longer than
@@ -58,10 +54,6 @@ TIMER_B_S = 32.0
 _CALL_METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "PRACK", "UPDATE", "INFO", "REFER"})
 """Methods that only make sense inside an INVITE dialog (or start one)."""
 _TRANSPORTS = {17: "udp", 6: "tcp", 132: "sctp"}
-
-
-def _ignore(call: Call, endpoint: tuple[bytes, int]) -> None:
-    return None
 
 
 def _ignore_call(call: Call) -> None:
@@ -86,12 +78,11 @@ class CallTracker:
         """Calls tracked at most: beyond, new calls are refused (``calls.table_full``)."""
         self.pressure_at = int(max_calls * PRESSURE_AT)
         self.calls: dict[str, Call] = {}
-        self.media: dict[tuple[bytes, int], MediaTarget] = {}
-        self.media_generation = 0
-        """Bumped whenever an SDP adds endpoints: cached 'unbound' flows must look again."""
-        self.on_endpoint_taken: Callable[[Call, tuple[bytes, int]], None] = _ignore
-        """Called when a new call's SDP claims an endpoint of an ended call (set by the
-        analyzer, which owns the flows)."""
+        self.sdp = SdpMedia(counters)
+        """The SDP media index (the endpoints calls announced); its ``on_endpoint_taken`` is
+        set by the analyzer, which owns the flows."""
+        self.media = self.sdp.media
+        """The same dict as ``sdp.media``: where RTP to an ip:port goes."""
         self.clock_floor = float("-inf")
         """Set after a bogus jump of the capture clock: inactivity is counted from there."""
         self.adopt_until = float("-inf")
@@ -100,6 +91,11 @@ class CallTracker:
         self.adopt_flag = ""
         self.on_adopted: Callable[[Call], None] = _ignore_call
         """Called with a call adopted mid-dialog (the analyzer gives it the RTP it saw)."""
+
+    @property
+    def media_generation(self) -> int:
+        """Bumped whenever an SDP adds endpoints: cached 'unbound' flows must look again."""
+        return self.sdp.generation
 
     def adopt_mid_dialog(self, until: float, flag: str) -> None:
         """Opt in: until capture time ``until``, in-dialog traffic of an unknown Call-ID (the
@@ -207,23 +203,23 @@ class CallTracker:
                 self._setup_from_invite(call, msg, ts, src, sport, dst, dport)
             elif msg.cseq_num > call.initial_cseq:
                 call.new_attempt(msg.cseq_num)
-            self._sdp(call, msg, CALLER, offer=True, reneg=False)
+            self.sdp.apply(call, msg, CALLER, offer=True, reneg=False)
             return
         sender = self._sender(call, msg, src, sport)
         answered = call.answer_ts is not None
         if method == "INVITE":
             call.flags.add("reinvite")
-            self._sdp(call, msg, sender, offer=True, reneg=True)
+            self.sdp.apply(call, msg, sender, offer=True, reneg=True)
         elif method == "BYE":
             call.bye(ts, msg.cseq_num, msg.from_.tag, self.linger_s)
         elif method == "CANCEL":
             call.cancel(ts)
         elif method == "ACK":
-            self._sdp(call, msg, sender, offer=False, reneg=msg.cseq_num != call.initial_cseq)
+            self.sdp.apply(call, msg, sender, offer=False, reneg=msg.cseq_num != call.initial_cseq)
         elif method == "PRACK":
-            self._sdp(call, msg, sender, offer=False, reneg=answered)
+            self.sdp.apply(call, msg, sender, offer=False, reneg=answered)
         elif method == "UPDATE":
-            self._sdp(call, msg, sender, offer=True, reneg=answered)
+            self.sdp.apply(call, msg, sender, offer=True, reneg=answered)
         elif method == "INFO":
             digit = info_dtmf_digit(msg)
             if digit is not None:
@@ -271,12 +267,14 @@ class CallTracker:
                 call.flags.add("reinvite_rejected")
             if code > 100:
                 reneg = msg.cseq_num != call.initial_cseq
-                self._sdp(call, msg, self._sender(call, msg, src, sport), offer=False, reneg=reneg)
+                self.sdp.apply(
+                    call, msg, self._sender(call, msg, src, sport), offer=False, reneg=reneg
+                )
         elif method == "BYE":
             call.bye_answered(ts, code, self.linger_s)
         elif method in ("UPDATE", "PRACK") and 200 <= code < 300:
             sender = self._sender(call, msg, src, sport)
-            self._sdp(call, msg, sender, offer=False, reneg=call.answer_ts is not None)
+            self.sdp.apply(call, msg, sender, offer=False, reneg=call.answer_ts is not None)
 
     def _initial_invite_response(self, call: Call, msg: SipMessage, code: int, ts: float) -> None:
         if code < 200:
@@ -287,99 +285,6 @@ class CallTracker:
         else:
             wait = CHALLENGE_WAIT_S if code in (401, 407) else self.linger_s
             call.final_response(ts, code, msg.reason, wait)
-
-    # -- SDP --------------------------------------------------------------------------------
-
-    def _sdp(self, call: Call, msg: SipMessage, side: str, *, offer: bool, reneg: bool) -> None:
-        """Apply the SDP of ``msg`` sent by ``side``. ``reneg``: it belongs to a renegotiation
-        (re-INVITE, UPDATE after the answer), not to the initial offer/answer."""
-        try:
-            sdp = extract_sdp(msg)
-        except SdpParseError:
-            self.counters.inc("sdp.parse_error")
-            return
-        if sdp is None:
-            return
-        if not msg.is_request and msg.status < 200:
-            call.flags.add("early_media")
-        if msg.is_request:
-            is_answer = not offer
-        else:
-            # an answer when the other side has an offer outstanding, else a (late) offer
-            is_answer = call.pending_offer == other_side(side)
-        offer_media = None
-        if is_answer and call.offer_side == other_side(side):
-            offer_media = call.offer_media
-        self._register_media(call, sdp, side, offer_media, reneg)
-        if is_answer:
-            self._set_codecs(call, sdp, offer_media, reneg)
-            call.pending_offer = None
-            call.offer_side = call.offer_media = None  # answered: its memory is not kept
-        else:
-            call.pending_offer = side
-            call.offer_side = side
-            call.offer_media = sdp.media
-
-    def _register_media(
-        self,
-        call: Call,
-        sdp: SessionDescription,
-        side: str,
-        offer_media: list[MediaDescription] | None,
-        reneg: bool,
-    ) -> None:
-        had_media = any(t.side == side and not t.rtcp for _k, t in call.media_targets)
-        for i, m in enumerate(sdp.media):
-            if m.port == 0 or m.media not in ("audio", "video") or not m.connection:
-                continue
-            ip = text_to_ip(m.connection)
-            if ip is None:
-                self.counters.inc("sdp.bad_connection_address")
-                continue
-            if ip in (b"\0\0\0\0", bytes(16)) or m.direction == "inactive":
-                if reneg:
-                    call.flags.add("hold")
-                continue
-            if m.direction == "sendonly" and reneg:
-                call.flags.add("hold")
-            payloads = PayloadMap.from_media(m, offered_line(offer_media, i, m))
-            key = (ip, m.port)
-            known = self.media.get(key)
-            if known is not None and known.call is call and known.side == side:
-                known.payloads = known.payloads.merged_with(payloads)
-                continue
-            if reneg and had_media:
-                call.flags.add("media_changed")  # the side moved its media (or added a stream)
-            if len(call.media_targets) >= MAX_MEDIA_TARGETS:
-                self.counters.inc("sdp.too_many_endpoints")
-                continue
-            rkey = (ip, m.rtcp_port or m.port + 1)
-            for k, t in ((key, MediaTarget(call, side, payloads)),
-                         (rkey, MediaTarget(call, side, payloads, rtcp=True))):  # fmt: skip
-                prev = self.media.get(k)
-                if prev is not None and prev.call is not call and prev.call.ended:
-                    # a phone re-uses its RTP port for its next call, which may start while
-                    # the previous one lingers: its flows on that endpoint go to the new call
-                    self.on_endpoint_taken(prev.call, k)
-                self.media[k] = t
-                call.media_targets.append((k, t))
-            self.media_generation += 1
-
-    def _set_codecs(
-        self,
-        call: Call,
-        sdp: SessionDescription,
-        offer_media: list[MediaDescription] | None,
-        reneg: bool,
-    ) -> None:
-        new = [name for name in agreed_codecs(sdp, offer_media) if name not in call.codecs]
-        if new and reneg and call.codecs:
-            call.flags.add("media_changed")  # a codec not agreed before
-        room = MAX_CODECS - len(call.codecs)
-        if len(new) > room:
-            self.counters.inc("sdp.too_many_codecs")
-            new = new[: max(room, 0)]
-        call.codecs += new
 
     def adopt(self, call: Call, targets: list[tuple[tuple[bytes, int], MediaTarget]]) -> bool:
         """Track a call rebuilt from a crash-recovery snapshot, with its SDP endpoints (those
@@ -392,7 +297,7 @@ class CallTracker:
             if key not in self.media:
                 self.media[key] = target
             call.media_targets.append((key, target))
-        self.media_generation += 1
+        self.sdp.generation += 1
         return True
 
     # -- lifetime ---------------------------------------------------------------------------

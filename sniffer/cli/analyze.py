@@ -21,7 +21,8 @@ from db.errors import StorageError
 from db.records import Record
 from db.settings import SIP_TCP_PORTS, Settings, SpoolMode, flag_help, load_settings
 from db.url import URL_FORM, db_url_arg
-from sniffer.analyzer import Analyzer, AnalyzerConfig
+from sniffer.analyzer import Analyzer
+from sniffer.analyzer_config import AnalyzerConfig
 from sniffer.capture.files import open_capture
 from sniffer.capture.source import PacketSource
 from sniffer.cli.errors import ANALYZE_EXIT_HELP, EXIT_ERROR, EXIT_OK, EXIT_TRUNCATED, UsageError

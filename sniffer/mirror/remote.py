@@ -21,7 +21,8 @@ from typing import Any
 from db.errors import SpoolError
 from db.records import Record
 from db.settings import Settings
-from sniffer.analyzer import Analyzer, AnalyzerConfig
+from sniffer.analyzer import Analyzer
+from sniffer.analyzer_config import AnalyzerConfig
 from sniffer.calls.call import Call
 from sniffer.counters import Counters
 from sniffer.decode.datagram import Datagram

@@ -24,7 +24,8 @@ from typing import Any
 from db.errors import ShutdownTimeout
 from db.records import Record
 from db.settings import Settings
-from sniffer.analyzer import Analyzer, AnalyzerConfig
+from sniffer.analyzer import Analyzer
+from sniffer.analyzer_config import AnalyzerConfig
 from sniffer.calls.call import Call
 from sniffer.capture.bpf import build_default_bpf
 from sniffer.capture.live import LiveCapture, LiveOptions

@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from db.records import CallRecord, MessageRecord, Record, RegistrationRecord, StreamRecord
-from sniffer.analyzer import Analyzer, AnalyzerConfig
+from sniffer.analyzer import Analyzer
+from sniffer.analyzer_config import AnalyzerConfig
 from sniffer.capture.files import open_capture
 from sniffer.counters import Counters
 from sniffer.rtp.codecs import STATIC_PT

@@ -9,7 +9,8 @@ from typing import Any
 
 from db.records import Record
 from db.settings import SIP_TCP_PORTS
-from sniffer.analyzer import Analyzer, AnalyzerConfig
+from sniffer.analyzer import Analyzer
+from sniffer.analyzer_config import AnalyzerConfig
 from sniffer.capture.files import open_capture
 from sniffer.counters import Counters
 

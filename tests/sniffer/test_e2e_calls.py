@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sniffer.analyzer import AnalyzerConfig
+from sniffer.analyzer_config import AnalyzerConfig
 from sniffer.flows import flow_key
 from sniffer.netaddr import text_to_ip
 from tests.pcapgen import (

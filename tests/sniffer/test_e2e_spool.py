@@ -19,7 +19,8 @@ import pytest
 
 from db.records import CallRecord
 from db.settings import SpoolMode
-from sniffer.analyzer import TICK_S, AnalyzerConfig
+from sniffer.analyzer import TICK_S
+from sniffer.analyzer_config import AnalyzerConfig
 from sniffer.spool.spool import CallPcapSpool
 from tests.pcapgen import (
     ETH_P_IP,

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from db.records import CallRecord, Record, RegistrationRecord
-from sniffer.analyzer import Analyzer, AnalyzerConfig
+from sniffer.analyzer import Analyzer
+from sniffer.analyzer_config import AnalyzerConfig
 from sniffer.calls.call import MAX_MEDIA_TARGETS, MAX_STREAMS
 from sniffer.calls.tracker import TIMER_B_S
 from sniffer.media_path import MAX_FLOW_STREAMS

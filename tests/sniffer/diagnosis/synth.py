@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from db.records import CallRecord
-from sniffer.analyzer import AnalyzerConfig
+from sniffer.analyzer_config import AnalyzerConfig
 from sniffer.diagnosis.level import ULAW
 from tests.pcapgen import Call, IpPacket, MediaOpts, Party
 from tests.sniffer.e2e import T0, Run, analyze_scenario

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from db.settings import DiagnosisSettings
-from sniffer.analyzer import AnalyzerConfig
+from sniffer.analyzer_config import AnalyzerConfig
 from sniffer.diagnosis.drops import DropLedger
 from sniffer.diagnosis.level import (
     ALAW,

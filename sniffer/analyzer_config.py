@@ -1,0 +1,49 @@
+"""What the analyzer (:mod:`sniffer.analyzer`) reads of the settings tree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Self
+
+from db.settings import AnalysisSettings, DecoderSettings, DiagnosisSettings, Settings
+
+_A = AnalysisSettings()
+"""Defaults of the ``analysis`` settings (db/settings.py): defined there only."""
+
+
+@dataclass(slots=True)
+class AnalyzerConfig:
+    """What the analyzer reads of the settings tree (``analysis`` and ``decoder``)."""
+
+    linger_s: float = _A.linger_s
+    """How long a finished call stays open for late RTP, retransmissions and the BYE answer."""
+    call_timeout_s: float = _A.call_timeout_s
+    """A call with no SIP or RTP for this long is closed and flagged ``timeout``."""
+    orphan_min_packets: int = _A.orphan_min_packets
+    """An RTP-looking flow bound to no call is reported as a stream from this many packets on."""
+    max_orphan_flows: int = _A.max_orphan_flows
+    sip_tcp_ports: frozenset[int] = frozenset(_A.sip_tcp_ports)
+    max_calls: int = _A.max_calls
+    """Calls tracked at once; above 80 % dialogs without any answer time out early, at 100 %
+    new calls are refused (counted): memory stays bounded whatever arrives."""
+    max_registrations: int = _A.max_registrations
+    """REGISTER attempts awaiting their answer, the same way."""
+    decoder: DecoderSettings = field(default_factory=DecoderSettings)
+    """Ports and limits of the packet decoder."""
+    diagnosis: DiagnosisSettings = field(default_factory=DiagnosisSettings)
+    """Thresholds of the call diagnosis and of leg linking."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        a = settings.analysis
+        return cls(
+            linger_s=a.linger_s,
+            call_timeout_s=a.call_timeout_s,
+            orphan_min_packets=a.orphan_min_packets,
+            max_orphan_flows=a.max_orphan_flows,
+            sip_tcp_ports=frozenset(a.sip_tcp_ports),
+            max_calls=a.max_calls,
+            max_registrations=a.max_registrations,
+            decoder=settings.decoder,
+            diagnosis=settings.diagnosis,
+        )
