@@ -32,6 +32,8 @@ init:
 
 bench: install
 	$(BIN)/python bench/run_bench.py
+	$(BIN)/python bench/bench_scale.py
+	$(BIN)/python bench/bench_scale.py --callgrind
 	$(BIN)/python bench/bench_writer.py
 	$(BIN)/python bench/bench_api.py
 	$(BIN)/python bench/bench_gui.py

@@ -130,9 +130,11 @@ class Analyzer:
                         if etype == 0x800 and ihl == 0x45 and proto == 17 and not frag & 0x3FFF:
                             pt = b1 & 0x7F
                             if b0 == 0x80 and ssrc == flow.ssrc and pt == flow.pt:
-                                batch = flow.batch
-                                batch.append((ts, seq, rts, b1))
-                                if len(batch) >= RTP_BATCH:
+                                flow.batch = (ts, seq, rts, b1, flow.batch)
+                                k = flow.batched + 1
+                                if k < RTP_BATCH:
+                                    flow.batched = k
+                                else:
                                     flush(flow)
                                 if not seq & smask:
                                     sample(flow, buf)

@@ -24,6 +24,9 @@ UNBOUND = 2
 
 _PORTS = struct.Struct("!HH")
 
+Batch = tuple[float, int, int, int, "Batch | None"]
+"""A flow's batched fast-path packets (:attr:`Flow.batch`)."""
+
 
 def _no_stream(seq: int, rtp_ts: int, arrival_ts: float, pt: int, marker: bool) -> None:
     raise AssertionError("Flow.add called before a stream was selected")
@@ -47,6 +50,7 @@ class Flow:
     __slots__ = (
         "add",
         "batch",
+        "batched",
         "call",
         "generation",
         "key",
@@ -84,10 +88,13 @@ class Flow:
         self.stream: CallStream | None = None
         self.pcap: CallPcap | None = None
         self.streams: dict[int, CallStream] = {}
-        self.batch: list[tuple[float, int, int, int]] = []
-        """Fast-path packets of the current stream not yet given to its statistics: (arrival
-        time, sequence number, RTP timestamp, second header byte); see
-        :meth:`sniffer.flowtable.FlowTable.flush`."""
+        self.batch: Batch | None = None
+        """Fast-path packets of the current stream not yet given to its statistics, newest
+        first: (arrival time, sequence number, RTP timestamp, second header byte, the older
+        ones); see :meth:`sniffer.flowtable.FlowTable.flush`. A chain of tuples rather than
+        a list: appending touches no other object than the flow."""
+        self.batched = 0
+        """Packets in :attr:`batch`."""
 
     def select(self, stream: CallStream, pt: int) -> None:
         """Make ``stream`` the current one (new SSRC or main payload type)."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sniffer.flows import RTP, Flow, split_key
+from sniffer.flows import RTP, Batch, Flow, split_key
 
 if TYPE_CHECKING:
     from sniffer.calls.call import Call
@@ -54,21 +54,26 @@ class FlowTable:
 
     def flush(self, flow: Flow) -> None:
         """Give ``flow``'s batched fast-path packets to its current stream's statistics."""
-        batch = flow.batch
+        b = flow.batch
+        flow.batch = None
+        flow.batched = 0
+        chain: list[Batch] = []
+        while b is not None:
+            chain.append(b)
+            b = b[4]
         add = flow.add
         pt = flow.pt
-        for ts, seq, rts, b1 in batch:
+        for ts, seq, rts, b1, _older in reversed(chain):
             try:
                 add(seq, rts, ts, pt, b1 > 127)
             except Exception as exc:
                 self.fault(exc, ts, "packet", -1)
-        batch.clear()
 
     def flush_all(self) -> None:
         """Every batch: before the statistics are read (housekeeping, end, snapshot)."""
         flush = self.flush
         for flow in self.rtp.values():
-            if flow.batch:
+            if flow.batch is not None:
                 flush(flow)
 
     def bind(self, key: bytes, flow: Flow) -> None:
@@ -105,7 +110,7 @@ class FlowTable:
         for key in call.flow_keys:
             self.flows.pop(key, None)
             flow = self.rtp.pop(key, None)
-            if flow is not None and flow.batch:
+            if flow is not None and flow.batch is not None:
                 self.flush(flow)
 
     def release(self, call: Call, endpoint: tuple[bytes, int]) -> int:
@@ -118,7 +123,7 @@ class FlowTable:
             if (src, sport) == endpoint or (dst, dport) == endpoint:
                 self.flows.pop(key, None)
                 flow = self.rtp.pop(key, None)
-                if flow is not None and flow.batch:
+                if flow is not None and flow.batch is not None:
                     self.flush(flow)
                 n += 1
             else:

@@ -139,7 +139,7 @@ class MediaPath:
         self, flow: Flow, ts: float, data: bytes, off: int, end: int, frame: bytes, poff: int
     ) -> None:
         """Any RTP packet the inline fast path did not take (new SSRC, other PT, CSRCs...)."""
-        if flow.batch:
+        if flow.batch is not None:
             self.table.flush(flow)  # the stream's earlier packets first
         c = self.counters
         if end - off < 12:
