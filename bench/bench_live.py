@@ -51,7 +51,7 @@ from live_procs import DB_URL, HEALTH_TIMEOUT_S, SAMPLE_S, Lab, Sampler, lab, st
 
 from db.migrate import drop_database, migrate  # noqa: E402
 from tests.live.cdrs import fetch_cdrs  # noqa: E402
-from tests.live.counters import CLK_TCK, backlog_drops, cpu_ticks  # noqa: E402
+from tests.live.counters import CLK_TCK, backlog_drops, tree_ticks  # noqa: E402
 from tests.live.sensor import SensorProcess  # noqa: E402
 
 log = logging.getLogger("bench_live")
@@ -106,18 +106,6 @@ def offline(cap: Path) -> tuple[dict[str, Summary], int, float]:
             calls[rec["call_id"]] = summary(rec["final_code"], rec["state"], rec["streams"])
         orphans += rec["type"] == "stream"
     return calls, orphans, wall
-
-
-def tree_ticks(pid: int) -> tuple[int, list[int]]:
-    """CPU ticks of a process and its children (the workers): the sum and each one's."""
-    pids = [pid]
-    try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            pids += [int(c) for c in (task / "children").read_text().split()]
-    except OSError:
-        pass
-    each = [cpu_ticks(p) for p in sorted(set(pids))]
-    return sum(each), each
 
 
 def replay(where: Lab, rate: int, cap: Path, n: int, sensor: SensorProcess) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import queue
+import resource
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -119,13 +120,20 @@ def _merged_stats(
     for s in per_worker:
         counters.merge(s.get("counters", {}))
     counters.merge(parent)
+    use = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "packets": sum(int(s.get("packets", 0)) for s in per_worker),
         "open_calls": 0,
         "flows": sum(int(s.get("flows", 0)) for s in per_worker),
         "counters": counters.snapshot(),
         "workers": workers,
+        "worker_cpu_s": [s.get("cpu_s") for s in sorted(per_worker, key=_index)],
+        "parent_cpu_s": round(use.ru_utime + use.ru_stime, 3),
     }
+
+
+def _index(stats: dict[str, Any]) -> int:
+    return int(stats.get("worker", 0))
 
 
 def _worker_main(
@@ -201,6 +209,9 @@ def _worker(
         assert analyzer is not None
         analyzer.finish()
         stats = analyzer.stats()
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    stats["cpu_s"] = round(use.ru_utime + use.ru_stime, 3)
+    stats["worker"] = index
     spool_counters = Counters()
     for s in spools:
         spool_counters.merge(s.counters)
