@@ -11,6 +11,7 @@ fraction only when not zero, as pydantic writes them), a whole DOUBLE as the ser
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 from db.connect import CONNECTION
@@ -127,15 +128,25 @@ def keys_sql(f: CallFilter) -> tuple[str, list[object]]:
     )
 
 
-def page_sql(count: int) -> str:
-    """The statement writing ``count`` calls (their ids, then the time bounds, twice)."""
-    marks = ", ".join(["%s"] * count)
-    return (
-        f"{_SETTINGS} SELECT GROUP_CONCAT({_OBJECT} {ORDER} SEPARATOR ',') FROM cdr c "
-        f"LEFT JOIN (SELECT cdr_id, {_QUALITY_SQL} FROM cdr_rtp WHERE cdr_id IN ({marks}) "
-        "AND invite_ts BETWEEN %s AND %s GROUP BY cdr_id) q ON q.cdr_id = c.id "
-        f"{_LOOKUPS} WHERE c.id IN ({marks}) AND c.invite_ts BETWEEN %s AND %s"
-    )
+_KEYS = (
+    "JSON_TABLE(%s, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$[0]', "
+    "invite_ts DATETIME(6) PATH '$[1]'))"
+)
+"""The page's keys ``[[id, "invite_ts"], ...]`` as a table (one parameter)."""
+PAGE_SQL = (
+    f"{_SETTINGS} SELECT GROUP_CONCAT({_OBJECT} {ORDER} SEPARATOR ',') FROM {_KEYS} k "
+    "STRAIGHT_JOIN cdr c ON c.id = k.id AND c.invite_ts = k.invite_ts "
+    f"LEFT JOIN (SELECT s.cdr_id, {_QUALITY_SQL} FROM {_KEYS} k2 STRAIGHT_JOIN cdr_rtp s "
+    "FORCE INDEX (idx_cdr_rtp_invite_ts) ON s.invite_ts = k2.invite_ts AND s.cdr_id = k2.id "
+    f"GROUP BY s.cdr_id) q ON q.cdr_id = c.id {_LOOKUPS}"
+)
+"""The page's calls as one value; its parameters: the keys' JSON, twice.
+
+Each call and its streams are looked up by key, each lookup in the one partition of its
+``invite_ts`` (``cdr_rtp`` through its ``invite_ts`` index: its primary key has ``stream_idx``
+before ``invite_ts``, which would look every call up in every partition). ``id IN (...)``
+over the page's time range instead was a range per id in every partition of the range: for
+one caller's calls over 30 days, 1,740 index dives and 3x the server's CPU time."""
 
 
 @translated("cannot list calls")
@@ -153,10 +164,13 @@ async def list_calls_json(conn: CONNECTION, f: CallFilter) -> JsonPage:
         keys = str(row[0]).split(",")
         nxt = keys[limit - 1] if len(keys) > limit else None
         keys = keys[:limit]
-        pairs = [k.split(".") for k in keys]
-        ids = [int(i) for _, i in pairs]
-        lo = _EPOCH + dt.timedelta(microseconds=int(pairs[-1][0]))
-        hi = _EPOCH + dt.timedelta(microseconds=int(pairs[0][0]))
-        await cur.execute(page_sql(len(ids)), (*ids, lo, hi, *ids, lo, hi))
+        doc = json.dumps([_key(k) for k in keys], separators=(",", ":"))
+        await cur.execute(PAGE_SQL, (doc, doc))
         text = await cur.fetchone()
-    return JsonPage(str(text[0]) if text and text[0] else "", len(ids), nxt)
+    return JsonPage(str(text[0]) if text and text[0] else "", len(keys), nxt)
+
+
+def _key(key: str) -> tuple[int, str]:
+    """``micros.id`` -> ``(id, "YYYY-MM-DD HH:MM:SS.ffffff")``."""
+    micros, ident = key.split(".")
+    return int(ident), str(_EPOCH + dt.timedelta(microseconds=int(micros)))
