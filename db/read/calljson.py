@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from db.connect import CONNECTION
 from db.driver import translated
@@ -155,22 +156,37 @@ async def list_calls_json(conn: CONNECTION, f: CallFilter) -> JsonPage:
     by the server: the page's keys first, then its calls as one value. Raises
     :class:`~db.read.models.BadCursor` for a cursor it did not hand out."""
     limit = min(f.limit, MAX_LIMIT)
-    sql, params = keys_sql(f)
     async with conn.cursor() as cur:
-        await cur.execute(sql, (*params, limit + 1))
-        row = await cur.fetchone()
-        if not row or not row[0]:
+        keys = await _keys(cur, f, limit + 1)
+        if not keys:
             return JsonPage("", 0, None)
-        keys = str(row[0]).split(",")
         nxt = keys[limit - 1] if len(keys) > limit else None
         keys = keys[:limit]
-        doc = json.dumps([_key(k) for k in keys], separators=(",", ":"))
+        doc = _doc(keys)
         await cur.execute(PAGE_SQL, (doc, doc))
         text = await cur.fetchone()
     return JsonPage(str(text[0]) if text and text[0] else "", len(keys), nxt)
 
 
-def _key(key: str) -> tuple[int, str]:
-    """``micros.id`` -> ``(id, "YYYY-MM-DD HH:MM:SS.ffffff")``."""
-    micros, ident = key.split(".")
-    return int(ident), str(_EPOCH + dt.timedelta(microseconds=int(micros)))
+@translated("cannot list calls")
+async def page_keys(conn: CONNECTION, f: CallFilter) -> str:
+    """The parameter of :data:`PAGE_SQL` for the first page of ``f`` (for EXPLAIN)."""
+    async with conn.cursor() as cur:
+        return _doc((await _keys(cur, f, min(f.limit, MAX_LIMIT)))[: f.limit])
+
+
+async def _keys(cur: Any, f: CallFilter, n: int) -> list[str]:
+    """The first ``n`` keys (``micros.id``) of the search, newest first."""
+    sql, params = keys_sql(f)
+    await cur.execute(sql, (*params, n))
+    row = await cur.fetchone()
+    return str(row[0]).split(",") if row and row[0] else []
+
+
+def _doc(keys: list[str]) -> str:
+    """Keys ``micros.id`` -> ``[[id, "YYYY-MM-DD HH:MM:SS.ffffff"], ...]``."""
+    out = []
+    for key in keys:
+        micros, ident = key.split(".")
+        out.append((int(ident), str(_EPOCH + dt.timedelta(microseconds=int(micros)))))
+    return json.dumps(out, separators=(",", ":"))
