@@ -1,9 +1,9 @@
 """A page of the call search as the REST API sends it: each call's JSON object written by the
-server, the whole page one value.
+server.
 
 Decoding thirty typed columns a call in the driver (pure Python), building a summary of each
 and serialising it was most of a list request's CPU time in the API process (py-spy in
-docs/BENCHMARKS.md); here the driver decodes two values per page. The objects have the fields
+docs/BENCHMARKS.md); here the driver decodes one value per call. The objects have the fields
 of the API's ``CallItem`` (api/schemas/calllist.py), times as UTC ISO 8601 (``...Z``, the
 fraction only when not zero, as pydantic writes them), a whole DOUBLE as the server prints it
 (``5``, not ``5.0``)."""
@@ -21,14 +21,8 @@ from db.read.calls import ORDER, criteria
 from db.read.models import MAX_LIMIT, CallFilter
 
 _EPOCH = dt.datetime(1970, 1, 1)
-MAX_TEXT = 64 << 20
-"""``group_concat_max_len`` of the page statements (1,000 calls of a few KiB at most)."""
-_SETTINGS = (
-    f"SET STATEMENT group_concat_max_len = {MAX_TEXT}, "
-    "optimizer_switch = 'split_materialized=off' FOR"
-)
-"""The page's quality is one grouped read of its streams (the optimiser would otherwise group
-them call by call, db/read/export.py)."""
+_SETTINGS = "SET STATEMENT group_concat_max_len = 1048576 FOR"
+"""The keys statement's value: 1,001 keys of 30 bytes at most."""
 
 
 def _time(col: str) -> str:
@@ -130,30 +124,35 @@ def keys_sql(f: CallFilter) -> tuple[str, list[object]]:
 
 
 _KEYS = (
-    "JSON_TABLE(%s, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$[0]', "
+    "JSON_TABLE(%s, '$[*]' COLUMNS (n FOR ORDINALITY, id BIGINT UNSIGNED PATH '$[0]', "
     "invite_ts DATETIME(6) PATH '$[1]'))"
 )
-"""The page's keys ``[[id, "invite_ts"], ...]`` as a table (one parameter)."""
+"""The page's keys ``[[id, "invite_ts"], ...]`` (newest first: ``n``) as a table."""
 PAGE_SQL = (
-    f"{_SETTINGS} SELECT GROUP_CONCAT({_OBJECT} {ORDER} SEPARATOR ',') FROM {_KEYS} k "
+    "SET STATEMENT optimizer_switch = 'split_materialized=off' FOR "  # one grouped read
+    f"SELECT k.n, {_OBJECT} FROM {_KEYS} k "
     "STRAIGHT_JOIN cdr c ON c.id = k.id AND c.invite_ts = k.invite_ts "
     f"LEFT JOIN (SELECT s.cdr_id, {_QUALITY_SQL} FROM {_KEYS} k2 STRAIGHT_JOIN cdr_rtp s "
     "FORCE INDEX (idx_cdr_rtp_invite_ts) ON s.invite_ts = k2.invite_ts AND s.cdr_id = k2.id "
     f"GROUP BY s.cdr_id) q ON q.cdr_id = c.id {_LOOKUPS}"
 )
-"""The page's calls as one value; its parameters: the keys' JSON, twice.
+"""The page's calls, one JSON object a row after its place in the page (the caller orders
+them: an ``ORDER BY`` sorted the objects through temporary files); its parameters: the keys'
+JSON, twice.
 
 Each call and its streams are looked up by key, each lookup in the one partition of its
 ``invite_ts`` (``cdr_rtp`` through its ``invite_ts`` index: its primary key has ``stream_idx``
 before ``invite_ts``, which would look every call up in every partition). ``id IN (...)``
 over the page's time range instead was a range per id in every partition of the range: for
-one caller's calls over 30 days, 1,740 index dives and 3x the server's CPU time."""
+one caller's calls over 30 days, 1,740 index dives and 3x the server's CPU time. The objects
+are rows rather than one ``GROUP_CONCAT`` value: aggregating values this long made MariaDB
+write a temporary table to disk per request."""
 
 
 @translated("cannot list calls")
 async def list_calls_json(conn: CONNECTION, f: CallFilter) -> JsonPage:
     """One page of the calls matching ``f`` (as :func:`db.read.list_calls`), written as JSON
-    by the server: the page's keys first, then its calls as one value. Raises
+    by the server: the page's keys first (one value), then its calls. Raises
     :class:`~db.read.models.BadCursor` for a cursor it did not hand out."""
     limit = min(f.limit, MAX_LIMIT)
     async with conn.cursor() as cur:
@@ -164,8 +163,8 @@ async def list_calls_json(conn: CONNECTION, f: CallFilter) -> JsonPage:
         keys = keys[:limit]
         doc = _doc(keys)
         await cur.execute(PAGE_SQL, (doc, doc))
-        text = await cur.fetchone()
-    return JsonPage(str(text[0]) if text and text[0] else "", len(keys), nxt)
+        items = ",".join(str(obj) for _, obj in sorted(await cur.fetchall()))
+    return JsonPage(items, len(keys), nxt)
 
 
 @translated("cannot list calls")
