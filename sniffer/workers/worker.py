@@ -29,7 +29,7 @@ from sniffer.flows import flow_key
 from sniffer.sip.framing import looks_like_sip
 from sniffer.spool.spool import CallPcapSpool
 from sniffer.workers.parts import Part, detach
-from sniffer.workers.shard import flow_owner
+from sniffer.workers.shard import flow_owner, is_plain_rtp
 
 Message = tuple[Any, ...]
 """To the parent: ``("rec", worker, record)``, ``("part", part)``, ``("idle", worker, uid,
@@ -64,6 +64,9 @@ class ShardAnalyzer(Analyzer):
         self.tracker.call_timeout_s = float("inf")  # decided with the other workers
         self.idle_calls: dict[str, float] = {}
         """Call-ID -> its last activity here when it was reported idle."""
+        self.shared_packets = 0
+        """Packets every worker gets (not plain RTP/RTCP): the sensor's packets are worker 0's
+        plus the others' less these."""
 
     # -- the share ---------------------------------------------------------------------------
 
@@ -77,6 +80,11 @@ class ShardAnalyzer(Analyzer):
             self.counters.inc("workers.other_share")
             return
         super()._datagram(d)
+
+    def _slow(self, linktype: int, ts: float, buf: bytes) -> None:
+        if not is_plain_rtp(linktype, buf):
+            self.shared_packets += 1
+        super()._slow(linktype, ts, buf)
 
     def sip(self, d: Datagram) -> None:
         if self.index == 0:
