@@ -41,7 +41,7 @@ test-fast: lint typecheck
 init:
 	@if [ -e .env ]; then echo ".env exists: kept"; else cp .env.example .env && chmod 600 .env && echo "wrote .env: every line is an optional override"; fi
 
-bench: install
+bench: compile
 	$(BIN)/python bench/run_bench.py
 	$(BIN)/python bench/bench_writer.py
 	$(BIN)/python bench/bench_api.py
