@@ -25,6 +25,14 @@ MAX_CALLS = 100_000
 """Calls a sensor tracks at once by default (about 4 KB each unanswered, 20 KB with RTP)."""
 MAX_REGISTRATIONS = 100_000
 """REGISTER attempts awaiting their answer, by default."""
+MAX_WORKERS = 64
+"""Worker processes of one sensor or ``analyze`` run, at most (``analysis.workers``)."""
+AUTO_WORKERS_MAX = 8
+"""``analysis.workers = 0`` takes the cores up to this many: past it the SIP every worker
+parses and the parent's CDR assembly cost more than another share of RTP saves (see
+docs/ARCHITECTURE.md "Workers"); set it higher explicitly on a bigger machine."""
+AUTO_WORKERS_FILE_MB = 200
+"""``analyze`` with ``analysis.workers = 0`` uses workers from this much capture on."""
 
 
 class SpoolMode(StrEnum):

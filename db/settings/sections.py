@@ -11,8 +11,11 @@ from pydantic_settings import NoDecode
 
 from db.errors import ConfigError
 from db.settings.base import (
+    AUTO_WORKERS_FILE_MB,
+    AUTO_WORKERS_MAX,
     MAX_CALLS,
     MAX_REGISTRATIONS,
+    MAX_WORKERS,
     SIP_TCP_PORTS,
     Ports,
     Section,
@@ -126,6 +129,14 @@ class AnalysisSettings(Section):
         doc="Calls tracked at once (memory bound, docs/SENSOR.md \"Limits\"): above 80 %, a "
         "dialog whose INVITE got no answer at all closes after 32 s of silence "
         "(`calls.pressure_timeout`); at the limit new calls are refused (`calls.table_full`).",
+    )  # fmt: skip
+    workers: int = setting(
+        0, env="CALLSIFT_WORKERS", ge=0, le=MAX_WORKERS,
+        doc="Processes sharing the packet work of one sensor or one `analyze` run (every "
+        "worker sees all SIP, each a share of the RTP flows; docs/ARCHITECTURE.md "
+        "\"Workers\"). 0: automatic: `sniff` takes the number of cores up to "
+        f"{AUTO_WORKERS_MAX}, `analyze` one process below {AUTO_WORKERS_FILE_MB} MB of "
+        "capture and the cores (same cap) above. 1: one process, as before.",
     )  # fmt: skip
     max_registrations: int = setting(
         MAX_REGISTRATIONS, env="CALLSIFT_MAX_REGISTRATIONS", ge=100,

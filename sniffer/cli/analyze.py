@@ -20,6 +20,7 @@ from typing import Any
 from db.errors import StorageError
 from db.records import Record
 from db.settings import SIP_TCP_PORTS, Settings, SpoolMode, flag_help, load_settings
+from db.settings.base import MAX_WORKERS
 from db.url import URL_FORM, db_url_arg
 from sniffer.analyzer import Analyzer, AnalyzerConfig
 from sniffer.capture.files import open_capture
@@ -28,6 +29,7 @@ from sniffer.cli.errors import ANALYZE_EXIT_HELP, EXIT_ERROR, EXIT_OK, EXIT_TRUN
 from sniffer.cli.output import SORT_ORDERS, Output, RecordFilter
 from sniffer.counters import Counters
 from sniffer.spool.spool import CallPcapSpool
+from sniffer.workers.shard import analyze_workers
 
 PROGRESS_MIN_BYTES = 20 << 20
 """Files larger than this get a progress bar when stderr is a terminal."""
@@ -85,6 +87,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                        "refused and counted (calls.table_full)"),
     )  # fmt: skip
     p.add_argument(
+        "--workers", type=_workers, metavar="N",
+        help=flag_help("analysis.workers", "processes sharing the work (each reads the files "
+                       "and keeps its share of the RTP); 0: automatic by size"),
+    )  # fmt: skip
+    p.add_argument(
         "--sip-port", type=_port, action="append", default=[], metavar="PORT",
         help="extra TCP port carrying SIP, repeatable (analysis.sip_tcp_ports always are: "
         f"{','.join(map(str, SIP_TCP_PORTS))} by default)",
@@ -126,6 +133,12 @@ def _count(text: str) -> int:
     return int(text)
 
 
+def _workers(text: str) -> int:
+    if not text.isdigit() or int(text) > MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"not a number of workers 0..{MAX_WORKERS}: {text!r}")
+    return int(text)
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise argparse.ArgumentTypeError(f"not a port number: {text!r}")
@@ -151,6 +164,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
     flags: dict[str, Any] = {
         "analysis.call_timeout_s": args.call_timeout,
         "analysis.max_calls": args.max_calls,
+        "analysis.workers": args.workers,
         "spool.mode": args.spool_mode,
         "spool.gzip": args.spool_gzip,
         "storage.db_url": args.db,
@@ -255,6 +269,9 @@ def _analyze(
     checked before any is analysed) and :class:`~db.errors.SpoolError`."""
     for path in args.files:
         open_capture(path).close()
+    workers = analyze_workers(settings.analysis.workers, _capture_bytes(args.files))
+    if workers > 1:
+        return _analyze_workers(args, settings, out, sink, workers)
     config = AnalyzerConfig.from_settings(settings)
     counters = Counters()
     rc = EXIT_OK
@@ -290,13 +307,55 @@ def _analyze(
         stats = {**analyzer.stats(), **totals}
         if _report_pcap_failures(spools):
             rc = EXIT_ERROR
+    _report(args, out, stats)
+    return rc
+
+
+def _capture_bytes(files: list[str]) -> int:
+    total = 0
+    for path in files:
+        try:
+            total += os.path.getsize(path)
+        except OSError:  # stdin, a pipe
+            pass
+    return total
+
+
+def _analyze_workers(
+    args: argparse.Namespace,
+    settings: Settings,
+    out: Output,
+    sink: Callable[[Record], None],
+    workers: int,
+) -> int:
+    """The analysis by ``workers`` processes (sniffer/workers/offline.py)."""
+    from sniffer.workers.offline import analyze_files
+
+    outcome = analyze_files(list(args.files), settings, sink, workers, args.spool)
+    rc = EXIT_OK
+    for warning in outcome.warnings:
+        print(f"callsift: warning: {warning}", file=sys.stderr)
+        rc = EXIT_TRUNCATED
+    failed = {k: n for k, n in outcome.spool.items() if k.startswith("pcap_failed.")}
+    if failed:
+        why = ", ".join(f"{n} {k.removeprefix('pcap_failed.')}" for k, n in sorted(failed.items()))
+        print(
+            f"callsift: {sum(failed.values())} call pcaps could not be written ({why}; last: "
+            f"{outcome.spool_error or ''}); their records have pcap: null",
+            file=sys.stderr,
+        )
+        rc = EXIT_ERROR
+    _report(args, out, {**outcome.stats, "files": len(args.files)})
+    return rc
+
+
+def _report(args: argparse.Namespace, out: Output, stats: dict[str, Any]) -> None:
     out.finish()
     if args.json:
         if args.stats:
             sys.stdout.write(json.dumps({"type": "stats", **stats}) + "\n")
     elif out.table is not None:
         out.table.render(sys.stdout, stats if args.stats else None)
-    return rc
 
 
 def _open_spool(
