@@ -38,10 +38,12 @@ HOT_MODULES = (
     "sniffer.flowtable",
     "sniffer.media_path",
     "sniffer.analyzer",
+    "sniffer.workers.worker",
 )
 """The modules compiled together (setup.py reads this tuple): the packet loop and what it
-calls per packet. Their imports outside this set stay interpreted and are called through the
-ordinary Python protocol."""
+calls per packet, and the worker's analyzer (an interpreted subclass of a compiled class would
+not see its overrides called from compiled code). Their imports outside this set stay
+interpreted and are called through the ordinary Python protocol."""
 GROUP = "sniffer._hot"
 """mypyc group name: the shared library is ``sniffer/_hot__mypyc.<abi>.so``."""
 MANIFEST = "_compiled.json"

@@ -10,6 +10,7 @@ import importlib
 import importlib.machinery
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from sniffer import compiled
+from sniffer.calls.media import CallStream, PayloadMap
 from sniffer.compiled import COMPILED, ENV, HOT_MODULES, MANIFEST, PURE, source_path
 from sniffer.version import callsift_version, implementation
 
@@ -113,3 +115,23 @@ def test_no_raise_from_in_a_hot_module(module: str) -> None:
     tree = ast.parse(source_path(module).read_text())
     raises = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Raise) and n.cause]
     assert raises == []
+
+
+def test_a_stream_survives_pickling() -> None:
+    """``--workers`` sends a call's streams to the parent pickled: the compiled classes are
+    made again through their ``__init__`` (``__reduce__``) and keep every figure."""
+    pm = PayloadMap({0: "PCMU", 101: "TELEPHONE-EVENT"}, {0: 8000, 101: 8000}, frozenset({101}))
+    s = CallStream(b"\x0a\0\0\1", 4000, b"\x0a\0\0\2", 4002, 0x1234, "caller", pm, None)
+    for i in (0, 1, 2, 4, 3, 5, 5, 9):
+        s.stats.add(i, i * 160, 1.0 + i * 0.021, 0)
+    t = pickle.loads(pickle.dumps(s))
+    assert type(t) is CallStream and t.payloads == pm and t.ssrc == 0x1234
+    got, want = t.stats, s.stats
+    assert (got.packets, got.lost, got.duplicates, got.out_of_order, got.jitter_ms) == (
+        want.packets, want.lost, want.duplicates, want.out_of_order, want.jitter_ms
+    )  # fmt: skip
+    assert (got.max_delta_ms, got.mean_jitter_ms, got.burst_ratio) == (
+        want.max_delta_ms, want.mean_jitter_ms, want.burst_ratio
+    )  # fmt: skip
+    t.stats.add(10, 1600, 1.3, 0)  # and goes on counting
+    assert t.stats.packets == want.packets + 1
