@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 QUEUE_BATCHES = 256
 """Batches (one per worker tick) waiting for the parent; a worker waits when it is full."""
 POLL_S = 0.5
+FINISH_WAIT_S = 600.0
+"""How long a worker at the end of its input waits for the others (its parent's ``finish``)."""
 
 
 @dataclass(slots=True)
@@ -75,6 +77,8 @@ def analyze_files(
     )
     outcome = Outcome()
     done: set[int] = set()
+    ended: set[int] = set()
+    ticked: set[int] = set()
     per_worker: list[dict[str, Any]] = []
     for p in procs:
         p.start()
@@ -93,6 +97,17 @@ def analyze_files(
                 outcome.warnings += warnings
                 outcome.spool.merge(spool)
                 outcome.spool_error = outcome.spool_error or spool_error
+            elif head[0] == "eof":  # then every worker looks for idle calls at the last clock
+                ended.add(head[1])
+                if len(ended) == workers:
+                    for q in cmd_qs:
+                        q.put(("tick", max(assembler.clocks)))
+            elif head[0] == "ticked":  # then the calls idle everywhere close, then the rest
+                ticked.add(head[1])
+                if len(ticked) == workers:
+                    assembler.end_of_input()
+                    for q in cmd_qs:
+                        q.put(("finish",))
             elif head[0] == "error":
                 raise CaptureError(f"worker {head[1]} failed: {head[2]}")
             else:
@@ -207,6 +222,7 @@ def _worker(
                 warnings.append(src.warning)
             src.close()
         assert analyzer is not None
+        analyzer.end_of_input(lambda: cmd_q.get(timeout=FINISH_WAIT_S))
         analyzer.finish()
         stats = analyzer.stats()
     use = resource.getrusage(resource.RUSAGE_SELF)

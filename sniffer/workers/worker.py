@@ -33,8 +33,9 @@ from sniffer.workers.shard import flow_owner, is_plain_rtp
 
 Message = tuple[Any, ...]
 """To the parent: ``("rec", worker, record)``, ``("part", part)``, ``("idle", worker, uid,
-call_id, clock)``, ``("active", worker, uid)``, ``("clock", worker, clock)`` (each tick, last);
-from it: ``("close", uid, call_id)``."""
+call_id, clock)``, ``("active", worker, uid)``, ``("clock", worker, clock)`` (each tick, last),
+``("eof", worker)``, ``("ticked", worker)`` (the end of its input, each alone in its batch);
+from it: ``("close", uid, call_id)``, ``("tick", clock)``, ``("finish",)``."""
 
 
 class ShardAnalyzer(Analyzer):
@@ -161,6 +162,27 @@ class ShardAnalyzer(Analyzer):
         if self.outbox:
             batch, self.outbox = self.outbox, []
             self._send(batch)
+
+    def end_of_input(self, next_command: Callable[[], Message]) -> None:
+        """This worker's input is over: say so (``eof``), look once more for idle calls at the
+        clock the parent sends (``tick``: the latest of all workers' clocks; this worker's own
+        stops at its share's last packet) and answer ``ticked``, then apply the parent's last
+        ``close`` commands until it says ``finish``. Without this a call that timed out in the
+        last seconds of a file would end ``unterminated`` here, not ``timeout`` as in one
+        process."""
+        self.flush()
+        self._send([("eof", self.index)])
+        while True:
+            cmd = next_command()
+            if cmd[0] == "finish":
+                break
+            if cmd[0] == "tick":
+                self._watch_idle(cmd[1])
+                self.flush()
+                self._send([("ticked", self.index)])
+            elif cmd[0] == "close":
+                self._close(cmd[1], cmd[2])
+        self.flush()
 
     def finish(self, reason: str = "unterminated") -> None:
         super().finish(reason)

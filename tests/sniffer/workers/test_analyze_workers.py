@@ -57,7 +57,8 @@ def test_load_capture(capsys: pytest.CaptureFixture[str], load_capture: Path, wo
 
 
 def _without_bye(src: Path, dst: Path) -> None:
-    """The capture less every BYE and its answers: calls end by the timeout."""
+    """The capture less every BYE and its answer (an answer alone ends the call as a hang-up,
+    ``bye_not_seen``): calls end by the timeout."""
     cap = read_capture(src)
     with dst.open("wb") as f:
         f.write(pcap_header(cap.linktype))
