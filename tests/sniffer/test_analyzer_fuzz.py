@@ -30,6 +30,7 @@ from sniffer.analyzer import Analyzer
 from sniffer.faults import internal_errors
 from sniffer.netaddr import text_to_ip
 from sniffer.spool.spool import CallPcapSpool
+from tests.hypo import examples
 from tests.pcapgen.frames import LINKTYPE_ETHERNET, ethernet, pack_ip
 
 T0 = 1_700_000_000.0
@@ -348,7 +349,7 @@ def exchanges(draw: st.DrawFn) -> tuple[dict[str, bytes], tuple[bytes, bytes, in
 
 
 @pytest.mark.slow  # 500 whole exchanges through the analyzer
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(500), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(exchanges(), st.booleans(), st.integers(0, 60))
 def test_arbitrary_bytes_in_any_field_never_break_the_analyzer(
     exchange: tuple[dict[str, bytes], tuple[bytes, bytes, int, int]], spool: bool, crash: int

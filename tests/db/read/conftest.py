@@ -1,4 +1,5 @@
-"""One database per test module, filled once by the sensor's real CDR writer."""
+"""One database for the read-query tests (tests/db/read, read only), filled once by the
+sensor's real CDR writer."""
 
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ async def _fill(url: str, journal: Path, data: Written) -> None:
         conn.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def written(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Written]:
     ensure_server()
     name = new_db_name()

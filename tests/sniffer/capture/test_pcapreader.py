@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from db.errors import CaptureError
 from sniffer.capture.pcapreader import PcapStreamReader
+from tests.hypo import examples
 
 GOLDEN = Path(__file__).resolve().parents[2] / "data" / "golden"
 GOLDEN_FILES = sorted(p for p in GOLDEN.iterdir() if p.suffix in (".pcap", ".pcapng"))
@@ -415,13 +416,13 @@ def _consume(data: bytes) -> None:
     assert reader.warning is None or reader.warning.startswith("fuzz: ")
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.binary(max_size=400))
 def test_arbitrary_bytes(data: bytes) -> None:
     _consume(data)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     st.sampled_from([pcap_file([])[:24], shb(), shb() + idb(), shb(">") + idb(1, ">")]),
     st.binary(max_size=300),
@@ -433,7 +434,7 @@ def test_arbitrary_bytes_after_valid_header(head: bytes, tail: bytes) -> None:
 _SAMPLE = shb() + idb(tsresol=6) + epb(0, 5, FRAME_A) + pb(0, 6, FRAME_B) + spb(FRAME_C)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.integers(0, len(_SAMPLE) - 1), st.integers(0, 255), st.integers(0, len(_SAMPLE)))
 def test_mutated_pcapng(index: int, value: int, cut: int) -> None:
     data = bytearray(_SAMPLE)

@@ -4,6 +4,7 @@ from hypothesis import strategies as st
 
 from sniffer.sip.message import SipMessage, SipParseError, extract_sdp
 from sniffer.sip.sdp import SdpParseError
+from tests.hypo import examples
 
 SDP = (
     b"v=0\r\n"
@@ -377,7 +378,7 @@ def test_extract_sdp_raises_on_bad_sdp() -> None:
 # --- hypothesis --------------------------------------------------------------------------------
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.binary(max_size=600))
 def test_arbitrary_bytes_raise_only_sip_parse_error(data: bytes) -> None:
     try:
@@ -394,7 +395,7 @@ def test_arbitrary_bytes_raise_only_sip_parse_error(data: bytes) -> None:
 HEADER_LINES = st.sampled_from(["\r\n", "\n"])
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     prefix=st.binary(max_size=30),
     eol=HEADER_LINES,
@@ -425,7 +426,7 @@ def _case(name: str, style: int) -> str:
     return (name, name.lower(), name.upper())[style]
 
 
-@settings(max_examples=250)
+@settings(max_examples=examples(250))
 @given(
     data=st.data(),
     method=st.sampled_from(["INVITE", "BYE", "REGISTER", "OPTIONS", "MESSAGE", "INFO"]),
