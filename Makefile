@@ -4,6 +4,11 @@ BIN := $(VENV)/bin
 
 .PHONY: install lint typecheck test test-fast bench bench-data clean config-doc init
 
+# Tests write bytecode caches (git- and docker-ignored) even where the environment says not to:
+# without them every run recompiles the sources and every `callsift` subprocess does it again
+# (about 5 s of CPU per fast loop, README "Tests").
+unexport PYTHONDONTWRITEBYTECODE
+
 # A missing, dangling (stale symlink) or broken venv is recreated from scratch.
 $(BIN)/python:
 	rm -rf $(VENV)
@@ -22,7 +27,8 @@ typecheck: install
 test: lint typecheck
 	$(BIN)/pytest
 
-# the inner loop: no container stack, no other slow test
+# the inner loop: no slow test (live, container stack, subprocess-heavy), hypothesis' fast
+# profile (tests/hypo.py: chosen by -m "not slow")
 test-fast: lint typecheck
 	$(BIN)/pytest -m "not slow"
 

@@ -21,7 +21,9 @@ from tests.sniffer.cli.test_analyze import callsift
 
 MARIADBD = "/usr/sbin/mariadbd"
 
-pytestmark = pytest.mark.slow  # its own mariadbd: mariadb-install-db, two test PKIs (openssl), a server boot
+pytestmark = (
+    pytest.mark.slow
+)  # its own mariadbd: mariadb-install-db, two test PKIs (openssl), a server boot
 
 
 def _openssl(*args: str, cwd: Path) -> None:

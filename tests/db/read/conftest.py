@@ -19,7 +19,13 @@ from db.records import CallRecord, Record, RegistrationRecord
 from db.url import parse_db_url
 from sniffer.storage.writer import CdrWriter
 from tests.db.factories import T0, make_call, make_registration
-from tests.db.mariadb import drop_test_database, ensure_server, new_db_name, url_of
+from tests.db.mariadb import (
+    TEST_DAYS_AHEAD,
+    drop_test_database,
+    ensure_server,
+    new_db_name,
+    url_of,
+)
 
 SENSOR_A, SENSOR_B = 11, 12
 TIE_TS = T0 + 50_000.5
@@ -84,7 +90,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Written]:
     name = new_db_name()
     url = url_of(name)
     data = Written(url, _calls(), _registrations(time.time()))
-    asyncio.run(migrate(url, days_ahead=0))
+    asyncio.run(migrate(url, days_ahead=TEST_DAYS_AHEAD))
     try:
         asyncio.run(_fill(url, tmp_path_factory.mktemp("journal"), data))
         yield data
