@@ -32,8 +32,7 @@ def no_sideways_scroll(page: Page) -> None:
     """At 390 px: the page's width (and the layout viewport's: a phone zooms out to show a page
     wider than the screen) stays the screen's."""
     widths = page.evaluate(
-        "() => [document.documentElement.scrollWidth, document.body.scrollWidth,"
-        " window.innerWidth]"
+        "() => [document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth]"
     )
     assert max(widths) <= PHONE["width"], (page.url, widths)
 
