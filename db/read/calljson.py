@@ -171,7 +171,7 @@ async def list_calls_json(conn: CONNECTION, f: CallFilter) -> JsonPage:
 async def page_keys(conn: CONNECTION, f: CallFilter) -> str:
     """The parameter of :data:`PAGE_SQL` for the first page of ``f`` (for EXPLAIN)."""
     async with conn.cursor() as cur:
-        return _doc((await _keys(cur, f, min(f.limit, MAX_LIMIT)))[: f.limit])
+        return _doc(await _keys(cur, f, min(f.limit, MAX_LIMIT)))
 
 
 async def _keys(cur: Any, f: CallFilter, n: int) -> list[str]:
