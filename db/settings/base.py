@@ -12,8 +12,10 @@ from pydantic_settings import NoDecode
 ENV_PREFIX = "CALLSIFT_"
 CONFIG_ENV = "CALLSIFT_CONFIG"
 """Path of the TOML file when ``--config`` is not given."""
-OTHER_ENV = frozenset({CONFIG_ENV, "CALLSIFT_SENSOR_PASSWORD"})
-"""``CALLSIFT_*`` variables that are not settings (``db grant-sensor`` reads the password)."""
+OTHER_ENV = frozenset({CONFIG_ENV, "CALLSIFT_SENSOR_PASSWORD", "CALLSIFT_IMPL", "CALLSIFT_COMPILE"})
+"""``CALLSIFT_*`` variables that are not settings (``db grant-sensor`` reads the password;
+the compiled or pure hot path is chosen at import and at build time: sniffer/compiled.py,
+setup.py)."""
 
 SIP_TCP_PORTS: tuple[int, ...] = (5060, 5061, 5080)
 """TCP (and SCTP) ports that carry SIP by default: RFC 3261 section 19.1.2 names 5060 and 5061
