@@ -8,9 +8,12 @@ ends, the queued batches are analysed and the open calls go out as parts (``shut
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import multiprocessing as mp
+import os
 import queue
+import signal
 import time
 from collections.abc import Callable, Iterable
 from contextlib import suppress
@@ -62,6 +65,7 @@ def worker_main(
     stop: Any,
 ) -> None:
     """The process's entry (``spawn``: nothing of the parent's event loop or threads)."""
+    _die_with_parent()
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s %(levelname)s worker-{index} %(name)s: %(message)s"
     )
@@ -71,6 +75,23 @@ def worker_main(
         log.exception("worker %d failed", index)
         out_q.put([("error", index, f"{type(exc).__name__}: {exc}")])
         raise SystemExit(1) from None
+
+
+PR_SET_PDEATHSIG = 1
+"""prctl(2): the signal this process gets when its parent dies."""
+
+
+def _die_with_parent() -> None:
+    """A sensor killed hard (SIGKILL, OOM) must not leave its workers capturing: they get
+    SIGTERM when the parent dies (Linux), and end at once."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        log.warning("workers cannot follow their parent's death on this system")
+    parent = mp.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # it died before the prctl
+        raise SystemExit(1)
 
 
 async def _run(

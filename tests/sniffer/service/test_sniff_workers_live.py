@@ -104,3 +104,34 @@ def test_two_workers_one_cdr_per_call(
         )  # fmt: skip
         assert len(out.stdout.splitlines()) == 2 * G711A_PACKETS
     assert not [p for p in spool.rglob("*.pcap") if ".w1" in p.parts]
+
+
+def _children(pid: int) -> set[int]:
+    out: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out |= {int(c) for c in (task / "children").read_text().split()}
+    return out
+
+
+def test_workers_end_with_a_killed_sensor(
+    ns: Netns, db_url: str, sensor_id: int, tmp_path: Path
+) -> None:
+    """SIGKILL of the sensor (OOM killer, kill -9): its workers must not go on capturing."""
+    sensor = SensorProcess(
+        ns, iface="lo", bpf=BPF, db_url=db_url, sensor_id=sensor_id, spool=tmp_path / "spool",
+        env={"CALLSIFT_SPOOL_MAX_GB": "0", "CALLSIFT_WORKERS": "2"},
+    )  # fmt: skip
+    try:
+        sensor.wait_ready(60)
+        wait_for(lambda: sensor.health()["status"] == "ok", 60, "/health ok (both workers)")
+        workers = {
+            p for p in _children(sensor.proc.pid)
+            if b"worker_main" in Path(f"/proc/{p}/cmdline").read_bytes()
+            or b"multiprocessing" in Path(f"/proc/{p}/cmdline").read_bytes()
+        }  # fmt: skip
+        assert workers
+        sensor.proc.kill()
+        sensor.proc.wait()
+        wait_for(lambda: not any(Path(f"/proc/{p}").exists() for p in workers), 10, "no worker")
+    finally:
+        sensor.kill()
