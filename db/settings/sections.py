@@ -139,7 +139,7 @@ class AnalysisSettings(Section):
         "\"Workers\"). 0: automatic: `analyze` uses one process below "
         f"{AUTO_WORKERS_FILE_MB} MB of capture and the cores (at most {AUTO_WORKERS_MAX}) "
         "above; `sniff` one process (with workers a sensor keeps no crash-recovery snapshot "
-        "and shows no live calls yet). 1: one process.",
+        "yet). 1: one process.",
     )  # fmt: skip
     max_registrations: int = setting(
         MAX_REGISTRATIONS, env="CALLSIFT_MAX_REGISTRATIONS", ge=100,
