@@ -23,7 +23,13 @@ from sniffer.decode.decoder import Decoder
 from sniffer.decode.hep import synth_udp_frame
 from sniffer.decode.reframe import reframe
 from sniffer.diagnosis.diagnoser import Diagnoser
-from sniffer.faults import FaultGuard, SinkError, reraise_sink_error, unwrap_sink_errors
+from sniffer.faults import (
+    FaultGuard,
+    SinkError,
+    raise_sink_error,
+    reraise_sink_cause,
+    unwrap_sink_errors,
+)
 from sniffer.flows import Flow, flow_key
 from sniffer.flowtable import RTP_BATCH, FlowTable
 from sniffer.media_path import MediaPath
@@ -110,7 +116,7 @@ class Analyzer:
         rtp_rare = self.media.rtp_rare
         caplen = self.media.rtp_caplen
         sample = self.diagnosis.sample
-        smask = self.diagnosis.sample_mask
+        sampled = self.diagnosis.sampled
         fault = self.guard.fault
         next_tick = self._next_tick
         if linktype != LINKTYPE_ETHERNET:
@@ -136,7 +142,7 @@ class Analyzer:
                                     flow.batched = k
                                 else:
                                     flush(flow)
-                                if not seq & smask:
+                                if sampled[seq]:
                                     sample(flow, buf)
                                 pcap = flow.pcap
                                 if pcap is not None:
@@ -149,7 +155,7 @@ class Analyzer:
                 except Exception as exc:
                     fault(exc, ts, "packet", len(buf))
         except SinkError as exc:
-            reraise_sink_error(exc)
+            reraise_sink_cause(exc)
         finally:
             self._next_tick = next_tick
             self.packets += n
@@ -197,7 +203,7 @@ class Analyzer:
                 except Exception as exc:
                     fault(exc, ts, "datagram", len(d.payload))
         except SinkError as exc:
-            reraise_sink_error(exc)
+            reraise_sink_cause(exc)
         finally:
             self.packets += n
 
@@ -315,7 +321,7 @@ class Analyzer:
         try:
             self._sink(rec)
         except Exception as exc:
-            raise SinkError(f"the record sink failed: {exc!r}") from exc
+            raise_sink_error(exc)
 
     def finish(self, reason: str = "unterminated") -> None:
         """End of input: emit every open call (``reason`` is the state of those never ended)."""

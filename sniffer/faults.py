@@ -32,6 +32,23 @@ class SinkError(Exception):
     """The record sink raised (the original exception is ``__cause__``): never swallowed."""
 
 
+# These two raise with ``from``, which mypyc-compiled code ignores (the cause would be lost):
+# they stay here, in an interpreted module, for the compiled analyzer to call.
+
+
+def raise_sink_error(exc: Exception) -> NoReturn:
+    """Wrap the sink's exception ``exc`` to carry it through the analyzer's guards."""
+    raise SinkError(f"the record sink failed: {exc!r}") from exc
+
+
+def reraise_sink_cause(exc: SinkError) -> NoReturn:
+    """Outside the analyzer: raise the sink's own exception again, as it was."""
+    cause = exc.__cause__
+    if not isinstance(cause, Exception):
+        raise exc
+    raise cause from cause.__cause__
+
+
 def capture_time(ts: float) -> str:
     """``2023-11-14T22:13:20.000123Z (1700000000.000123)``; the raw value if not a time."""
     try:
@@ -97,11 +114,4 @@ def unwrap_sink_errors() -> Iterator[None]:
     try:
         yield
     except SinkError as exc:
-        reraise_sink_error(exc)
-
-
-def reraise_sink_error(exc: SinkError) -> NoReturn:
-    cause = exc.__cause__
-    if not isinstance(cause, Exception):
-        raise exc
-    raise cause from cause.__cause__
+        reraise_sink_cause(exc)
