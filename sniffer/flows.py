@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sniffer.calls.call import Call
@@ -24,8 +24,9 @@ UNBOUND = 2
 
 _PORTS = struct.Struct("!HH")
 
-Batch = tuple[float, int, int, int, "Batch | None"]
-"""A flow's batched fast-path packets (:attr:`Flow.batch`)."""
+Batch = tuple[float, int, int, int, Any]
+"""A flow's batched fast-path packets (:attr:`Flow.batch`); the link to the older ones is
+``Batch | None``, typed Any: mypyc cannot compile a recursive type alias."""
 
 
 def _no_stream(seq: int, rtp_ts: int, arrival_ts: float, pt: int, marker: bool) -> None:
