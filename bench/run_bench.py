@@ -135,7 +135,8 @@ def main() -> int:
     n = args.repeat
     results["tshark"] = best_of(n, ["tshark", "-q", "-r", str(cap), "-z", "rtp,streams"])
 
-    analyze = [*callsift, "analyze", "--json", "--no-progress", str(cap)]
+    # one process: the hot path itself (analysis.workers would split a file this large)
+    analyze = [*callsift, "analyze", "--json", "--no-progress", "--workers", "1", str(cap)]
     json_out = OUT / "analyze.jsonl"
     results["analyze"] = best_of(n, analyze, json_out, "pure")
     results["correctness"] = check_truth(json_out, truth)
@@ -152,7 +153,7 @@ def main() -> int:
     spool = Path(tempfile.mkdtemp(prefix="callsift-bench-spool-"))
     try:
         wall, rss, cpu = measure(
-            [*callsift, "analyze", "--json", "--no-progress", "--spool", str(spool), str(cap)],
+            [*analyze[:-1], "--spool", str(spool), str(cap)],
             impl=spool_impl,
         )
         files = sum(1 for _ in spool.rglob("*.pcap"))
@@ -204,10 +205,12 @@ def write_doc(r: dict[str, Any]) -> None:
         "| run | wall s | packets/s | x tshark (wall) | CPU s | x tshark (CPU) | peak RSS MiB |",
         "|---|---:|---:|---:|---:|---:|---:|",
         row("`tshark -q -z rtp,streams`", t),
-        row("`callsift analyze --json`, pure Python", r["analyze"]),
+        row("`callsift analyze --json --workers 1`, pure Python", r["analyze"]),
     ]
     if "analyze_compiled" in r:
-        lines.append(row("`callsift analyze --json`, compiled (mypyc)", r["analyze_compiled"]))
+        lines.append(
+            row("`callsift analyze --json --workers 1`, compiled (mypyc)", r["analyze_compiled"])
+        )
     lines.append(row(f"`callsift analyze --json --spool DIR` ({s['files']} pcaps), {s['impl']}", s))
     lines += [
         "",
