@@ -4,8 +4,9 @@
    G.711 calls, >= 1 M packets);
 2. runs, one after the other on the same file: ``tshark -q -z rtp,streams``, ``callsift analyze
    --json`` with the pure-Python hot path and with the compiled one (``make compile``; the row
-   says so when it is not built), and ``callsift analyze --json --spool DIR``, measuring wall
-   time, CPU time (user + sys) and peak RSS; ``--repeat N`` keeps each run's fastest of N;
+   says so when it is not built), and ``callsift analyze --json --spool DIR``, all in one
+   process (``--workers 1``), measuring wall time, CPU time (user + sys) and peak RSS;
+   ``--repeat N`` keeps each run's fastest of N;
 3. checks callsift's output against the generator's truth (calls, packets, lost per stream)
    and the compiled hot path's output against the pure one's (byte for byte);
 4. writes the figures into docs/BENCHMARKS.md between markers.
@@ -211,7 +212,7 @@ def write_doc(r: dict[str, Any]) -> None:
         lines.append(
             row("`callsift analyze --json --workers 1`, compiled (mypyc)", r["analyze_compiled"])
         )
-    lines.append(row(f"`callsift analyze --json --spool DIR` ({s['files']} pcaps), {s['impl']}", s))
+    lines.append(row(f"`... --workers 1 --spool DIR` ({s['files']} pcaps), {s['impl']}", s))
     lines += [
         "",
         f"Correctness against the generator's truth: {c['calls_found']} calls found of "

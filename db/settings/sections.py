@@ -134,9 +134,10 @@ class AnalysisSettings(Section):
         0, env="CALLSIFT_WORKERS", ge=0, le=MAX_WORKERS,
         doc="Processes sharing the packet work of one sensor or one `analyze` run (every "
         "worker sees all SIP, each a share of the RTP flows; docs/ARCHITECTURE.md "
-        "\"Workers\"). 0: automatic: `sniff` takes the number of cores up to "
-        f"{AUTO_WORKERS_MAX}, `analyze` one process below {AUTO_WORKERS_FILE_MB} MB of "
-        "capture and the cores (same cap) above. 1: one process, as before.",
+        "\"Workers\"). 0: automatic: `analyze` uses one process below "
+        f"{AUTO_WORKERS_FILE_MB} MB of capture and the cores (at most {AUTO_WORKERS_MAX}) "
+        "above; `sniff` one process (with workers a sensor keeps no crash-recovery snapshot "
+        "and shows no live calls yet). 1: one process.",
     )  # fmt: skip
     max_registrations: int = setting(
         MAX_REGISTRATIONS, env="CALLSIFT_MAX_REGISTRATIONS", ge=100,

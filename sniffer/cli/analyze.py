@@ -25,6 +25,7 @@ from db.url import URL_FORM, db_url_arg
 from sniffer.analyzer import Analyzer, AnalyzerConfig
 from sniffer.capture.files import open_capture
 from sniffer.capture.source import PacketSource
+from sniffer.cli.analyze_workers import analyze_in_workers, capture_bytes
 from sniffer.cli.errors import ANALYZE_EXIT_HELP, EXIT_ERROR, EXIT_OK, EXIT_TRUNCATED, UsageError
 from sniffer.cli.output import SORT_ORDERS, Output, RecordFilter
 from sniffer.counters import Counters
@@ -269,9 +270,11 @@ def _analyze(
     checked before any is analysed) and :class:`~db.errors.SpoolError`."""
     for path in args.files:
         open_capture(path).close()
-    workers = analyze_workers(settings.analysis.workers, _capture_bytes(args.files))
+    workers = analyze_workers(settings.analysis.workers, capture_bytes(args.files))
     if workers > 1:
-        return _analyze_workers(args, settings, out, sink, workers)
+        rc, stats = analyze_in_workers(args.files, settings, sink, workers, args.spool)
+        _report(args, out, stats)
+        return rc
     config = AnalyzerConfig.from_settings(settings)
     counters = Counters()
     rc = EXIT_OK
@@ -308,44 +311,6 @@ def _analyze(
         if _report_pcap_failures(spools):
             rc = EXIT_ERROR
     _report(args, out, stats)
-    return rc
-
-
-def _capture_bytes(files: list[str]) -> int:
-    total = 0
-    for path in files:
-        try:
-            total += os.path.getsize(path)
-        except OSError:  # stdin, a pipe
-            pass
-    return total
-
-
-def _analyze_workers(
-    args: argparse.Namespace,
-    settings: Settings,
-    out: Output,
-    sink: Callable[[Record], None],
-    workers: int,
-) -> int:
-    """The analysis by ``workers`` processes (sniffer/workers/offline.py)."""
-    from sniffer.workers.offline import analyze_files
-
-    outcome = analyze_files(list(args.files), settings, sink, workers, args.spool)
-    rc = EXIT_OK
-    for warning in outcome.warnings:
-        print(f"callsift: warning: {warning}", file=sys.stderr)
-        rc = EXIT_TRUNCATED
-    failed = {k: n for k, n in outcome.spool.items() if k.startswith("pcap_failed.")}
-    if failed:
-        why = ", ".join(f"{n} {k.removeprefix('pcap_failed.')}" for k, n in sorted(failed.items()))
-        print(
-            f"callsift: {sum(failed.values())} call pcaps could not be written ({why}; last: "
-            f"{outcome.spool_error or ''}); their records have pcap: null",
-            file=sys.stderr,
-        )
-        rc = EXIT_ERROR
-    _report(args, out, {**outcome.stats, "files": len(args.files)})
     return rc
 
 

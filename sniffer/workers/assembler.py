@@ -101,6 +101,13 @@ class Assembler:
                 for w in range(self.workers):
                     self.command(w, ("close", uid, call_id))
 
+    def end_of_input(self) -> None:
+        """Every worker has read all its input: no packet can come to take a call back from
+        idle, so the calls every worker reports idle close now (``timeout``), whatever the
+        clocks (a worker's clock stops at its own share's last packet)."""
+        self.clocks = [max(self.clocks)] * self.workers
+        self._decide()
+
     def _part(self, part: Part) -> None:
         got = self.parts.setdefault(part.uid, [])
         got.append(part)

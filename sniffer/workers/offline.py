@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import queue
+import resource
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 QUEUE_BATCHES = 256
 """Batches (one per worker tick) waiting for the parent; a worker waits when it is full."""
 POLL_S = 0.5
+FINISH_WAIT_S = 600.0
+"""How long a worker at the end of its input waits for the others (its parent's ``finish``)."""
 
 
 @dataclass(slots=True)
@@ -74,6 +77,8 @@ def analyze_files(
     )
     outcome = Outcome()
     done: set[int] = set()
+    ended: set[int] = set()
+    ticked: set[int] = set()
     per_worker: list[dict[str, Any]] = []
     for p in procs:
         p.start()
@@ -92,6 +97,17 @@ def analyze_files(
                 outcome.warnings += warnings
                 outcome.spool.merge(spool)
                 outcome.spool_error = outcome.spool_error or spool_error
+            elif head[0] == "eof":  # then every worker looks for idle calls at the last clock
+                ended.add(head[1])
+                if len(ended) == workers:
+                    for q in cmd_qs:
+                        q.put(("tick", max(assembler.clocks)))
+            elif head[0] == "ticked":  # then the calls idle everywhere close, then the rest
+                ticked.add(head[1])
+                if len(ticked) == workers:
+                    assembler.end_of_input()
+                    for q in cmd_qs:
+                        q.put(("finish",))
             elif head[0] == "error":
                 raise CaptureError(f"worker {head[1]} failed: {head[2]}")
             else:
@@ -119,13 +135,20 @@ def _merged_stats(
     for s in per_worker:
         counters.merge(s.get("counters", {}))
     counters.merge(parent)
+    use = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "packets": sum(int(s.get("packets", 0)) for s in per_worker),
         "open_calls": 0,
         "flows": sum(int(s.get("flows", 0)) for s in per_worker),
         "counters": counters.snapshot(),
         "workers": workers,
+        "worker_cpu_s": [s.get("cpu_s") for s in sorted(per_worker, key=_index)],
+        "parent_cpu_s": round(use.ru_utime + use.ru_stime, 3),
     }
+
+
+def _index(stats: dict[str, Any]) -> int:
+    return int(stats.get("worker", 0))
 
 
 def _worker_main(
@@ -199,8 +222,12 @@ def _worker(
                 warnings.append(src.warning)
             src.close()
         assert analyzer is not None
+        analyzer.end_of_input(lambda: cmd_q.get(timeout=FINISH_WAIT_S))
         analyzer.finish()
         stats = analyzer.stats()
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    stats["cpu_s"] = round(use.ru_utime + use.ru_stime, 3)
+    stats["worker"] = index
     spool_counters = Counters()
     for s in spools:
         spool_counters.merge(s.counters)

@@ -34,6 +34,28 @@ HASH_BPF = f"({_MIXED_BPF} ^ ({_MIXED_BPF} >> 16))"
 """:func:`flow_hash` in libpcap's filter language (it has no variables: terms repeat)."""
 
 
+_IPV4 = b"\x08\x00"
+_IP_AT = {1: 14, 113: 16, 276: 20, 12: 0, 101: 0, 228: 0}
+"""Offset of the IP header per link type (Ethernet, Linux cooked v1/v2, raw IP)."""
+_ETHERTYPE_AT = {1: 12, 113: 14, 276: 0}
+
+
+def is_plain_rtp(linktype: int, frame: bytes) -> bool:
+    """Whether :data:`PLAIN_RTP_BPF` matches ``frame`` (only part of the workers get it)."""
+    ip = _IP_AT.get(linktype)
+    if ip is None:
+        return False
+    et = _ETHERTYPE_AT.get(linktype)
+    if et is not None and frame[et : et + 2] != _IPV4:
+        return False
+    if len(frame) < ip + 20 or frame[ip] >> 4 != 4 or frame[ip + 9] != 17:
+        return False
+    if (frame[ip + 6] << 8 | frame[ip + 7]) & 0x3FFF:
+        return False
+    payload = ip + (frame[ip] & 0x0F) * 4 + 8
+    return len(frame) > payload and frame[payload] & 0xC0 == 0x80
+
+
 def _fold(ip: bytes) -> int:
     """An address as 32 bits: IPv4 as is; IPv6 (never split by the kernel filter) summed."""
     if len(ip) == 4:
@@ -78,8 +100,10 @@ def cores() -> int:
 
 
 def sniff_workers(setting: int) -> int:
-    """Workers of a live sensor for ``analysis.workers`` (0: the cores, capped)."""
-    return setting or min(cores(), AUTO_WORKERS_MAX)
+    """Workers of a live sensor for ``analysis.workers``. 0 is one process for now: with
+    workers the sensor keeps no crash-recovery snapshot and shows no live calls (the parent
+    holds no call in progress, docs/ARCHITECTURE.md "Workers"), so they are asked for."""
+    return setting or 1
 
 
 def analyze_workers(setting: int, capture_bytes: int) -> int:

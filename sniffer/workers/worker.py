@@ -29,12 +29,13 @@ from sniffer.flows import flow_key
 from sniffer.sip.framing import looks_like_sip
 from sniffer.spool.spool import CallPcapSpool
 from sniffer.workers.parts import Part, detach
-from sniffer.workers.shard import flow_owner
+from sniffer.workers.shard import flow_owner, is_plain_rtp
 
 Message = tuple[Any, ...]
 """To the parent: ``("rec", worker, record)``, ``("part", part)``, ``("idle", worker, uid,
-call_id, clock)``, ``("active", worker, uid)``, ``("clock", worker, clock)`` (each tick, last);
-from it: ``("close", uid, call_id)``."""
+call_id, clock)``, ``("active", worker, uid)``, ``("clock", worker, clock)`` (each tick, last),
+``("eof", worker)``, ``("ticked", worker)`` (the end of its input, each alone in its batch);
+from it: ``("close", uid, call_id)``, ``("tick", clock)``, ``("finish",)``."""
 
 
 class ShardAnalyzer(Analyzer):
@@ -63,6 +64,9 @@ class ShardAnalyzer(Analyzer):
         self.tracker.call_timeout_s = float("inf")  # decided with the other workers
         self.idle_calls: dict[str, float] = {}
         """Call-ID -> its last activity here when it was reported idle."""
+        self.shared_packets = 0
+        """Packets every worker gets (not plain RTP/RTCP): the sensor's packets are worker 0's
+        plus the others' less these."""
 
     # -- the share ---------------------------------------------------------------------------
 
@@ -76,6 +80,11 @@ class ShardAnalyzer(Analyzer):
             self.counters.inc("workers.other_share")
             return
         super()._datagram(d)
+
+    def _slow(self, linktype: int, ts: float, buf: bytes) -> None:
+        if not is_plain_rtp(linktype, buf):
+            self.shared_packets += 1
+        super()._slow(linktype, ts, buf)
 
     def sip(self, d: Datagram) -> None:
         if self.index == 0:
@@ -153,6 +162,27 @@ class ShardAnalyzer(Analyzer):
         if self.outbox:
             batch, self.outbox = self.outbox, []
             self._send(batch)
+
+    def end_of_input(self, next_command: Callable[[], Message]) -> None:
+        """This worker's input is over: say so (``eof``), look once more for idle calls at the
+        clock the parent sends (``tick``: the latest of all workers' clocks; this worker's own
+        stops at its share's last packet) and answer ``ticked``, then apply the parent's last
+        ``close`` commands until it says ``finish``. Without this a call that timed out in the
+        last seconds of a file would end ``unterminated`` here, not ``timeout`` as in one
+        process."""
+        self.flush()
+        self._send([("eof", self.index)])
+        while True:
+            cmd = next_command()
+            if cmd[0] == "finish":
+                break
+            if cmd[0] == "tick":
+                self._watch_idle(cmd[1])
+                self.flush()
+                self._send([("ticked", self.index)])
+            elif cmd[0] == "close":
+                self._close(cmd[1], cmd[2])
+        self.flush()
 
     def finish(self, reason: str = "unterminated") -> None:
         super().finish(reason)
