@@ -13,8 +13,11 @@ from pydantic_settings import NoDecode
 
 from db.errors import ConfigError
 from db.settings.base import (
+    AUTO_WORKERS_FILE_MB,
+    AUTO_WORKERS_MAX,
     MAX_CALLS,
     MAX_REGISTRATIONS,
+    MAX_WORKERS,
     SIP_TCP_PORTS,
     Ports,
     Section,
@@ -128,6 +131,15 @@ class AnalysisSettings(Section):
         doc="Calls tracked at once (memory bound, docs/SENSOR.md \"Limits\"): above 80 %, a "
         "dialog whose INVITE got no answer at all closes after 32 s of silence "
         "(`calls.pressure_timeout`); at the limit new calls are refused (`calls.table_full`).",
+    )  # fmt: skip
+    workers: int = setting(
+        0, env="CALLSIFT_WORKERS", ge=0, le=MAX_WORKERS,
+        doc="Processes sharing the packet work of one sensor or one `analyze` run (every "
+        "worker sees all SIP, each a share of the RTP flows; docs/ARCHITECTURE.md "
+        "\"Workers\"). 0: automatic: `analyze` uses one process below "
+        f"{AUTO_WORKERS_FILE_MB} MB of capture and the cores (at most {AUTO_WORKERS_MAX}) "
+        "above; `sniff` one process (with workers a sensor keeps no crash-recovery snapshot "
+        "and shows no live calls yet). 1: one process.",
     )  # fmt: skip
     max_registrations: int = setting(
         MAX_REGISTRATIONS, env="CALLSIFT_MAX_REGISTRATIONS", ge=100,

@@ -1,0 +1,215 @@
+"""``callsift sniff --workers N``: the parent of N capture workers (:mod:`.live`).
+
+The parent is the sensor service as with one process (:class:`~sniffer.service.sensor.Sensor`:
+CDR writer and journal, metrics and /health, heartbeat, retention, status file, shutdown
+deadline), less the capture and the analyzer: the workers capture and analyse, the parent's
+:class:`~sniffer.workers.assembler.Assembler` turns their parts into one record per call for
+the writer. Not with workers: the crash-recovery snapshot of open calls and the live calls of
+the heartbeat (the parent holds no call in progress), and ``hep.out`` (the sensor then runs
+one process, with a warning).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from db.errors import CaptureError
+from db.settings import Settings
+from sniffer.calls.call import Call
+from sniffer.counters import Counters
+from sniffer.service.intake import Intake
+from sniffer.service.metrics import SensorSnapshot, loss_totals
+from sniffer.service.sensor import Sensor
+from sniffer.service.status import StatusFile
+from sniffer.spool.spool import CallPcapSpool
+from sniffer.workers.assembler import Assembler
+from sniffer.workers.live import context, worker_main
+
+log = logging.getLogger(__name__)
+
+QUEUE_BATCHES = 4096
+"""Batches waiting for the parent (a worker waits when it is full: its kernel ring then
+fills and drops, counted)."""
+POLL_S = 0.2
+START_TIMEOUT_S = 60.0
+"""A worker must have opened its capture by then."""
+
+
+class WorkerSensor(Sensor):
+    """A sensor whose packet work runs in ``workers`` processes."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        workers: int,
+        *,
+        journal_dir: Path | None = None,
+        spool_subdir: str = "",
+        status: StatusFile | None = None,
+    ) -> None:
+        super().__init__(
+            settings, journal_dir=journal_dir, spool_subdir=spool_subdir, status=status
+        )
+        self.workers = workers
+        self.sources = []  # the workers capture
+        self.assembler: Assembler | None = None
+        self.worker_stats: list[dict[str, Any]] = [{} for _ in range(workers)]
+        self.ready: set[int] = set()
+        """The workers capturing (/health is ``ok`` once all are)."""
+
+    def open(self) -> None:
+        """Check the spool (the workers open the capture: an error there stops the sensor
+        at start)."""
+        s = self.settings.spool
+        self.spool = CallPcapSpool(
+            s.dir, 1, mode=s.mode, gzip=s.gzip, group=s.group, subdir=self.spool_subdir
+        )
+        if self.sensor_id is not None:
+            self.set_sensor_id(self.sensor_id)
+
+    async def _analyse(self, intake: Intake, stop: asyncio.Event, done: asyncio.Event) -> None:
+        """Run the workers until ``stop`` and until each has handed over its last calls."""
+        try:
+            await self._run_workers(stop)
+        finally:
+            if self.snapshots is not None:
+                self.snapshots.clear()
+            done.set()
+            stop.set()
+
+    async def _run_workers(self, stop: asyncio.Event) -> None:
+        ctx = context()
+        out_q = ctx.Queue(QUEUE_BATCHES)
+        cmd_qs = [ctx.Queue() for _ in range(self.workers)]
+        halt = ctx.Event()
+        s = self.settings
+        self.assembler = assembler = Assembler(
+            self.workers, self._sink, lambda w, cmd: cmd_qs[w].put(cmd),
+            diagnosis=s.diagnosis, spool_root=str(s.spool.dir), gzip=s.spool.gzip,
+            counters=self.counters,
+        )  # fmt: skip
+        procs = [
+            ctx.Process(
+                target=worker_main,
+                args=(i, self.workers, s, self.spool_subdir, out_q, cmd_qs[i], halt),
+                name=f"callsift-worker-{i}",
+                daemon=True,
+            )
+            for i in range(self.workers)
+        ]
+        for p in procs:
+            p.start()
+        log.info("%d capture workers started", self.workers)
+        ready = self.ready
+        finished: set[int] = set()
+        started = time.monotonic()
+        try:
+            while len(finished) < self.workers:
+                if stop.is_set():
+                    halt.set()
+                batch = await asyncio.to_thread(_get, out_q)
+                if batch is None:
+                    _check(procs, finished)
+                    if len(ready) < self.workers and time.monotonic() - started > START_TIMEOUT_S:
+                        raise CaptureError("the capture workers did not start in time")
+                    continue
+                for msg in batch:
+                    kind = msg[0]
+                    if kind == "stats":
+                        self.worker_stats[msg[1]] = msg[2]
+                    elif kind == "ready":
+                        ready.add(msg[1])
+                    elif kind == "done":
+                        finished.add(msg[1])
+                    elif kind == "error":
+                        raise CaptureError(f"capture worker {msg[1]} failed: {msg[2]}")
+                assembler.handle([m for m in batch if m[0] in _CALL_MESSAGES])
+            assembler.flush()
+        finally:
+            halt.set()
+            for p in procs:
+                await asyncio.to_thread(p.join, 5.0)
+                if p.is_alive():
+                    p.kill()
+
+    async def _housekeeping(self) -> None:
+        if self.assembler is not None:
+            totals = self._totals()
+            self.assembler.record_drops(
+                time.time(), totals["kernel_dropped"], totals["queue_dropped"]
+            )
+
+    def _totals(self) -> dict[str, int]:
+        st = self.worker_stats
+        packets = sum(int(s.get("packets", 0)) for s in st)
+        shared = sum(int(s.get("shared_packets", 0)) for s in st[1:])
+        return {
+            "packets": packets - shared,
+            "active_calls": max((int(s.get("open_calls", 0)) for s in st), default=0),
+            **{
+                k: sum(int(s.get(k, 0)) for s in st)
+                for k in ("kernel_dropped", "if_dropped", "queue_dropped")
+            },
+        }
+
+    def open_calls(self) -> Iterable[Call]:
+        return ()
+
+    def spool_counters(self) -> Counters:
+        out = Counters()
+        for s in self.worker_stats:
+            out.merge(s.get("spool", {}))
+        return out
+
+    def counters_snapshot(self, spool: Counters | None = None) -> dict[str, int]:
+        out = Counters()
+        out.merge(self.counters)
+        for s in self.worker_stats:
+            out.merge(s.get("counters", {}))
+        out.merge(spool if spool is not None else self.spool_counters(), "spool.")
+        return out.snapshot()
+
+    def snapshot(self) -> SensorSnapshot:
+        t = self._totals()
+        w = self.writer
+        spool = self.spool_counters()
+        snap = SensorSnapshot(
+            packets=t["packets"],
+            active_calls=t["active_calls"],
+            kernel_dropped=t["kernel_dropped"],
+            interface_dropped=t["if_dropped"],
+            queue_dropped=t["queue_dropped"],
+            capture_running=self.capture_running and len(self.ready) == self.workers,
+            db_up=w.db_up if w is not None else False,
+            journal_backlog=w.backlog_records if w is not None else 0,
+            journal_bytes=w.journal_bytes if w is not None else 0,
+            cdrs_written=w.written if w is not None else 0,
+            counters=self.counters_snapshot(spool),
+            writer=w.counters.snapshot() if w is not None else {},
+            spool=spool.snapshot(),
+        )
+        snap.losing = self.losses.update(loss_totals(snap), time.monotonic())
+        return snap
+
+
+_CALL_MESSAGES = frozenset({"rec", "part", "idle", "active", "clock"})
+
+
+def _get(q: Any) -> list[Any] | None:
+    try:
+        batch: list[Any] = q.get(timeout=POLL_S)
+    except queue.Empty:
+        return None
+    return batch
+
+
+def _check(procs: list[Any], finished: set[int]) -> None:
+    for i, p in enumerate(procs):
+        if i not in finished and p.exitcode is not None:
+            raise CaptureError(f"capture worker {i} ended (exit code {p.exitcode})")
