@@ -4,9 +4,9 @@ The parent is the sensor service as with one process (:class:`~sniffer.service.s
 CDR writer and journal, metrics and /health, heartbeat, retention, status file, shutdown
 deadline), less the capture and the analyzer: the workers capture and analyse, the parent's
 :class:`~sniffer.workers.assembler.Assembler` turns their parts into one record per call for
-the writer. Not with workers: the crash-recovery snapshot of open calls and the live calls of
-the heartbeat (the parent holds no call in progress), and ``hep.out`` (the sensor then runs
-one process, with a warning).
+the writer; worker 0 (every call's SIP) sends the calls in progress for the heartbeat's live
+view. Not with workers: the crash-recovery snapshot of open calls (the parent holds no call
+in progress), and ``hep.out`` (the sensor then runs one process, with a warning).
 """
 
 from __future__ import annotations
@@ -62,6 +62,8 @@ class WorkerSensor(Sensor):
         self.worker_stats: list[dict[str, Any]] = [{} for _ in range(workers)]
         self.ready: set[int] = set()
         """The workers capturing (/health is ``ok`` once all are)."""
+        self.live: list[Call] = []
+        """The calls in progress as worker 0 last sent them (the heartbeat's live view)."""
 
     def open(self) -> None:
         """Check the spool (the workers open the capture: an error there stops the sensor
@@ -123,6 +125,8 @@ class WorkerSensor(Sensor):
                     kind = msg[0]
                     if kind == "stats":
                         self.worker_stats[msg[1]] = msg[2]
+                    elif kind == "live":
+                        self.live = msg[2]
                     elif kind == "ready":
                         ready.add(msg[1])
                     elif kind == "done":
@@ -159,7 +163,7 @@ class WorkerSensor(Sensor):
         }
 
     def open_calls(self) -> Iterable[Call]:
-        return ()
+        return self.live
 
     def spool_counters(self) -> Counters:
         out = Counters()
