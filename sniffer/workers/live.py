@@ -63,6 +63,7 @@ def worker_main(
     out_q: Any,
     cmd_q: Any,
     stop: Any,
+    adopt: list[dict[str, Any]],
 ) -> None:
     """The process's entry (``spawn``: nothing of the parent's event loop or threads)."""
     _die_with_parent()
@@ -70,7 +71,7 @@ def worker_main(
         level=logging.INFO, format=f"%(asctime)s %(levelname)s worker-{index} %(name)s: %(message)s"
     )
     try:
-        asyncio.run(_run(index, workers, settings, spool_subdir, out_q, cmd_q, stop))
+        asyncio.run(_run(index, workers, settings, spool_subdir, out_q, cmd_q, stop, adopt))
     except Exception as exc:
         log.exception("worker %d failed", index)
         out_q.put([("error", index, f"{type(exc).__name__}: {exc}")])
@@ -102,6 +103,7 @@ async def _run(
     out_q: Any,
     cmd_q: Any,
     stop: Any,
+    adopt: list[dict[str, Any]],
 ) -> None:
     cap, sp = settings.capture, settings.spool
     base = cap.bpf or build_default_bpf(settings.analysis.sip_tcp_ports)
@@ -125,6 +127,8 @@ async def _run(
         linktype, index, workers, out_q.put, commands_of(cmd_q),
         spool=spool, config=AnalyzerConfig.from_settings(settings),
     )  # fmt: skip
+    if adopt:  # every worker: each binds the flows of its share
+        analyzer.adopt(adopt)
     done = asyncio.Event()
     async with spool, capture:
         intake = Intake([capture])
@@ -180,9 +184,14 @@ async def _housekeeping(
         analyzer.idle(now)
         analyzer.flush()
         msgs: list[Message] = [("stats", index, _stats(analyzer, capture))]
-        if index == 0 and now >= next_live:
+        if now >= next_live:  # the heartbeat's: live view, crash-recovery snapshot
             next_live = now + live_s
-            msgs.append(("live", index, live_calls(analyzer.tracker.calls.values())))
+            if index == 0:
+                states = analyzer.call_states()  # its pcap frames written first
+                msgs.append(("live", index, live_calls(analyzer.tracker.calls.values())))
+                msgs.append(("states", index, states, analyzer.last_capture_ts))
+            elif analyzer.spool is not None:
+                analyzer.spool.flush_all()
         out_q.put(msgs)
 
 

@@ -5,8 +5,9 @@ CDR writer and journal, metrics and /health, heartbeat, retention, status file, 
 deadline), less the capture and the analyzer: the workers capture and analyse, the parent's
 :class:`~sniffer.workers.assembler.Assembler` turns their parts into one record per call for
 the writer; worker 0 (every call's SIP) sends the calls in progress for the heartbeat's live
-view. Not with workers: the crash-recovery snapshot of open calls (the parent holds no call
-in progress), and ``hep.out`` (the sensor then runs one process, with a warning).
+view and their crash-recovery state (the snapshot); after a crash every worker adopts the
+snapshot's calls. Not with workers: ``hep.out`` (the sensor then runs one process, with a
+warning).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sniffer.calls.call import Call
 from sniffer.counters import Counters
 from sniffer.service.intake import Intake
 from sniffer.service.metrics import SensorSnapshot, loss_totals
-from sniffer.service.sensor import Sensor
+from sniffer.service.sensor import SNAPSHOT_KEY, Sensor
 from sniffer.service.status import StatusFile
 from sniffer.spool.spool import CallPcapSpool
 from sniffer.workers.assembler import Assembler
@@ -64,6 +65,11 @@ class WorkerSensor(Sensor):
         """The workers capturing (/health is ``ok`` once all are)."""
         self.live: list[Call] = []
         """The calls in progress as worker 0 last sent them (the heartbeat's live view)."""
+        self.states: list[str] | None = None
+        self.states_ts: float | None = None
+        """Worker 0's crash-recovery state of the calls in progress, and its capture time."""
+        self.adopt_states: list[dict[str, Any]] = []
+        """The calls of this sensor's last snapshot: every worker adopts them at start."""
 
     def open(self) -> None:
         """Check the spool (the workers open the capture: an error there stops the sensor
@@ -99,7 +105,16 @@ class WorkerSensor(Sensor):
         procs = [
             ctx.Process(
                 target=worker_main,
-                args=(i, self.workers, s, self.spool_subdir, out_q, cmd_qs[i], halt),
+                args=(
+                    i,
+                    self.workers,
+                    s,
+                    self.spool_subdir,
+                    out_q,
+                    cmd_qs[i],
+                    halt,
+                    self.adopt_states,
+                ),
                 name=f"callsift-worker-{i}",
                 daemon=True,
             )
@@ -127,6 +142,8 @@ class WorkerSensor(Sensor):
                         self.worker_stats[msg[1]] = msg[2]
                     elif kind == "live":
                         self.live = msg[2]
+                    elif kind == "states":
+                        self.states, self.states_ts = msg[2], msg[3]
                     elif kind == "ready":
                         ready.add(msg[1])
                     elif kind == "done":
@@ -141,6 +158,18 @@ class WorkerSensor(Sensor):
                 await asyncio.to_thread(p.join, 5.0)
                 if p.is_alive():
                     p.kill()
+
+    def _adopt(self, calls: dict[str, list[dict[str, Any]]]) -> None:
+        """The calls of the last snapshot go to every worker (each binds its own flows)."""
+        self.adopt_states = [state for states in calls.values() for state in states]
+
+    async def save_snapshot(self) -> bool:
+        """Worker 0's state of the calls in progress (it has every call's SIP; each worker
+        writes its buffered pcap frames when it sends its part of it)."""
+        if self.snapshots is None or self.states is None:
+            return False
+        calls = {SNAPSHOT_KEY: self.states}
+        return await asyncio.to_thread(self.snapshots.save_logged, calls, self.states_ts)
 
     async def _housekeeping(self) -> None:
         if self.assembler is not None:
