@@ -25,7 +25,13 @@ from db.connect import connect
 from db.migrate import migrate
 from db.queries import apiauth
 from db.url import parse_db_url
-from tests.db.mariadb import drop_test_database, ensure_server, new_db_name, url_of
+from tests.db.mariadb import (
+    TEST_DAYS_AHEAD,
+    drop_test_database,
+    ensure_server,
+    new_db_name,
+    url_of,
+)
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
 SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
@@ -124,7 +130,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     ensure_server()
     name = new_db_name()
     url = url_of(name)
-    run(migrate(url))
+    run(migrate(url, days_ahead=TEST_DAYS_AHEAD))
     spool = tmp_path_factory.mktemp("spool")
     journal = tmp_path_factory.mktemp("journal")
     spool_c = spool / "sensor-c"
