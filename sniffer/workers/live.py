@@ -63,7 +63,6 @@ def worker_main(
     out_q: Any,
     cmd_q: Any,
     stop: Any,
-    adopt: list[dict[str, Any]],
 ) -> None:
     """The process's entry (``spawn``: nothing of the parent's event loop or threads)."""
     _die_with_parent()
@@ -71,7 +70,7 @@ def worker_main(
         level=logging.INFO, format=f"%(asctime)s %(levelname)s worker-{index} %(name)s: %(message)s"
     )
     try:
-        asyncio.run(_run(index, workers, settings, spool_subdir, out_q, cmd_q, stop, adopt))
+        asyncio.run(_run(index, workers, settings, spool_subdir, out_q, cmd_q, stop))
     except Exception as exc:
         log.exception("worker %d failed", index)
         out_q.put([("error", index, f"{type(exc).__name__}: {exc}")])
@@ -103,7 +102,6 @@ async def _run(
     out_q: Any,
     cmd_q: Any,
     stop: Any,
-    adopt: list[dict[str, Any]],
 ) -> None:
     cap, sp = settings.capture, settings.spool
     base = cap.bpf or build_default_bpf(settings.analysis.sip_tcp_ports)
@@ -127,14 +125,18 @@ async def _run(
         linktype, index, workers, out_q.put, commands_of(cmd_q),
         spool=spool, config=AnalyzerConfig.from_settings(settings),
     )  # fmt: skip
-    if adopt:  # every worker: each binds the flows of its share
+    out_q.put([("ready", index)])  # capturing: the kernel keeps the packets from now on
+    adopt = _wait_go(cmd_q, stop)
+    if adopt is None:  # stopped before the sensor ran
+        capture.close()
+        return
+    if adopt:  # the calls of the last snapshot, in every worker (each binds its own flows)
         analyzer.adopt(adopt)
     done = asyncio.Event()
     async with spool, capture:
         intake = Intake([capture])
         for iface in capture.linktypes:
             intake.expect(iface, capture)
-        out_q.put([("ready", index)])
         async with asyncio.TaskGroup() as tg:
             tg.create_task(intake.pump(capture))
             tg.create_task(_stopper(stop, capture, done))
@@ -152,6 +154,19 @@ async def _run(
                 analyzer.finish("shutdown")
                 done.set()
     out_q.put([("stats", index, _stats(analyzer, capture)), ("done", index)])
+
+
+def _wait_go(cmd_q: Any, stop: Any) -> list[dict[str, Any]] | None:
+    """Until the parent runs the sensor: ``("go", calls to adopt)``; None when stopped first."""
+    while not stop.is_set():
+        try:
+            cmd = cmd_q.get(timeout=STOP_POLL_S)
+        except queue.Empty:
+            continue
+        if cmd[0] == "go":
+            states: list[dict[str, Any]] = cmd[1]
+            return states
+    return None
 
 
 async def _stopper(stop: Any, capture: LiveCapture, done: asyncio.Event) -> None:

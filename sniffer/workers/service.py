@@ -39,7 +39,7 @@ QUEUE_BATCHES = 4096
 fills and drops, counted)."""
 POLL_S = 0.2
 START_TIMEOUT_S = 60.0
-"""A worker must have opened its capture by then."""
+"""A worker must have opened its capture by then (spawned: it imports the sensor first)."""
 
 
 class WorkerSensor(Sensor):
@@ -72,12 +72,51 @@ class WorkerSensor(Sensor):
         """The calls of this sensor's last snapshot: every worker adopts them at start."""
 
     def open(self) -> None:
-        """Check the spool (the workers open the capture: an error there stops the sensor
-        at start)."""
-        s = self.settings.spool
+        """Check the spool and start the workers: each opens its capture (the kernel keeps
+        the packets from then on) and waits for :meth:`run` to analyse them, so a capture
+        error stops the sensor here, as with one process."""
+        s = self.settings
         self.spool = CallPcapSpool(
-            s.dir, 1, mode=s.mode, gzip=s.gzip, group=s.group, subdir=self.spool_subdir
-        )
+            s.spool.dir, 1, mode=s.spool.mode, gzip=s.spool.gzip, group=s.spool.group,
+            subdir=self.spool_subdir,
+        )  # fmt: skip
+        ctx = context()
+        self._out_q = ctx.Queue(QUEUE_BATCHES)
+        self._cmd_qs = [ctx.Queue() for _ in range(self.workers)]
+        self._halt = ctx.Event()
+        self._procs = [
+            ctx.Process(
+                target=worker_main,
+                args=(
+                    i,
+                    self.workers,
+                    s,
+                    self.spool_subdir,
+                    self._out_q,
+                    self._cmd_qs[i],
+                    self._halt,
+                ),
+                name=f"callsift-worker-{i}",
+                daemon=True,
+            )
+            for i in range(self.workers)
+        ]
+        for p in self._procs:
+            p.start()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while len(self.ready) < self.workers:
+            batch = _get(self._out_q)
+            if batch is None:
+                _check(self._procs, set())
+                if time.monotonic() > deadline:
+                    raise CaptureError("the capture workers did not open their capture in time")
+                continue
+            for msg in batch:
+                if msg[0] == "error":
+                    raise CaptureError(f"capture worker {msg[1]} failed: {msg[2]}")
+                if msg[0] == "ready":
+                    self.ready.add(msg[1])
+        log.info("%d capture workers capturing", self.workers)
         if self.sensor_id is not None:
             self.set_sensor_id(self.sensor_id)
 
@@ -92,40 +131,16 @@ class WorkerSensor(Sensor):
             stop.set()
 
     async def _run_workers(self, stop: asyncio.Event) -> None:
-        ctx = context()
-        out_q = ctx.Queue(QUEUE_BATCHES)
-        cmd_qs = [ctx.Queue() for _ in range(self.workers)]
-        halt = ctx.Event()
+        out_q, cmd_qs, halt, procs = self._out_q, self._cmd_qs, self._halt, self._procs
         s = self.settings
         self.assembler = assembler = Assembler(
             self.workers, self._sink, lambda w, cmd: cmd_qs[w].put(cmd),
             diagnosis=s.diagnosis, spool_root=str(s.spool.dir), gzip=s.spool.gzip,
             counters=self.counters,
         )  # fmt: skip
-        procs = [
-            ctx.Process(
-                target=worker_main,
-                args=(
-                    i,
-                    self.workers,
-                    s,
-                    self.spool_subdir,
-                    out_q,
-                    cmd_qs[i],
-                    halt,
-                    self.adopt_states,
-                ),
-                name=f"callsift-worker-{i}",
-                daemon=True,
-            )
-            for i in range(self.workers)
-        ]
-        for p in procs:
-            p.start()
-        log.info("%d capture workers started", self.workers)
-        ready = self.ready
+        for q in cmd_qs:  # the calls of the last snapshot first, then the packets
+            q.put(("go", self.adopt_states))
         finished: set[int] = set()
-        started = time.monotonic()
         try:
             while len(finished) < self.workers:
                 if stop.is_set():
@@ -133,8 +148,6 @@ class WorkerSensor(Sensor):
                 batch = await asyncio.to_thread(_get, out_q)
                 if batch is None:
                     _check(procs, finished)
-                    if len(ready) < self.workers and time.monotonic() - started > START_TIMEOUT_S:
-                        raise CaptureError("the capture workers did not start in time")
                     continue
                 for msg in batch:
                     kind = msg[0]
@@ -144,8 +157,6 @@ class WorkerSensor(Sensor):
                         self.live = msg[2]
                     elif kind == "states":
                         self.states, self.states_ts = msg[2], msg[3]
-                    elif kind == "ready":
-                        ready.add(msg[1])
                     elif kind == "done":
                         finished.add(msg[1])
                     elif kind == "error":
