@@ -138,8 +138,7 @@ class AnalysisSettings(Section):
         "worker sees all SIP, each a share of the RTP flows; docs/ARCHITECTURE.md "
         "\"Workers\"). 0: automatic: `analyze` uses one process below "
         f"{AUTO_WORKERS_FILE_MB} MB of capture and the cores (at most {AUTO_WORKERS_MAX}) "
-        "above; `sniff` one process (with workers a sensor keeps no crash-recovery snapshot "
-        "yet). 1: one process.",
+        "above; `sniff` one process for now (`--workers N` to ask). 1: one process.",
     )  # fmt: skip
     max_registrations: int = setting(
         MAX_REGISTRATIONS, env="CALLSIFT_MAX_REGISTRATIONS", ge=100,
