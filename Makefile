@@ -4,6 +4,11 @@ BIN := $(VENV)/bin
 
 .PHONY: install compile lint typecheck test test-fast bench bench-data clean config-doc init
 
+# Tests write bytecode caches (git- and docker-ignored) even where the environment says not to:
+# without them every run recompiles the sources and every `callsift` subprocess does it again
+# (about 5 s of CPU per fast loop, README "Tests").
+unexport PYTHONDONTWRITEBYTECODE
+
 # A missing, dangling (stale symlink) or broken venv is recreated from scratch.
 $(BIN)/python:
 	rm -rf $(VENV)
@@ -33,7 +38,8 @@ test: lint typecheck compile
 	@if [ "$(CALLSIFT_COMPILE)" = 0 ]; then CALLSIFT_IMPL=pure $(BIN)/pytest; \
 	else CALLSIFT_IMPL=compiled $(BIN)/pytest && CALLSIFT_IMPL=pure $(BIN)/pytest tests/sniffer; fi
 
-# the inner loop: no container stack, no other slow test
+# the inner loop: no slow test (live, container stack, subprocess-heavy), hypothesis' fast
+# profile (tests/hypo.py: chosen by -m "not slow")
 test-fast: lint typecheck
 	$(BIN)/pytest -m "not slow"
 

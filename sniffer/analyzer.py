@@ -152,7 +152,7 @@ class Analyzer:
         rtp_rare = self.media.rtp_rare
         caplen = self.media.rtp_caplen
         sample = self.diagnosis.sample
-        smask = self.diagnosis.sample_mask
+        sampled = self.diagnosis.sampled
         fault = self.guard.fault
         next_tick = self._next_tick
         if linktype != LINKTYPE_ETHERNET:
@@ -173,7 +173,7 @@ class Analyzer:
                             pt = b1 & 0x7F
                             if b0 == 0x80 and ssrc == flow.ssrc and pt == flow.pt:
                                 flow.add(seq, rts, ts, pt, b1 > 127)
-                                if not seq & smask:
+                                if sampled[seq]:
                                     sample(flow, buf)
                                 pcap = flow.pcap
                                 if pcap is not None:

@@ -123,16 +123,16 @@ def keys_sql(f: CallFilter) -> tuple[str, list[object]]:
     )
 
 
-_KEYS = (
+KEYS_TABLE = (
     "JSON_TABLE(%s, '$[*]' COLUMNS (n FOR ORDINALITY, id BIGINT UNSIGNED PATH '$[0]', "
     "invite_ts DATETIME(6) PATH '$[1]'))"
 )
 """The page's keys ``[[id, "invite_ts"], ...]`` (newest first: ``n``) as a table."""
 PAGE_SQL = (
     "SET STATEMENT optimizer_switch = 'split_materialized=off' FOR "  # one grouped read
-    f"SELECT k.n, {_OBJECT} FROM {_KEYS} k "
+    f"SELECT k.n, {_OBJECT} FROM {KEYS_TABLE} k "
     "STRAIGHT_JOIN cdr c ON c.id = k.id AND c.invite_ts = k.invite_ts "
-    f"LEFT JOIN (SELECT s.cdr_id, {_QUALITY_SQL} FROM {_KEYS} k2 STRAIGHT_JOIN cdr_rtp s "
+    f"LEFT JOIN (SELECT s.cdr_id, {_QUALITY_SQL} FROM {KEYS_TABLE} k2 STRAIGHT_JOIN cdr_rtp s "
     "FORCE INDEX (idx_cdr_rtp_invite_ts) ON s.invite_ts = k2.invite_ts AND s.cdr_id = k2.id "
     f"GROUP BY s.cdr_id) q ON q.cdr_id = c.id {_LOOKUPS}"
 )
@@ -156,12 +156,12 @@ async def list_calls_json(conn: CONNECTION, f: CallFilter) -> JsonPage:
     :class:`~db.read.models.BadCursor` for a cursor it did not hand out."""
     limit = min(f.limit, MAX_LIMIT)
     async with conn.cursor() as cur:
-        keys = await _keys(cur, f, limit + 1)
+        keys = await page_keys_of(cur, f, limit + 1)
         if not keys:
             return JsonPage("", 0, None)
         nxt = keys[limit - 1] if len(keys) > limit else None
         keys = keys[:limit]
-        doc = _doc(keys)
+        doc = keys_doc(keys)
         await cur.execute(PAGE_SQL, (doc, doc))
         items = ",".join(str(obj) for _, obj in sorted(await cur.fetchall()))
     return JsonPage(items, len(keys), nxt)
@@ -171,10 +171,10 @@ async def list_calls_json(conn: CONNECTION, f: CallFilter) -> JsonPage:
 async def page_keys(conn: CONNECTION, f: CallFilter) -> str:
     """The parameter of :data:`PAGE_SQL` for the first page of ``f`` (for EXPLAIN)."""
     async with conn.cursor() as cur:
-        return _doc((await _keys(cur, f, min(f.limit, MAX_LIMIT)))[: f.limit])
+        return keys_doc(await page_keys_of(cur, f, min(f.limit, MAX_LIMIT)))
 
 
-async def _keys(cur: Any, f: CallFilter, n: int) -> list[str]:
+async def page_keys_of(cur: Any, f: CallFilter, n: int) -> list[str]:
     """The first ``n`` keys (``micros.id``) of the search, newest first."""
     sql, params = keys_sql(f)
     await cur.execute(sql, (*params, n))
@@ -182,7 +182,7 @@ async def _keys(cur: Any, f: CallFilter, n: int) -> list[str]:
     return str(row[0]).split(",") if row and row[0] else []
 
 
-def _doc(keys: list[str]) -> str:
+def keys_doc(keys: list[str]) -> str:
     """Keys ``micros.id`` -> ``[[id, "YYYY-MM-DD HH:MM:SS.ffffff"], ...]``."""
     out = []
     for key in keys:

@@ -10,6 +10,7 @@ import logging
 import multiprocessing as mp
 import queue
 import resource
+import threading
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -55,7 +56,7 @@ def analyze_files(
 ) -> Outcome:
     """Analyse ``files`` (already checked readable) with ``workers`` processes; every record
     to ``sink``. Raises :class:`~db.errors.CaptureError` when a worker failed."""
-    ctx = mp.get_context("fork")  # the parent has no thread yet: the children start at once
+    ctx = _context()
     out_q: mp.Queue[list[Message]] = ctx.Queue(QUEUE_BATCHES)
     cmd_qs: list[mp.Queue[Message]] = [ctx.Queue() for _ in range(workers)]
     procs = [
@@ -120,6 +121,15 @@ def analyze_files(
                 p.kill()
     outcome.stats = _merged_stats(per_worker, assembler.counters, workers)
     return outcome
+
+
+def _context() -> Any:
+    """Fork while the parent is one thread (the children start at once, nothing to import);
+    spawn once it runs threads (``--db``: the CDR writer's), which a fork would copy
+    mid-flight (a lock held by another thread stays held in the child)."""
+    if threading.active_count() == 1:
+        return mp.get_context("fork")
+    return mp.get_context("spawn")
 
 
 def _check_alive(procs: list[Any], done: set[int]) -> None:

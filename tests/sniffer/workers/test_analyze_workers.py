@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from sniffer.cli.main import main
+from tests.live.cdrs import row_counts
 from tests.pcapgen.reader import read_capture
 from tests.pcapgen.writer import pcap_header
 
@@ -100,3 +101,22 @@ def test_per_call_pcaps(
         b = read_capture(tmp_path / "b" / rel)
         assert sorted(b.frames) == sorted(a.frames)
     assert not [p for p in (tmp_path / "b").rglob("*") if ".w1" in p.parts and p.is_file()]
+
+
+def test_into_the_database(
+    capsys: pytest.CaptureFixture[str],
+    load_capture: Path,
+    db_url: str,
+    sensor_id: int,
+    tmp_path: Path,
+) -> None:
+    """With ``--db`` the parent runs the CDR writer's thread: the workers are spawned, not
+    forked, and every call is one row."""
+    one = analyze(capsys, str(load_capture))
+    two = analyze(
+        capsys, "--workers", "2", "--db", db_url, "--sensor-id", str(sensor_id),
+        "--journal", str(tmp_path / "journal"), str(load_capture),
+    )  # fmt: skip
+    assert two == one
+    counts = row_counts(db_url, sensor_id)
+    assert (counts["cdr"], counts["duplicates"]) == (60, 0)
