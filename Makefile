@@ -2,7 +2,12 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install lint typecheck test test-fast bench bench-data clean config-doc init
+.PHONY: install compile lint typecheck test test-fast bench bench-data clean config-doc init
+
+# Tests write bytecode caches (git- and docker-ignored) even where the environment says not to:
+# without them every run recompiles the sources and every `callsift` subprocess does it again
+# (about 5 s of CPU per fast loop, README "Tests").
+unexport PYTHONDONTWRITEBYTECODE
 
 # A missing, dangling (stale symlink) or broken venv is recreated from scratch.
 $(BIN)/python:
@@ -10,19 +15,31 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
 install: $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev]'
+	CALLSIFT_COMPILE=0 $(BIN)/pip install -q -e '.[dev]'
+
+# The optional compiled hot path (docs/SENSOR.md "Compiled hot path"): mypyc builds
+# sniffer.compiled.HOT_MODULES in place, skipped when built from the current sources.
+# CALLSIFT_COMPILE=0 (no C compiler here) skips it, and `make test` then tests pure Python only.
+CALLSIFT_COMPILE ?= 1
+compile: install
+	@if [ "$(CALLSIFT_COMPILE)" = 0 ]; then echo "compile: skipped (CALLSIFT_COMPILE=0)"; \
+	else CALLSIFT_COMPILE=1 $(BIN)/python setup.py -q build_ext --inplace; fi
 
 lint: install
-	$(BIN)/ruff check sniffer db api gui tests bench
-	$(BIN)/ruff format --check sniffer db api gui tests bench
+	$(BIN)/ruff check setup.py sniffer db api gui tests bench
+	$(BIN)/ruff format --check setup.py sniffer db api gui tests bench
 
 typecheck: install
 	$(BIN)/mypy
 
-test: lint typecheck
-	$(BIN)/pytest
+# Every test against the compiled hot path, then the sensor's tests again against the pure-
+# Python modules (the reference); CALLSIFT_IMPL makes each pass fail rather than test the other.
+test: lint typecheck compile
+	@if [ "$(CALLSIFT_COMPILE)" = 0 ]; then CALLSIFT_IMPL=pure $(BIN)/pytest; \
+	else CALLSIFT_IMPL=compiled $(BIN)/pytest && CALLSIFT_IMPL=pure $(BIN)/pytest tests/sniffer; fi
 
-# the inner loop: no container stack, no other slow test
+# the inner loop: no slow test (live, container stack, subprocess-heavy), hypothesis' fast
+# profile (tests/hypo.py: chosen by -m "not slow")
 test-fast: lint typecheck
 	$(BIN)/pytest -m "not slow"
 
@@ -30,7 +47,7 @@ test-fast: lint typecheck
 init:
 	@if [ -e .env ]; then echo ".env exists: kept"; else cp .env.example .env && chmod 600 .env && echo "wrote .env: every line is an optional override"; fi
 
-bench: install
+bench: compile
 	$(BIN)/python bench/run_bench.py
 	$(BIN)/python bench/bench_writer.py
 	$(BIN)/python bench/bench_api.py
@@ -44,7 +61,8 @@ bench-data: install
 	$(BIN)/python bench/dataset.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache sniffer/_compiled.json
+	find sniffer -name '*.so' -delete
 
 config-doc: install
 	$(BIN)/python -m db.settings.doc > docs/CONFIG.md

@@ -44,7 +44,7 @@ def serve(config: ApiConfig, host: str, port: int, trusted_proxies: str = "127.0
             timeout_graceful_shutdown=10,
         )
     )
-    asyncio.run(server.serve())
+    server.run()  # on uvloop when it is installed (Config(loop="auto")), httptools likewise
     if not server.started:
         print(f"callsift: the API could not start on {host}:{port}", file=sys.stderr)
         return 1

@@ -1,5 +1,7 @@
 """Keeps the hourly statistics (``cdr_stats_hour``) current: every ``period_s`` the hours of
-the calls stored since the last round are computed again (db/queries/statsummary.py)."""
+the calls stored since the last round are computed again (db/queries/statsummary.py). API
+processes sharing a database (replicas) take turns: a round finding another process's round
+under way skips."""
 
 import asyncio
 import contextlib
@@ -9,7 +11,7 @@ from typing import Self
 
 from db.errors import DbError
 from db.pool import DbPool
-from db.queries.statsummary import refresh
+from db.queries.statsummary import refresh, try_lock_refresh, unlock_refresh
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +23,7 @@ class StatsRefresher:
         self.pool = pool
         self.period_s = period_s
         self.rounds = 0
+        self.skipped = 0
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Self:
@@ -40,8 +43,15 @@ class StatsRefresher:
                 await task
 
     async def run_once(self) -> int:
+        """One round: the hours recomputed (0 also when another process is refreshing)."""
         async with self.pool.connection() as conn:
-            n = await refresh(conn)
+            if not await try_lock_refresh(conn):
+                self.skipped += 1
+                return 0
+            try:
+                n = await refresh(conn)
+            finally:
+                await unlock_refresh(conn)
         self.rounds += 1
         if n:
             log.info("hourly statistics: %d hours computed", n)

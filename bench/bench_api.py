@@ -30,10 +30,9 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from db.benchdata import explain as explain_rows
-from db.benchdata import run_statement
 from db.connect import connect
 from db.read import CallFilter
-from db.read.calls import search_sql
+from db.read.calljson import PAGE_SQL, keys_sql, list_calls_json, page_keys
 from db.url import parse_db_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -59,6 +58,29 @@ def rss_kib(pid: int) -> int:
 
 def load_avg() -> float:
     return os.getloadavg()[0]
+
+
+def cpu_s(pid: int | None) -> float:
+    """CPU time (user + system) of the process ``pid`` so far (0 without one)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_pid() -> int | None:
+    """The local MariaDB (or MySQL) server process, when it runs on this machine."""
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if (proc / "comm").read_text().strip() in ("mariadbd", "mysqld"):
+                    return int(proc.name)
+            except OSError:
+                continue
+    return None
 
 
 async def concurrently(n: int, one: Callable[[], Awaitable[None]]) -> list[float]:
@@ -88,8 +110,8 @@ async def api_times(client: httpx.AsyncClient, url: str, params: Any, n: int) ->
 
 
 async def sql_times(url: str, f: CallFilter, n: int) -> list[float]:
-    """The search's statement alone, on :data:`CONCURRENCY` connections."""
-    sql, params = search_sql(f)
+    """The search's statements alone (db/read/calljson.py: the page's keys, then its calls as
+    JSON), on :data:`CONCURRENCY` connections."""
     conns = [await connect(parse_db_url(url)) for _ in range(CONCURRENCY)]
     free = list(conns)
     try:
@@ -97,7 +119,7 @@ async def sql_times(url: str, f: CallFilter, n: int) -> list[float]:
         async def one() -> None:
             conn = free.pop()
             try:
-                await run_statement(conn, sql, (*params, 101))
+                await list_calls_json(conn, f)
             finally:
                 free.append(conn)
 
@@ -114,16 +136,20 @@ def pct(lat: list[float], p: float) -> float:
 
 
 async def explain(url: str, name: str, f: CallFilter) -> list[str]:
-    sql, params = search_sql(f)
+    """EXPLAIN of the search's two statements: its keys, then its page (of those keys)."""
+    sql, params = keys_sql(f)
     conn = await connect(parse_db_url(url))
     try:
-        rows = await explain_rows(conn, sql, (*params, 101))
+        keys = await explain_rows(conn, sql, (*params, 101))
+        doc = await page_keys(conn, f)
+        page = await explain_rows(conn, PAGE_SQL, (doc, doc))
     finally:
         conn.close()
-    keep = ("id", "select_type", "table", "type", "key", "rows", "Extra")
-    out = [f"`{name}`:", "", "| " + " | ".join(keep) + " |", "|" + "---|" * len(keep)]
-    for d in rows:
-        out.append("| " + " | ".join(str(d.get(k) or "") for k in keep) + " |")
+    keep = ("id", "select_type", "table", "type", "key", "key_len", "rows", "Extra")
+    out = [f"`{name}`:", "", "| step | " + " | ".join(keep) + " |", "|" + "---|" * (1 + len(keep))]
+    for step, rows in (("keys", keys), ("page", page)):
+        for d in rows:
+            out.append(f"| {step} | " + " | ".join(str(d.get(k) or "") for k in keep) + " |")
     return [*out, ""]
 
 
@@ -173,13 +199,20 @@ async def load(
         todo.insert(6, ("a page 50 pages deep", "/api/v1/calls", {"limit": 100, "cursor": cursor},
                         args.requests, deep))  # fmt: skip
         rows = [
-            "| query | requests | load | p50 ms | p95 ms | SQL alone p50 ms | SQL alone p95 ms "
+            "| query | requests | load | p50 ms | p95 ms | API CPU ms/request | MariaDB CPU "
+            "ms/request | client CPU ms/request | SQL alone p50 ms | SQL alone p95 ms "
             "| p95 API / SQL |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         plans: list[str] = []
+        db_pid = database_pid()
         for name, url, params, count, f in todo:
+            cpu0, db0, mine0 = cpu_s(pid), cpu_s(db_pid), time.process_time()
             lat = await api_times(client, url, params, count)
+            done = count + CONCURRENCY  # the warm-up's too
+            cpu = 1000 * (cpu_s(pid) - cpu0) / done
+            db_cpu = 1000 * (cpu_s(db_pid) - db0) / done
+            client_cpu = 1000 * (time.process_time() - mine0) / done
             la = load_avg()
             p50, p95 = pct(lat, 0.5), pct(lat, 0.95)
             sql = ["", "", ""]
@@ -189,7 +222,8 @@ async def load(
                 sql = [f"{r50:.1f}", f"{r95:.1f}", f"{p95 / r95:.1f}"]
                 plans += await explain(d.url, name, f)
             rows.append(
-                f"| {name} | {count} | {la:.1f} | {p50:.1f} | {p95:.1f} | {' | '.join(sql)} |"
+                f"| {name} | {count} | {la:.1f} | {p50:.1f} | {p95:.1f} | {cpu:.1f} "
+                f"| {db_cpu:.1f} | {client_cpu:.1f} | {' | '.join(sql)} |"
             )
             print(rows[-1], file=sys.stderr)
         rows += ["", await export(client, pid)]
@@ -220,7 +254,11 @@ async def export(client: httpx.AsyncClient, pid: int) -> str:
 
 def start_api(url: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**os.environ, "CALLSIFT_SECRET_KEY": SECRET, "CALLSIFT_DB_URL": url}
+    root = str(Path(__file__).resolve().parent.parent)  # this tree's code, whatever is installed
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+    env = {
+        **os.environ, "CALLSIFT_SECRET_KEY": SECRET, "CALLSIFT_DB_URL": url, "PYTHONPATH": path,
+    }  # fmt: skip
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("callsift")), "api", "--port", str(port)],
         env=env,
@@ -265,8 +303,11 @@ def main() -> None:
         "MariaDB 10.11, innodb_buffer_pool_size 128 MiB), `callsift api` (one uvicorn worker) "
         f"in its own process, {CONCURRENCY} concurrent clients, {args.requests} requests per "
         f"query (30-day stats: {max(8, args.requests // 10)}); load = 1-minute load average of "
-        "the machine (2 cores) after the row. Targets: p95 < 100 ms for indexed searches and "
-        "1-day stats."
+        "the machine (2 cores) after the row; API CPU = CPU time (user + system) of the API "
+        "process per request, MariaDB CPU = the database server's (every client's statements: "
+        "an upper bound on a shared server), client CPU = this script's (httpx, on the same 2 "
+        "cores as the API and MariaDB); CPU times do not depend on the load, latencies do. "
+        "Targets: p95 < 100 ms for indexed searches and 1-day stats."
     )
     print(head)
     print("\n".join(rows))

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_live.py [--rates 25000,50000,...] [--iface veth|lo]
                                          [--calls 1000] [--packets 800000] [--no-doc]
+                                         [--workers 1,2]
 
 1. generates (or reuses) a load capture in bench/out/ (bench/gen_load.py: ``--calls``
    concurrent G.711 calls) and analyses it offline once (``callsift analyze --json``);
@@ -50,7 +51,7 @@ from live_procs import DB_URL, HEALTH_TIMEOUT_S, SAMPLE_S, Lab, Sampler, lab, st
 
 from db.migrate import drop_database, migrate  # noqa: E402
 from tests.live.cdrs import fetch_cdrs  # noqa: E402
-from tests.live.counters import CLK_TCK, backlog_drops, cpu_ticks  # noqa: E402
+from tests.live.counters import CLK_TCK, backlog_drops, tree_ticks  # noqa: E402
 from tests.live.sensor import SensorProcess  # noqa: E402
 
 log = logging.getLogger("bench_live")
@@ -112,7 +113,7 @@ def replay(where: Lab, rate: int, cap: Path, n: int, sensor: SensorProcess) -> d
     cmd = ["tcpreplay", f"--intf1={where.tx_dev}", f"--pps={rate}", "--preload-pcap", str(cap)]
     pid = sensor.proc.pid
     base = int(sensor.metrics()["callsift_packets"])
-    ticks0 = cpu_ticks(pid)
+    ticks0 = tree_ticks(pid)
     sampler = Sampler(sensor)
     sampler.start()
     tr = where.tx.popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -131,7 +132,7 @@ def replay(where: Lab, rate: int, cap: Path, n: int, sensor: SensorProcess) -> d
             if sensor.proc.poll() is not None:
                 raise RuntimeError(f"callsift sniff exited {sensor.proc.returncode}")
             time.sleep(SAMPLE_S)
-        ticks1 = cpu_ticks(pid)
+        ticks1 = tree_ticks(pid)
     except subprocess.TimeoutExpired:
         raise RuntimeError("tcpreplay did not finish in time") from None
     finally:
@@ -150,7 +151,11 @@ def replay(where: Lab, rate: int, cap: Path, n: int, sensor: SensorProcess) -> d
         "send_s": send_s,
         "lag_s": max(0.0, t_done - t_end),
         "analysed_pps": (packets - base) / busy,
-        "cpu_pct": 100.0 * (ticks1 - ticks0) / CLK_TCK / busy,
+        "cpu_pct": 100.0 * (ticks1[0] - ticks0[0]) / CLK_TCK / busy,
+        "cpu_max_pct": 100.0
+        * max(b - a for a, b in zip(ticks0[1], ticks1[1], strict=False))
+        / CLK_TCK
+        / busy,
         "max_scrape_s": sampler.max_latency,
         "failed_scrapes": sampler.failed,
     }
@@ -223,30 +228,38 @@ def step(
 # -- report ---------------------------------------------------------------------------------
 
 HEADER = (
-    "| pps requested | pps achieved | captured | kernel drops | queue drops | backlog drops "
+    "| workers | pps requested | pps achieved | captured | kernel drops | queue drops | backlog drops "
     "| CDRs found/expected | mismatches | pcaps | analysed pps | lag s | sensor CPU % "
-    "| slowest /metrics s | clean |"
+    "| busiest process CPU % | slowest /metrics s | clean |"
 )
 
 
 def table(rows: list[dict[str, Any]], n: int) -> list[str]:
-    lines = [HEADER, "|" + "---:|" * 13 + "---|"]
+    lines = [HEADER, "|" + "---:|" * 15 + "---|"]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['rate']:,} | failed: {r['error']} |" + " |" * 12)
+            lines.append(f"| {r['workers']} | {r['rate']:,} | failed: {r['error']} |" + " |" * 13)
             continue
         verdict = "yes" if r["kept_up"] else ("yes (queued)" if r["clean"] else "no")
         lines.append(
-            f"| {r['rate']:,} | {r['achieved_pps']:,.0f} | {r['captured']:,}/{n:,} "
+            f"| {r['workers']} | {r['rate']:,} | {r['achieved_pps']:,.0f} | {r['captured']:,}/{n:,} "
             f"| {r['kernel_drops']:,} | {r['queue_drops']:,} | {r['backlog_drops']:,} "
             f"| {r['cdrs']}/{r['cdrs_expected']} | {r['mismatches']} | {r['pcaps']} "
             f"| {r['analysed_pps']:,.0f} | {r['lag_s']:.1f} | {r['cpu_pct']:.0f} "
-            f"| {r['max_scrape_s']:.1f} | {verdict} |"
+            f"| {r['cpu_max_pct']:.0f} | {r['max_scrape_s']:.1f} | {verdict} |"
         )
     return lines
 
 
-def verdicts(rows: list[dict[str, Any]]) -> list[str]:
+def verdicts(all_rows: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for w in dict.fromkeys(r["workers"] for r in all_rows):
+        rows = [r for r in all_rows if r["workers"] == w]
+        out += [f"With {w} worker{'s' if w != 1 else ''}: " + line for line in _verdicts(rows)]
+    return out
+
+
+def _verdicts(rows: list[dict[str, Any]]) -> list[str]:
     clean = [r for r in rows if r.get("clean")]
     kept = [r for r in rows if r.get("kept_up")]
     best = max(clean, key=lambda r: r["achieved_pps"], default=None)
@@ -305,8 +318,9 @@ def write_doc(rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
             "packets over the time from the first to the last one analysed; lag: how long "
             "analysis went on after tcpreplay ended (the hand-over queue holds up to 1024 batches "
             "of at most 512 packets, so a clean step with a long lag means the sensor did not keep up and a "
-            "longer replay would drop). CPU: the sensor process over the same span (all its "
-            "threads; 100 % = one core). Slowest /metrics: the longest one `GET /metrics` took "
+            "longer replay would drop). CPU: the sensor process and its worker processes over "
+            "the same span (all their threads; 100 % = one core); busiest process: the one of "
+            'them that used the most (`--workers`: docs/ARCHITECTURE.md "Workers"). Slowest /metrics: the longest one `GET /metrics` took '
             "during the step (one every 0.25 s). tcpreplay itself busy-waits on one of the "
             "two cores.",
         ],
@@ -338,6 +352,9 @@ def main() -> int:
     ap.add_argument("--packets", type=int, default=800_000, help="packets in the capture (about)")
     ap.add_argument("--buffer-mb", type=int, help="sensor's kernel ring (default: its own)")
     ap.add_argument("--no-doc", action="store_true", help="do not update docs/BENCHMARKS.md")
+    ap.add_argument(
+        "--workers", type=_rates, default=[1], help="sensor worker processes, comma list"
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     signal.signal(signal.SIGTERM, _terminate)
@@ -357,16 +374,19 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="callsift-bench-live-"))
     try:
         with lab(args.iface) as where:
-            for i, rate in enumerate(args.rates, 1):
+            steps = [(w, rate) for w in args.workers for rate in args.rates]
+            for i, (workers, rate) in enumerate(steps, 1):
                 log.info(
-                    "step %d: %d pps on %s/%s -> %s/%s", i, rate, where.tx.name, where.tx_dev,
-                    where.rx.name, where.rx_dev,
+                    "step %d: %d pps on %s/%s -> %s/%s, %d workers", i, rate, where.tx.name,
+                    where.tx_dev, where.rx.name, where.rx_dev, workers,
                 )  # fmt: skip
+                wenv = {**env, "CALLSIFT_WORKERS": str(workers)}
                 try:
-                    row = step(where, rate, i, cap, n, expected, orphans, work, env)
+                    row = step(where, rate, i, cap, n, expected, orphans, work, wenv)
                 except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
                     log.error("step at %d pps failed: %s", rate, exc)
                     row = {"rate": rate, "error": str(exc)[:200]}
+                row["workers"] = workers
                 rows.append(row)
                 log.info("%s", json.dumps(row))
     finally:

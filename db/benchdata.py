@@ -77,9 +77,11 @@ async def count_calls(conn: CONNECTION) -> int:
 
 @translated("cannot explain a statement")
 async def explain(conn: CONNECTION, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
-    """``EXPLAIN`` of a statement built in db/ (rows as column -> value)."""
+    """``EXPLAIN`` of a statement built in db/ (rows as column -> value); a statement with its
+    own settings (``SET STATEMENT ... FOR SELECT``) is explained with them."""
+    head, sep, body = sql.partition(" FOR ") if sql.startswith("SET STATEMENT") else ("", "", sql)
     async with conn.cursor() as cur:
-        await cur.execute("EXPLAIN " + sql, tuple(params))
+        await cur.execute(f"{head}{sep}EXPLAIN {body}", tuple(params))
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, r, strict=True)) for r in await cur.fetchall()]
 

@@ -161,7 +161,7 @@ class CallRecord:
     transport: str = "udp"
     flags: list[str] = field(default_factory=list)
     """Notable facts: ``early_media``, ``hold``, ``media_changed``, ``reinvite``,
-    ``no_invite_seen``, ``timeout``, ``bye_unanswered``, ``sip_info_dtmf``, ``recovered``
+    ``no_invite_seen``, ``timeout``, ``bye_unanswered``, ``bye_not_seen``, ``sip_info_dtmf``, ``recovered``
     (completed after a sensor crash, docs/CDR.md "Recovered calls"). ``hold`` and
     ``media_changed`` come from renegotiations only (docs/CDR.md)."""
     pdd_ms: int | None = None

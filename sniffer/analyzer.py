@@ -12,7 +12,7 @@ import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, Self
+from typing import Any, Self
 
 from db.records import Record
 from db.settings import AnalysisSettings, DecoderSettings, DiagnosisSettings, Settings
@@ -25,7 +25,7 @@ from sniffer.decode.decoder import Decoder
 from sniffer.decode.hep import synth_udp_frame
 from sniffer.decode.reframe import reframe
 from sniffer.diagnosis.diagnoser import Diagnoser
-from sniffer.faults import FaultGuard, SinkError
+from sniffer.faults import FaultGuard, SinkError, raise_sink_error, reraise_sink_cause
 from sniffer.flows import Flow, flow_key
 from sniffer.flowtable import FlowTable
 from sniffer.media_path import MediaPath
@@ -152,7 +152,7 @@ class Analyzer:
         rtp_rare = self.media.rtp_rare
         caplen = self.media.rtp_caplen
         sample = self.diagnosis.sample
-        smask = self.diagnosis.sample_mask
+        sampled = self.diagnosis.sampled
         fault = self.guard.fault
         next_tick = self._next_tick
         if linktype != LINKTYPE_ETHERNET:
@@ -173,7 +173,7 @@ class Analyzer:
                             pt = b1 & 0x7F
                             if b0 == 0x80 and ssrc == flow.ssrc and pt == flow.pt:
                                 flow.add(seq, rts, ts, pt, b1 > 127)
-                                if not seq & smask:
+                                if sampled[seq]:
                                     sample(flow, buf)
                                 pcap = flow.pcap
                                 if pcap is not None:
@@ -186,7 +186,7 @@ class Analyzer:
                 except Exception as exc:
                     fault(exc, ts, "packet", len(buf))
         except SinkError as exc:
-            _reraise(exc)
+            reraise_sink_cause(exc)
         finally:
             self._next_tick = next_tick
             self.packets += n
@@ -234,7 +234,7 @@ class Analyzer:
                 except Exception as exc:
                     fault(exc, ts, "datagram", len(d.payload))
         except SinkError as exc:
-            _reraise(exc)
+            reraise_sink_cause(exc)
         finally:
             self.packets += n
 
@@ -357,7 +357,7 @@ class Analyzer:
         try:
             self._sink(rec)
         except Exception as exc:
-            raise SinkError(f"the record sink failed: {exc!r}") from exc
+            raise_sink_error(exc)
 
     def finish(self, reason: str = "unterminated") -> None:
         """End of input: emit every open call (``reason`` is the state of those never ended)."""
@@ -426,11 +426,4 @@ def _unwrap_sink_errors() -> Iterator[None]:
     try:
         yield
     except SinkError as exc:
-        _reraise(exc)
-
-
-def _reraise(exc: SinkError) -> NoReturn:
-    cause = exc.__cause__
-    if not isinstance(cause, Exception):
-        raise exc
-    raise cause from cause.__cause__
+        reraise_sink_cause(exc)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
+from typing import NoReturn
 
 from sniffer.counters import Counters
 
@@ -27,6 +28,23 @@ LOG_INTERVAL_S = 60.0
 
 class SinkError(Exception):
     """The record sink raised (the original exception is ``__cause__``): never swallowed."""
+
+
+# These two raise with ``from``, which mypyc-compiled code ignores (the cause would be lost):
+# they stay here, in an interpreted module, for the compiled analyzer to call.
+
+
+def raise_sink_error(exc: Exception) -> NoReturn:
+    """Wrap the sink's exception ``exc`` to carry it through the analyzer's guards."""
+    raise SinkError(f"the record sink failed: {exc!r}") from exc
+
+
+def reraise_sink_cause(exc: SinkError) -> NoReturn:
+    """Outside the analyzer: raise the sink's own exception again, as it was."""
+    cause = exc.__cause__
+    if not isinstance(cause, Exception):
+        raise exc
+    raise cause from cause.__cause__
 
 
 def capture_time(ts: float) -> str:

@@ -3,7 +3,9 @@ migrations, the GUI's templates and static files), not only the Python modules."
 
 import ast
 import importlib.metadata
+import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -11,6 +13,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from sniffer.compiled import COMPILED, ENV, GROUP, HOT_MODULES, MANIFEST, PURE
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("sniffer", "api", "gui", "db")
@@ -29,9 +33,75 @@ def test_wheel_holds_every_package_file(tmp_path: Path) -> None:
         p.relative_to(ROOT).as_posix()
         for pkg in PACKAGES
         for p in (ROOT / pkg).rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+        if p.is_file()
+        and "__pycache__" not in p.parts
+        and p.suffix not in (".pyc", ".so")
+        and p.name != MANIFEST  # the in-place compiled hot path (make compile): build products
     }
     assert wanted - names == set()
+
+
+def _tracked_copy(dst: Path) -> Path:
+    """The tracked files of the source tree (no in-place build products, no build/ dir)."""
+    files = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout.split(b"\0")
+    for name in filter(None, files):
+        src = ROOT / name.decode()
+        if src.is_file() and not src.is_symlink():
+            (dst / name.decode()).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst / name.decode())
+    return dst
+
+
+def _wheel(tmp_path: Path, **env: str) -> tuple[Path, set[str]]:
+    src = _tracked_copy(tmp_path / "src")
+    out = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(out), str(src)],
+        check=True, timeout=900, env={**os.environ, **env},
+    )  # fmt: skip
+    (wheel,) = out.glob("callsift-*.whl")
+    return wheel, set(zipfile.ZipFile(wheel).namelist())
+
+
+def _installed_version(tmp_path: Path, wheel: Path, impl: str = "auto") -> str:
+    """``callsift --version`` of the wheel installed alone in a directory of its own (the
+    dependencies come from this environment)."""
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site),
+         str(wheel)],
+        check=True, timeout=300,
+    )  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-c", "import sys; from sniffer.cli.main import main; sys.exit(main())",
+         "--version"],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(site), ENV: impl},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+@pytest.mark.slow
+def test_without_a_c_compiler_the_wheel_is_pure_and_installs(tmp_path: Path) -> None:
+    """mypyc is here but no compiler: ``auto`` builds the pure wheel (no error), which
+    installs and says so."""
+    wheel, names = _wheel(tmp_path, CALLSIFT_COMPILE="auto", CC="/nonexistent/cc")
+    assert not [n for n in names if n.endswith(".so") or n.endswith(MANIFEST)]
+    assert _installed_version(tmp_path, wheel).endswith(f"({PURE})")
+
+
+@pytest.mark.slow
+def test_the_compiled_wheel_holds_the_hot_modules(tmp_path: Path) -> None:
+    wheel, names = _wheel(tmp_path, CALLSIFT_COMPILE="1")
+    so = {n.split(".")[0].replace("/", ".") for n in names if n.endswith(".so")}
+    assert so == {*HOT_MODULES, GROUP + "__mypyc"}
+    assert f"sniffer/{MANIFEST}" in names
+    assert _installed_version(tmp_path, wheel).endswith(f"({COMPILED})")
+    assert _installed_version(tmp_path, wheel, "pure").endswith(f"({PURE} ({ENV}=pure))")
 
 
 def _requirement_names() -> set[str]:

@@ -15,6 +15,8 @@ from typing import Any
 from db.connect import CONNECTION
 from db.driver import translated
 
+CANDIDATES = 5
+"""The stored numbers ranked in one read: this many times the top asked for."""
 Failing = dict[str, list[Any]]
 """``called -> [failed, calls, {code: failed}]`` (as ``callstats.failing_numbers``)."""
 
@@ -82,23 +84,32 @@ async def top_failing(
     where, params = _hours(first, last, skip)
     live_keys = {called_key(c): c for c in live}
     async with conn.cursor() as cur:
+        # One grouping of the stored rows: the numbers by failed calls, a few times the top
+        # (those tied with the top-th included unless the ties go on past them).
         await cur.execute(
-            f"SELECT SUM(failed) AS f FROM cdr_stats_failing WHERE {where} GROUP BY called_key "
-            "ORDER BY f DESC LIMIT 1 OFFSET %s",
-            (*params, top - 1),
+            f"SELECT called_key, SUM(failed) AS f FROM cdr_stats_failing WHERE {where} "
+            "GROUP BY called_key ORDER BY f DESC LIMIT %s",
+            (*params, top * CANDIDATES),
         )
-        row = await cur.fetchone()
-        least = max(1, int(row[0])) if row else 1
-        extra, extra_params = "", []
+        ranked = [(int(k), int(f)) for k, f in await cur.fetchall()]
+        least = max(1, ranked[top - 1][1]) if len(ranked) >= top else 1
+        keys = [k for k, f in ranked if f >= least]
+        if len(ranked) == top * CANDIDATES and ranked[-1][1] >= least:  # ties past the list
+            pick = (
+                f"called_key IN (SELECT called_key FROM cdr_stats_failing WHERE {where} "
+                "GROUP BY called_key HAVING SUM(failed) >= %s)"
+            )
+            pick_params: list[Any] = [*params, least]
+        else:
+            pick = f"called_key IN ({', '.join(['%s'] * len(keys))})" if keys else "FALSE"
+            pick_params = list(keys)
         if live_keys:
-            extra = f" OR called_key IN ({', '.join(['%s'] * len(live_keys))})"
-            extra_params = list(live_keys)
+            pick = f"({pick} OR called_key IN ({', '.join(['%s'] * len(live_keys))}))"
+            pick_params += list(live_keys)
         await cur.execute(
             "SELECT called_key, MIN(called), final_code, SUM(failed), SUM(calls) "
-            f"FROM cdr_stats_failing WHERE {where} AND (called_key IN (SELECT called_key "
-            f"FROM cdr_stats_failing WHERE {where} GROUP BY called_key HAVING SUM(failed) >= %s)"
-            f"{extra}) GROUP BY called_key, final_code",
-            (*params, *params, least, *extra_params),
+            f"FROM cdr_stats_failing WHERE {where} AND {pick} GROUP BY called_key, final_code",
+            (*params, *pick_params),
         )
         rows = await cur.fetchall()
     out: Failing = {}

@@ -182,9 +182,32 @@ def dirty_since(mark: dt.datetime) -> dt.datetime:
     return mark - COMMIT_MARGIN
 
 
+_LOCK = "CONCAT('callsift-stats:', MD5(DATABASE()))"
+"""The refresh's lock: named after the database (lock names are the server's), 47 characters."""
+
+
+@translated("cannot take the statistics refresh lock")
+async def try_lock_refresh(conn: CONNECTION) -> bool:
+    """Take the database's refresh lock on this connection, without waiting: False when another
+    process (another API replica) holds it and is refreshing. Released by
+    :func:`unlock_refresh` or when the connection closes."""
+    async with conn.cursor() as cur:
+        await cur.execute(f"SELECT GET_LOCK({_LOCK}, 0)")
+        row = await cur.fetchone()
+    return bool(row and row[0] == 1)
+
+
+@translated("cannot release the statistics refresh lock")
+async def unlock_refresh(conn: CONNECTION) -> None:
+    async with conn.cursor() as cur:
+        await cur.execute(f"SELECT RELEASE_LOCK({_LOCK})")
+        await cur.fetchone()
+
+
 async def refresh(conn: CONNECTION) -> int:
     """Recompute the hours of the calls stored since the watermark (every hour the first
-    time), oldest first, then move the watermark. Returns the hours recomputed."""
+    time), oldest first, then move the watermark. Returns the hours recomputed. Processes
+    sharing a database take turns through :func:`try_lock_refresh`."""
     mark = await watermark(conn)
     async with conn.cursor() as cur:
         await cur.execute("SELECT UTC_TIMESTAMP(6)")

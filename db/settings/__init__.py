@@ -15,10 +15,8 @@ from db.settings.diagnosis import DiagnosisSettings
 from db.settings.sections import (
     SECTIONS,
     AnalysisSettings,
-    ApiSettings,
     CaptureSettings,
     DecoderSettings,
-    GuiSettings,
     MetricsSettings,
     SensorSettings,
     SpoolSettings,
@@ -34,6 +32,7 @@ from db.settings.tree import (
     flag_help,
     load_settings,
 )
+from db.settings.web import ApiSettings, GuiSettings
 
 __all__ = [
     "ENV_KEYS",

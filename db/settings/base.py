@@ -12,8 +12,10 @@ from pydantic_settings import NoDecode
 ENV_PREFIX = "CALLSIFT_"
 CONFIG_ENV = "CALLSIFT_CONFIG"
 """Path of the TOML file when ``--config`` is not given."""
-OTHER_ENV = frozenset({CONFIG_ENV, "CALLSIFT_SENSOR_PASSWORD"})
-"""``CALLSIFT_*`` variables that are not settings (``db grant-sensor`` reads the password)."""
+OTHER_ENV = frozenset({CONFIG_ENV, "CALLSIFT_SENSOR_PASSWORD", "CALLSIFT_IMPL", "CALLSIFT_COMPILE"})
+"""``CALLSIFT_*`` variables that are not settings (``db grant-sensor`` reads the password;
+the compiled or pure hot path is chosen at import and at build time: sniffer/compiled.py,
+setup.py)."""
 
 SIP_TCP_PORTS: tuple[int, ...] = (5060, 5061, 5080)
 """TCP (and SCTP) ports that carry SIP by default: RFC 3261 section 19.1.2 names 5060 and 5061
@@ -23,6 +25,14 @@ MAX_CALLS = 100_000
 """Calls a sensor tracks at once by default (about 4 KB each unanswered, 20 KB with RTP)."""
 MAX_REGISTRATIONS = 100_000
 """REGISTER attempts awaiting their answer, by default."""
+MAX_WORKERS = 64
+"""Worker processes of one sensor or ``analyze`` run, at most (``analysis.workers``)."""
+AUTO_WORKERS_MAX = 8
+"""``analysis.workers = 0`` takes the cores up to this many: past it the SIP every worker
+parses and the parent's CDR assembly cost more than another share of RTP saves (see
+docs/ARCHITECTURE.md "Workers"); set it higher explicitly on a bigger machine."""
+AUTO_WORKERS_FILE_MB = 200
+"""``analyze`` with ``analysis.workers = 0`` uses workers from this much capture on."""
 
 
 class SpoolMode(StrEnum):

@@ -26,15 +26,14 @@ from db.settings.mirror import HepSettings, MirrorSettings
 from db.settings.sections import (
     SECTIONS,
     AnalysisSettings,
-    ApiSettings,
     CaptureSettings,
     DecoderSettings,
-    GuiSettings,
     MetricsSettings,
     SensorSettings,
     SpoolSettings,
     StorageSettings,
 )
+from db.settings.web import ApiSettings, GuiSettings
 
 log = logging.getLogger(__name__)
 

@@ -199,8 +199,16 @@ class Call:
             self.bye_from_tag = from_tag
             self._close_at(ts + linger_s)
 
-    def bye_answered(self, ts: float, code: int, linger_s: float) -> None:
+    def bye_answered(
+        self, ts: float, code: int, cseq: int, from_tag: str | None, linger_s: float
+    ) -> None:
+        """The first final response to a BYE. When the BYE itself was not captured, its
+        answer proves it was sent: the call ends there as if the BYE had been seen (at the
+        answer's time; the answer's From tag is the BYE sender's), flagged ``bye_not_seen``."""
         if code >= 200 and self.bye_code is None:
+            if self.bye_ts is None:
+                self.bye(ts, cseq, from_tag, linger_s)
+                self.flags.add("bye_not_seen")
             self.bye_code = code
             self._close_at(ts + linger_s)
 

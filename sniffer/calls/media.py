@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sniffer.rtp.codecs import (
     STATIC_PT,
@@ -138,6 +138,12 @@ class CallStream:
         """Sampled audio level (sniffer/diagnosis/level.py), made on the first sample."""
         self.guesses: dict[int, EventGuess] | None = None
         """Dynamic payload types no SDP mapped: are they telephone-events (RTP without SDP)?"""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its call (``--workers``): made again through ``__init__`` (a class
+        compiled by mypyc cannot be made without it), then every attribute restored."""
+        args = (self.src, self.sport, self.dst, self.dport, self.ssrc, self.sender, self.payloads)
+        return CallStream, (*args, None), self.__getstate__()
 
     def unmapped(self, pt: int) -> bool:
         """A dynamic payload type that neither SDP maps: its meaning is guessed from its packets."""

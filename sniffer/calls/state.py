@@ -1,7 +1,7 @@
 """A call's states (docs/CDR.md, ``state``).
 
 While it is open a call is ``calling`` (INVITE seen), ``ringing`` (180/183) or ``answered``
-(2xx). SIP ends it as ``completed`` (BYE), ``cancelled`` (CANCEL before an answer) or
+(2xx). SIP ends it as ``completed`` (BYE, or the answer to a BYE that was not captured), ``cancelled`` (CANCEL before an answer) or
 ``failed`` (a final response >= 300); it then lingers (late RTP, retransmissions, the BYE's
 answer) until its close time. A call SIP never ended is closed as ``timeout`` (no packet for
 ``analysis.call_timeout_s``), ``unterminated`` (the capture ended) or ``shutdown`` (the sensor

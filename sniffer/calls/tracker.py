@@ -273,7 +273,7 @@ class CallTracker:
                 reneg = msg.cseq_num != call.initial_cseq
                 self._sdp(call, msg, self._sender(call, msg, src, sport), offer=False, reneg=reneg)
         elif method == "BYE":
-            call.bye_answered(ts, code, self.linger_s)
+            call.bye_answered(ts, code, msg.cseq_num, msg.from_.tag, self.linger_s)
         elif method in ("UPDATE", "PRACK") and 200 <= code < 300:
             sender = self._sender(call, msg, src, sport)
             self._sdp(call, msg, sender, offer=False, reneg=call.answer_ts is not None)

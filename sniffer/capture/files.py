@@ -74,6 +74,15 @@ class LibpcapFileSource(_SourceBase):
             raise CaptureError(f"{self.name}: capture is closed")
         return self._pcap  # type: ignore[no-any-return]
 
+    def set_filter(self, expr: str) -> bool:
+        """Keep only the packets matching the BPF ``expr`` (libpcap filters them before
+        Python sees them); False when libpcap cannot compile it for this file's link type."""
+        try:
+            self._pcap.setfilter(expr)
+        except OSError:
+            return False
+        return True
+
     @property
     def warning(self) -> str | None:
         if self._closed:

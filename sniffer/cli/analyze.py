@@ -20,14 +20,17 @@ from typing import Any
 from db.errors import StorageError
 from db.records import Record
 from db.settings import SIP_TCP_PORTS, Settings, SpoolMode, flag_help, load_settings
+from db.settings.base import MAX_WORKERS
 from db.url import URL_FORM, db_url_arg
 from sniffer.analyzer import Analyzer, AnalyzerConfig
 from sniffer.capture.files import open_capture
 from sniffer.capture.source import PacketSource
+from sniffer.cli.analyze_workers import analyze_in_workers, capture_bytes
 from sniffer.cli.errors import ANALYZE_EXIT_HELP, EXIT_ERROR, EXIT_OK, EXIT_TRUNCATED, UsageError
 from sniffer.cli.output import SORT_ORDERS, Output, RecordFilter
 from sniffer.counters import Counters
 from sniffer.spool.spool import CallPcapSpool
+from sniffer.workers.shard import analyze_workers
 
 PROGRESS_MIN_BYTES = 20 << 20
 """Files larger than this get a progress bar when stderr is a terminal."""
@@ -85,6 +88,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                        "refused and counted (calls.table_full)"),
     )  # fmt: skip
     p.add_argument(
+        "--workers", type=_workers, metavar="N",
+        help=flag_help("analysis.workers", "processes sharing the work (each reads the files "
+                       "and keeps its share of the RTP); 0: automatic by size"),
+    )  # fmt: skip
+    p.add_argument(
         "--sip-port", type=_port, action="append", default=[], metavar="PORT",
         help="extra TCP port carrying SIP, repeatable (analysis.sip_tcp_ports always are: "
         f"{','.join(map(str, SIP_TCP_PORTS))} by default)",
@@ -126,6 +134,12 @@ def _count(text: str) -> int:
     return int(text)
 
 
+def _workers(text: str) -> int:
+    if not text.isdigit() or int(text) > MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"not a number of workers 0..{MAX_WORKERS}: {text!r}")
+    return int(text)
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise argparse.ArgumentTypeError(f"not a port number: {text!r}")
@@ -151,6 +165,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
     flags: dict[str, Any] = {
         "analysis.call_timeout_s": args.call_timeout,
         "analysis.max_calls": args.max_calls,
+        "analysis.workers": args.workers,
         "spool.mode": args.spool_mode,
         "spool.gzip": args.spool_gzip,
         "storage.db_url": args.db,
@@ -255,6 +270,11 @@ def _analyze(
     checked before any is analysed) and :class:`~db.errors.SpoolError`."""
     for path in args.files:
         open_capture(path).close()
+    workers = analyze_workers(settings.analysis.workers, capture_bytes(args.files))
+    if workers > 1:
+        rc, stats = analyze_in_workers(args.files, settings, sink, workers, args.spool)
+        _report(args, out, stats)
+        return rc
     config = AnalyzerConfig.from_settings(settings)
     counters = Counters()
     rc = EXIT_OK
@@ -290,13 +310,17 @@ def _analyze(
         stats = {**analyzer.stats(), **totals}
         if _report_pcap_failures(spools):
             rc = EXIT_ERROR
+    _report(args, out, stats)
+    return rc
+
+
+def _report(args: argparse.Namespace, out: Output, stats: dict[str, Any]) -> None:
     out.finish()
     if args.json:
         if args.stats:
             sys.stdout.write(json.dumps({"type": "stats", **stats}) + "\n")
     elif out.table is not None:
         out.table.render(sys.stdout, stats if args.stats else None)
-    return rc
 
 
 def _open_spool(

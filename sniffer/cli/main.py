@@ -6,10 +6,22 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from sniffer.cli import analyze, mirror_send, sniff
 from sniffer.cli.errors import EXIT_HELP, EXIT_INTERRUPTED, EXIT_OK, errors_in, report
-from sniffer.version import callsift_version
+from sniffer.version import version_line
+
+
+class _Version(argparse.Action):
+    """``--version``: the line as is (argparse's own action would wrap it)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        print(version_line())
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,7 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Passive VoIP monitoring: SIP calls, RTP quality, per-call pcaps.",
         epilog=EXIT_HELP,
     )
-    parser.add_argument("--version", action="version", version=f"callsift {callsift_version()}")
+    parser.add_argument(
+        "--version",
+        action=_Version,
+        help="print the version and the hot path it runs (compiled or pure Python), and exit",
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     analyze.add_parser(sub)

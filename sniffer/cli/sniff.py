@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import signal
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from db.settings import SpoolMode, flag_help, load_settings
@@ -14,6 +16,9 @@ from sniffer.cli.errors import EXIT_HELP, EXIT_OK
 
 if TYPE_CHECKING:
     from db.settings import Settings
+    from sniffer.service.sensor import Sensor
+
+log = logging.getLogger(__name__)
 
 FLAGS = {
     "db_url": "storage.db_url",
@@ -32,6 +37,7 @@ FLAGS = {
     "hep_listen": "hep.listen",
     "hep_auth_keys": "hep.auth_keys_file",
     "hep_out": "hep.out",
+    "workers": "analysis.workers",
 }
 """Flag destination -> settings key (flags win over the environment and the file)."""
 
@@ -114,6 +120,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--hep-out", metavar="udp|tcp:HOST:PORT",
         help=flag_help("hep.out", "copy every sensor's SIP as HEPv3 to a HOMER collector"),
     )  # fmt: skip
+    p.add_argument(
+        "--workers", type=int, metavar="N",
+        help=flag_help("analysis.workers", "processes sharing the packet work (each captures "
+                       "all SIP and its share of the RTP)"),
+    )  # fmt: skip
     p.set_defaults(run=run, cmd_parser=p)
 
 
@@ -130,7 +141,7 @@ async def _serve(settings: Settings) -> None:
     # the service's modules load only when it runs (``callsift analyze`` starts faster)
     from sniffer.service.identity import InterfaceClaims
     from sniffer.service.receivers import run_capture, run_receivers, wants_capture
-    from sniffer.service.sensor import JOURNAL_DIR, Sensor
+    from sniffer.service.sensor import JOURNAL_DIR
     from sniffer.service.sensorid import resolve_sensor_id
     from sniffer.service.status import STANDBY, STARTING, StatusFile
 
@@ -158,7 +169,7 @@ async def _serve(settings: Settings) -> None:
             journal = claim.directory / "journal"
         else:
             journal = settings.storage.journal_dir or settings.spool.dir / own / JOURNAL_DIR
-        sensor = Sensor(
+        sensor = _sensor_class(settings)(
             settings,
             journal_dir=journal,
             spool_subdir="/".join(p for p in (own, claim.key if claim.pooled else "") if p),
@@ -176,6 +187,22 @@ async def _serve(settings: Settings) -> None:
                 return
             sensor.set_sensor_id(sensor_id)
         await run_capture(sensor, settings, stop)
+
+
+def _sensor_class(settings: Settings) -> Callable[..., Sensor]:
+    """The sensor of one process, or of ``analysis.workers`` processes."""
+    from sniffer.service.sensor import Sensor
+    from sniffer.workers.shard import sniff_workers
+
+    workers = sniff_workers(settings.analysis.workers)
+    if workers > 1 and settings.hep.out:
+        log.warning("hep.out needs one process: the sensor runs without workers")
+        workers = 1
+    if workers <= 1:
+        return Sensor
+    from sniffer.workers.service import WorkerSensor
+
+    return functools.partial(WorkerSensor, workers=workers)
 
 
 def claimed_settings(

@@ -3,6 +3,7 @@ samples, the sensor's drops, and the problems, PDD and legs written into each ca
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING
 
 from db.records import LegKeys
@@ -30,6 +31,21 @@ DROP_SLACK_S = 1.0
 MAX_PDD_MS = 3_600_000
 """A longer post-dial delay is a capture clock jump: reported as null."""
 _NO_METER = LevelMeter(None, -1)
+SEQ_SPACE = 1 << 16
+"""RTP sequence numbers (RFC 3550 §5.1: 16 bits)."""
+
+
+@cache
+def sampling_table(every: int) -> tuple[bool, ...]:
+    """One flag per RTP sequence number: True for one in ``every`` (a power of two: those whose
+    low bits are zero, ``not seq & (every - 1)``), none for 0. The packet path reads
+    ``table[seq]``: CPython 3.11 specialises indexing a tuple by an int (no call), where
+    ``seq & mask`` goes through the generic number protocol: about half the instructions per
+    packet (docs/BENCHMARKS.md, "Diagnosis cost on the packet path"). One table (512 KiB) per
+    value, shared by every analyzer of the process."""
+    if every <= 0:
+        return (False,) * SEQ_SPACE
+    return ((True,) + (False,) * (every - 1)) * (SEQ_SPACE // every)
 
 
 class Diagnoser:
@@ -41,8 +57,8 @@ class Diagnoser:
         self.headers = tuple(h.lower() for h in cfg.leg_headers)
         self.drops = DropLedger()
         self.legs = LegIndex(cfg.leg_window_s, cfg.same_media_window_s)
-        self.sample_mask = cfg.silence_sample_every - 1 if cfg.enabled else 0xFFFF
-        """The fast path samples a packet when ``not seq & sample_mask``."""
+        self.sampled = sampling_table(cfg.silence_sample_every if cfg.enabled else 0)
+        """The packet path samples a packet of sequence number ``seq`` when ``sampled[seq]``."""
         self.quiet = {enc: quiet_codes(enc, cfg.silence_dbov) for enc in (ULAW, ALAW)}
         """Per G.711 encoding, the codes below ``silence_dbov``."""
 
@@ -52,8 +68,10 @@ class Diagnoser:
         """Note a SIP message of ``call`` (for ``pdd_ms`` even when the diagnosis is off); the
         leg keys of an INVITE or a response to one."""
         keyed = self.enabled and not retrans and msg.method == "INVITE"
-        k = call.notes.keys if call.notes is not None else None
-        before = (len(k.cids), len(k.session_ids), len(k.icids)) if k is not None else (0, 0, 0)
+        before = (0, 0, 0)
+        if keyed and call.notes is not None:
+            k = call.notes.keys
+            before = (len(k.cids), len(k.session_ids), len(k.icids))
         notes = observe(call, msg, ts, src, retrans, self.headers if keyed else None)
         if not self.enabled:
             return
@@ -125,24 +143,29 @@ class Diagnoser:
             self.legs.add_call_id(leg)
         k = notes.keys
         try:
-            spans = [
-                MediaSpan(s.ssrc, s.stats.first_ts, s.stats.last_ts)
-                for s in call.streams
-                if s.stats.packets
-            ]
+            spans: list[MediaSpan] = []
+            ssrcs: dict[int, None] = {}  # in order, once each
+            for s in call.streams:
+                st = s.stats
+                if st.packets:
+                    spans.append(MediaSpan(s.ssrc, st.first_ts, st.last_ts))
+                    ssrcs[s.ssrc] = None
             self.legs.add_media(leg, spans)
             rec.leg_group = leg.group
             rec.leg_links = list(leg.links)
-            media = list(
-                dict.fromkeys(endpoint(ip, port) for _s, ip, port, _sig in notes.announced)
+            media: dict[str, None] = {}
+            for _side, ip, port, _sig in notes.announced:
+                media[endpoint(ip, port)] = None
+            rec.leg_keys = LegKeys(
+                list(k.cids), list(k.session_ids), list(k.icids), list(media), list(ssrcs)
             )
-            ssrcs = list(dict.fromkeys(span.ssrc for span in spans))
-            rec.leg_keys = LegKeys(list(k.cids), list(k.session_ids), list(k.icids), media, ssrcs)
             drops = self.drops.between(rec.invite_ts, rec.end_ts + DROP_SLACK_S)
             rec.problems = diagnose(Facts.of(call, rec, self.cfg, drops), RULES)
         finally:  # whatever happens, the call's keys now age out
-            keys = [("call-id", call.call_id), *(("cid", x) for x in k.cids)]
-            keys += [("session-id", x) for x in k.session_ids] + [("icid", x) for x in k.icids]
+            keys = [("call-id", call.call_id)]
+            for kind, values in (("cid", k.cids), ("session-id", k.session_ids), ("icid", k.icids)):
+                for x in values:
+                    keys.append((kind, x))
             self.legs.close(leg, rec.end_ts, keys)
 
 

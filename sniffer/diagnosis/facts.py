@@ -88,7 +88,7 @@ def activity(stream: CallStream, min_gap: float) -> list[Interval]:
     return [(first, last)]
 
 
-@dataclass
+@dataclass(slots=True)
 class Facts:
     call: Call
     rec: CallRecord
@@ -100,13 +100,21 @@ class Facts:
     flows: dict[str, list[Interval]] = field(default_factory=dict)
     """Per direction (``caller``, ``callee``): when its RTP flowed (merged intervals)."""
     packets: dict[str, int] = field(default_factory=dict)
+    answered: bool = False
+    """A 2xx answered the call (``answer_ts``)."""
+    talk_window: Interval = (0.0, 0.0)
+    """From the answer (else the INVITE) to the end of the call (the BYE, else the last
+    packet)."""
 
     @classmethod
     def of(
         cls, call: Call, rec: CallRecord, cfg: DiagnosisSettings, drops: tuple[int, int]
     ) -> Facts:
-        facts = cls(call, rec, cfg, call.notes or CallNotes(), drops, call.bye_ts)
+        """Everything the rules read, computed once per call (the rules run at close, off the
+        packet path; each is a few microseconds)."""
         min_gap = min(cfg.one_way_gap_s, cfg.media_timeout_s)
+        flows: dict[str, list[Interval]] = {}
+        packets: dict[str, int] = {}
         for side in DIRECTIONS:
             spans: list[Interval] = []
             n = 0
@@ -114,16 +122,11 @@ class Facts:
                 if s.sender == side and s.stats.packets:
                     spans += activity(s, min_gap)
                     n += s.stats.packets
-            facts.flows[side] = merge(spans)
-            facts.packets[side] = n
-        return facts
-
-    @property
-    def answered(self) -> bool:
-        return self.rec.answer_ts is not None
-
-    @property
-    def talk_window(self) -> Interval:
-        """From the answer to the end of the call (the BYE, else the last packet)."""
-        answer = self.rec.answer_ts if self.rec.answer_ts is not None else self.rec.invite_ts
-        return answer, max(answer, self.rec.end_ts)
+            flows[side] = merge(spans) if len(spans) > 1 else spans
+            packets[side] = n
+        answer = rec.answer_ts
+        start = answer if answer is not None else rec.invite_ts
+        return cls(
+            call, rec, cfg, call.notes or CallNotes(), drops, call.bye_ts, flows, packets,
+            answer is not None, (start, max(start, rec.end_ts)),
+        )  # fmt: skip

@@ -30,6 +30,13 @@ def one_way_audio(f: Facts) -> Iterator[str]:
     start, end = f.talk_window
     gap = f.cfg.one_way_gap_s
     for side in DIRECTIONS:
+        spans = f.flows[side]
+        if len(spans) == 1:
+            a, b = spans[0]
+            if a < b and start < b and a < end and a - start <= gap and end - b <= gap:
+                # the usual call: one span over the window, less edges no longer than the
+                # gap; its holes are those edges, apart (a < b): none can exceed the gap
+                continue
         other = other_side(side)
         theirs = clip(f.flows[other], start, end)
         if not theirs:
@@ -55,13 +62,17 @@ def late_media(f: Facts) -> Iterator[str]:
     if not f.answered:
         return
     start, _end = f.talk_window
+    late_ms = f.cfg.late_media_ms
     for side in DIRECTIONS:
-        spans = f.flows[side]
-        if not spans or any(a <= start <= b for a, b in spans):
-            continue
-        after = [a for a, _b in spans if a >= start]
-        if after and (after[0] - start) * 1000.0 > f.cfg.late_media_ms:
-            yield f"{arrow(side)}: first RTP {after[0] - start:.2f} s after answer"
+        first: float | None = None  # of the spans starting at or after the answer
+        for a, b in f.flows[side]:
+            if a <= start <= b:
+                break  # already flowing at the answer
+            if first is None and a >= start:
+                first = a
+        else:
+            if first is not None and (first - start) * 1000.0 > late_ms:
+                yield f"{arrow(side)}: first RTP {first - start:.2f} s after answer"
 
 
 @rule("media_timeout")
@@ -76,6 +87,12 @@ def media_timeout(f: Facts) -> Iterator[str]:
     if not both:
         return
     first = both[0][0]
+    if len(both) == 1 and both[0][1] > first:
+        # one span (the usual call): the only hole is from its end to the call's
+        a = both[0][1]
+        if end - a > f.cfg.media_timeout_s:
+            yield f"no RTP either way for {end - a:.1f} s from +{a - start:.1f} s after answer"
+        return
     for a, b in holes(both, first, end):
         if b - a > f.cfg.media_timeout_s:
             yield f"no RTP either way for {b - a:.1f} s from +{a - start:.1f} s after answer"

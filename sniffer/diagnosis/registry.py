@@ -31,5 +31,6 @@ def diagnose(facts: Facts, rules: dict[str, Rule] | None = None) -> list[Problem
     """Every problem the rules find, in registration order."""
     out: list[Problem] = []
     for code, fn in (rules if rules is not None else RULES).items():
-        out += [Problem(code, detail) for detail in fn(facts)]
+        for detail in fn(facts):  # a loop, not a comprehension: no extra frame per rule
+            out.append(Problem(code, detail))
     return out

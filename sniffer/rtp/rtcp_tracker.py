@@ -45,6 +45,17 @@ class RtcpTracker:
         """SSRC -> {middle 32 bits of the SR's NTP timestamp: capture time}."""
         self._about: dict[int, _About] = {}
 
+    def absorb(self, other: "RtcpTracker") -> None:
+        """Take in what ``other`` saw of the same call (another worker's streams,
+        sniffer/workers): the reports of an SSRC come to one worker, so counts add up and
+        per-SSRC state is taken as it is where only ``other`` has it."""
+        for ssrc, n in other._sr_count.items():
+            self._sr_count[ssrc] = self._sr_count.get(ssrc, 0) + n
+        for ssrc, times in other._sr_times.items():
+            self._sr_times.setdefault(ssrc, times)
+        for ssrc, about in other._about.items():
+            self._about.setdefault(ssrc, about)
+
     def add(self, ts: float, packets: list[Report]) -> None:
         """Account the reports of one RTCP datagram captured at ``ts`` (epoch seconds)."""
         for p in packets:

@@ -20,6 +20,8 @@ number, same payload type); everything else goes to the ``_slow`` methods. Times
 seconds and reported in ms.
 """
 
+from typing import Any
+
 from sniffer.rtp import emodel
 from sniffer.rtp.burst import (
     RING_MASK,
@@ -284,6 +286,11 @@ class StreamStats(LossTracker):
             self._floor = rel
         else:
             self._late += 1
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its stream (``--workers``): made again through ``__init__`` (a class
+        compiled by mypyc cannot be made without it), then every attribute restored."""
+        return StreamStats, ({}, self.event_pts), self.__getstate__()
 
     def mark_event_pt(self, pt: int) -> None:
         """``pt`` turned out to carry RFC 4733 telephone-events (RTP without SDP, recognised by

@@ -25,6 +25,7 @@ from db.queries import apiauth
 from db.url import parse_db_url
 from tests.api.conftest import GOLDEN, SECRET, callsift, run
 from tests.db.mariadb import drop_test_database, ensure_server, new_db_name, url_of
+from tests.hypo import examples
 
 pytestmark = pytest.mark.slow  # schemathesis over every operation, on a live server
 
@@ -146,7 +147,7 @@ def test_every_operation_conforms(server: tuple[str, str]) -> None:
         excluded = [positive_data_acceptance] if _semantic(op.method, op.path) else []
 
         @settings(
-            max_examples=12,
+            max_examples=examples(12),
             deadline=None,
             suppress_health_check=list(HealthCheck),
             derandomize=True,

@@ -36,6 +36,7 @@ def test_database_from_the_environment(fresh_db: str, monkeypatch: pytest.Monkey
     assert r.returncode == 0, r.stderr
 
 
+@pytest.mark.slow  # a callsift process
 @pytest.mark.parametrize(
     ("url", "message"),
     [

@@ -21,6 +21,10 @@ from tests.sniffer.cli.test_analyze import callsift
 
 MARIADBD = "/usr/sbin/mariadbd"
 
+pytestmark = (
+    pytest.mark.slow
+)  # its own mariadbd: mariadb-install-db, two test PKIs (openssl), a server boot
+
 
 def _openssl(*args: str, cwd: Path) -> None:
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)

@@ -1,7 +1,11 @@
 """The GUI in process against the real API (tests/api/conftest.py's stack: MariaDB filled by
-``callsift analyze`` from golden captures), its HTTP client routed into the API's TestClient."""
+``callsift analyze`` from golden captures), its HTTP client routed into the API's TestClient;
+for the browser tests (test_browser.py, test_phone.py), the real API and GUI processes
+(``live``) and headless Chromium inside their namespace (``browser``)."""
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import httpx
@@ -10,9 +14,14 @@ from fastapi.testclient import TestClient
 
 from gui.app import create_app
 from gui.config import GuiConfig
-from tests.api.stackdata import PASSWORDS, Stack
+from tests.api.stackdata import PASSWORDS, SECRET, Stack
+from tests.gui.services import Services, services
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 GUI_SECRET = "gui-test-secret-0123456789-abcdefghijklmnop"
+CHROMIUM = "/usr/bin/chromium"
 
 
 class ViaTestClient(httpx.AsyncBaseTransport):
@@ -62,3 +71,22 @@ def gui_login(gui: TestClient, user: str) -> str:
     assert r.status_code == 303, r.text
     assert r.headers["location"] == "/calls"
     return csrf_of(gui.get("/calls").text)
+
+
+@pytest.fixture(scope="module")
+def live(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    logs = tmp_path_factory.mktemp("gui-e2e")
+    with services(stack.url, stack.spool, SECRET, GUI_SECRET, logs) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def browser(live: Services) -> Iterator["Browser"]:
+    from playwright.sync_api import sync_playwright  # only the browser tests pay its import
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
+    with live.ns.entered(), sync_playwright() as p:  # the browser inside the namespace
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield b
+        b.close()

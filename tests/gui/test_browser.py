@@ -7,21 +7,18 @@ import os
 import re
 import subprocess
 import wave
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
-from tests.api.stackdata import GOLDEN, PASSWORDS, SECRET, SENSOR_A, Stack
+from tests.api.stackdata import GOLDEN, PASSWORDS, SENSOR_A, Stack
 from tests.api.stackdata import cdr_id as _cdr_id
-from tests.gui.conftest import GUI_SECRET
-from tests.gui.services import Services, services
+from tests.gui.services import Services
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
 DOC_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SHOTS_ENV = "CSTEST_SCREENSHOTS"
 """Set to 1 to write the screenshots over docs/screenshots/ (else they go to a temporary
@@ -29,23 +26,6 @@ directory, so a test run leaves the checkout clean)."""
 G711_CALL = "12013223@200.57.7.195"
 ULAW_CALL = "3cfe1c77155241bb89eb003ab8e2f87b"
 VIEWPORT = {"width": 1440, "height": 900}
-
-
-@pytest.fixture(scope="module")
-def live(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    logs = tmp_path_factory.mktemp("gui-e2e")
-    with services(stack.url, stack.spool, SECRET, GUI_SECRET, logs) as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def browser(live: Services) -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
-    with live.ns.entered(), sync_playwright() as p:  # the browser inside the namespace
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield b
-        b.close()
 
 
 def cdr_id(url: str, call_id: str) -> int:

@@ -20,12 +20,14 @@ def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # a callsift process
 def test_refuses_to_start_without_a_secret_key() -> None:
     r = _run("--api", "http://127.0.0.1:9", "--port", "1", env={})
     assert r.returncode == 1
     assert "gui.secret_key is required (set CALLSIFT_GUI_SECRET_KEY" in r.stderr
 
 
+@pytest.mark.slow  # a callsift process
 def test_refuses_a_short_key() -> None:
     r = _run("--port", "1", env={"CALLSIFT_GUI_SECRET_KEY": "short"})
     assert r.returncode == 1

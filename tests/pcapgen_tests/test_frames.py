@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.hypo import examples
 from tests.pcapgen import frames as f
 from tests.pcapgen.fragment import fragment_ipv4, fragment_ipv6
 
@@ -61,7 +62,7 @@ def test_pack_ip_errors() -> None:
 
 
 @given(st.binary(max_size=1600), st.integers(0, 65535), st.integers(0, 65535))
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 def test_udp_checksum_valid_v4_v6(payload: bytes, sport: int, dport: int) -> None:
     for a, b in ((V4A, V4B), (V6A, V6B)):
         seg = f.udp(sport, dport, payload, src=a, dst=b)
@@ -74,7 +75,7 @@ def test_udp_without_addresses_has_zero_checksum() -> None:
 
 
 @given(st.binary(max_size=1500), st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1))
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 def test_tcp_checksum_valid(payload: bytes, seq: int, ack: int) -> None:
     for a, b in ((V4A, V4B), (V6A, V6B)):
         seg = f.tcp(5060, 40000, seq, ack, f.TCP_ACK | f.TCP_PSH, payload, src=a, dst=b)
@@ -116,7 +117,7 @@ def test_link_layers() -> None:
 
 
 @given(st.binary(min_size=0, max_size=3000), st.integers(68, 1500))
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 def test_fragment_ipv4_round_trip(payload: bytes, mtu: int) -> None:
     pkt = f.ipv4(V4A, V4B, 253, payload, ident=77)
     frags = fragment_ipv4(pkt, mtu)
@@ -140,7 +141,7 @@ def test_fragment_ipv4_df_and_tiny_mtu() -> None:
 
 
 @given(st.binary(min_size=0, max_size=3000), st.integers(104, 1500), st.booleans())
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 def test_fragment_ipv6_round_trip(payload: bytes, mtu: int, hbh: bool) -> None:
     ext = [(f.IPPROTO_HOPOPTS, b"")] if hbh else []
     pkt = f.ipv6(V6A, V6B, 253, payload, ext_headers=ext)

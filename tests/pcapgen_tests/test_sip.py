@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sniffer.sip.framing import looks_like_sip, message_length
+from tests.hypo import examples
 from tests.pcapgen import sip
 from tests.pcapgen.sdp import sdp
 
@@ -136,7 +137,7 @@ def test_sdp_ipv6_and_direction() -> None:
 
 
 @given(st.binary(max_size=300))
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 def test_parse_raises_only_value_error(data: bytes) -> None:
     try:
         p = sip.parse(data)

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.hypo import examples
 from tests.pcapgen import frames as f
 from tests.pcapgen import tunnels as tn
 
@@ -71,7 +72,7 @@ def test_hep3_round_trip(compress: bool, src: str, dst: str) -> None:
 
 
 @given(st.binary(max_size=64))
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 def test_parse_hep3_rejects_garbage_with_value_error(data: bytes) -> None:
     try:
         tn.parse_hep3(data)

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.hypo import examples
 from tests.pcapgen.frames import LINKTYPE_LINUX_SLL, LINKTYPE_RAW
 from tests.pcapgen.reader import read_capture, tshark
 from tests.pcapgen.writer import write_pcap, write_pcapng
@@ -69,7 +70,7 @@ def test_pcapng_rejects_bad_resolution(tmp_path: Path) -> None:
     st.sampled_from([b"", b"\x1f\x8b", b"\x0a\x0d\x0d\x0a", b"\xd4\xc3\xb2\xa1"]),
     st.binary(max_size=80),
 )
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 def test_read_capture_raises_only_value_error(prefix: bytes, data: bytes) -> None:
     data = prefix + data
     path = Path(tempfile.mkdtemp()) / "x.pcap"

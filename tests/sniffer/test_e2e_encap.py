@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from db.records import CallRecord, Record, record_to_dict
 from sniffer.analyzer import Analyzer
 from sniffer.netaddr import text_to_ip
+from tests.hypo import examples
 from tests.pcapgen import (
     ENCAPSULATIONS,
     ETH_P_IP,
@@ -211,7 +212,7 @@ def _still_works(linktype: int, analyzer: Analyzer, records: list[Record]) -> No
         assert_call(got[0], truth, scen)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     linktype=st.sampled_from(LINKTYPES),
     frames=st.lists(st.binary(max_size=120), min_size=1, max_size=40),
@@ -224,7 +225,7 @@ def test_random_bytes_never_crash_any_link_type(linktype: int, frames: list[byte
     _still_works(linktype, analyzer, records)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     linktype=st.sampled_from(LINKTYPES),
     prefix=st.sampled_from([b"", b"\x08\x00", b"\x45\x00", b"\x60\x00", b"\x00\x00\x00\x02"]),
@@ -258,7 +259,7 @@ def _mutate(rnd: random.Random, frames: list[tuple[float, bytes]]) -> list[tuple
     return out
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(linktype=st.sampled_from(LINKTYPES), seed=st.integers(0, 2**32 - 1))
 def test_mutated_sip_and_rtp_frames_never_crash(linktype: int, seed: int) -> None:
     frames = _mutate(random.Random(seed), good_frames(linktype))
@@ -279,7 +280,7 @@ def test_problems_are_counted() -> None:
     assert sum(v for k, v in run.counters.items() if k.startswith("decode.")) >= len(bad) - 2
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1))
 def test_garbage_interleaved_with_a_good_call_changes_nothing(seed: int) -> None:
     scen, frames = good_call(), good_frames(1)

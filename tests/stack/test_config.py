@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,13 @@ VENV_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
 
 
 def tool(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path=str(VENV_BIN))
+    """On PATH, in the repository's .venv, or next to the running interpreter (a git worktree
+    tested with another checkout's venv)."""
+    found = (
+        shutil.which(name)
+        or shutil.which(name, path=str(VENV_BIN))
+        or shutil.which(name, path=str(Path(sys.executable).parent))
+    )
     assert found, f"{name} is not installed (make install puts it in .venv)"
     return found
 

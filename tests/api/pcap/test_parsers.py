@@ -13,9 +13,10 @@ from api.pcap.layers import LINKTYPE_ETHERNET, LINKTYPE_RAW, Datagram, Decapsula
 from api.pcap.sipmsg import SipParseError, parse
 from api.pcap.sipstream import SipExtractor
 from api.redact import Redactor, mask_number
+from tests.hypo import examples
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.binary(max_size=300), st.sampled_from([0, 1, 101, 108, 113, 228, 229, 276, 12345]))
 def test_decapsulator_never_raises(frame: bytes, linktype: int) -> None:
     dec = Decapsulator(linktype)
@@ -23,7 +24,7 @@ def test_decapsulator_never_raises(frame: bytes, linktype: int) -> None:
         assert d.transport in ("udp", "tcp", "sctp")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.binary(max_size=400))
 def test_sip_parse_raises_only_its_error(data: bytes) -> None:
     try:
@@ -33,7 +34,7 @@ def test_sip_parse_raises_only_its_error(data: bytes) -> None:
     assert (msg.method is None) != (msg.status is None)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.binary(max_size=200), max_size=8), st.integers(0, 2**32 - 1))
 def test_tcp_and_hep_streams_never_raise(chunks: list[bytes], seq: int) -> None:
     ext = SipExtractor()

@@ -1,4 +1,5 @@
-"""One database per test module, filled once by the sensor's real CDR writer."""
+"""One database for the read-query tests (tests/db/read, read only), filled once by the
+sensor's real CDR writer."""
 
 from __future__ import annotations
 
@@ -18,7 +19,13 @@ from db.records import CallRecord, Record, RegistrationRecord
 from db.url import parse_db_url
 from sniffer.storage.writer import CdrWriter
 from tests.db.factories import T0, make_call, make_registration
-from tests.db.mariadb import drop_test_database, ensure_server, new_db_name, url_of
+from tests.db.mariadb import (
+    TEST_DAYS_AHEAD,
+    drop_test_database,
+    ensure_server,
+    new_db_name,
+    url_of,
+)
 
 SENSOR_A, SENSOR_B = 11, 12
 TIE_TS = T0 + 50_000.5
@@ -77,13 +84,13 @@ async def _fill(url: str, journal: Path, data: Written) -> None:
         conn.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def written(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Written]:
     ensure_server()
     name = new_db_name()
     url = url_of(name)
     data = Written(url, _calls(), _registrations(time.time()))
-    asyncio.run(migrate(url, days_ahead=0))
+    asyncio.run(migrate(url, days_ahead=TEST_DAYS_AHEAD))
     try:
         asyncio.run(_fill(url, tmp_path_factory.mktemp("journal"), data))
         yield data

@@ -1,11 +1,25 @@
-"""list_calls / get_call against data the CDR writer stored."""
+"""list_calls / get_call against data the CDR writer stored; list_calls_json (the API's calls
+list, written as JSON by the server) against list_calls and the quality read in Python."""
 
 from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
 
 import pytest
 
 from db.connect import CONNECTION
-from db.read import MAX_LIMIT, BadCursor, CallFilter, CallSummary, get_call, list_calls
+from db.read import (
+    MAX_LIMIT,
+    BadCursor,
+    CallFilter,
+    CallSummary,
+    get_call,
+    list_calls,
+    stream_quality,
+)
+from db.read.calljson import ITEM_FIELDS, list_calls_json
 from db.records import CallRecord
 from tests.db.factories import T0
 from tests.db.read.conftest import SENSOR_A, SENSOR_B, TIE_TS, Written
@@ -132,3 +146,63 @@ def test_bad_filters_are_refused() -> None:
         CallFilter(final_code=42)
     with pytest.raises(ValueError, match="Extra inputs"):
         CallFilter(colour="red")  # type: ignore[call-arg]
+
+
+def _utc(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def reference(c: CallSummary, quality: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """A call as the API sent it before the server wrote the JSON (from the typed summary)."""
+    q = quality.get(c.id, {})
+
+    def side(direction: str) -> Any:
+        v = q.get(direction)
+        return None if v is None else {"mos": v[0], "loss_pct": v[1], "jitter_ms": v[2]}
+
+    out = {name: getattr(c, name, None) for name in ITEM_FIELDS}
+    for name in ("invite_ts", "ringing_ts", "answer_ts", "end_ts"):
+        out[name] = _utc(getattr(c, name))
+    out.update(has_pcap=bool(c.pcap), caller_quality=side("caller"), callee_quality=side("callee"))
+    return out
+
+
+@pytest.mark.parametrize(
+    "criteria",
+    [
+        {},
+        {"sensor_id": SENSOR_B},
+        {"caller_prefix": "alice5"},
+        {"since": T0 + 100, "until": T0 + 200},
+        {"ip": "2001:db8::5", "since": T0, "until": T0 + 300},
+        {"mos_below": 3.5},
+        {"caller_prefix": "nobody"},
+    ],
+)
+async def test_pages_are_the_typed_pages_as_json(
+    written: Written, rconn: CONNECTION, criteria: dict[str, Any]
+) -> None:
+    after: str | None = None
+    seen = 0
+    while True:
+        f = CallFilter(limit=211, after=after, **criteria)
+        typed = await list_calls(rconn, f)
+        page = await list_calls_json(rconn, f)
+        assert (page.count, page.next) == (len(typed.calls), typed.next)
+        items = json.loads(f"[{page.items}]")
+        assert all(tuple(i) == ITEM_FIELDS for i in items)
+        quality = await stream_quality(rconn, typed.calls)
+        assert items == [reference(c, quality) for c in typed.calls]
+        seen += len(items)
+        if page.next is None:
+            break
+        after = page.next
+    if not criteria:
+        assert seen == sum(len(c) for c in written.calls.values())
+
+
+async def test_the_json_list_refuses_a_cursor_it_did_not_give(rconn: CONNECTION) -> None:
+    with pytest.raises(BadCursor, match="not a paging cursor"):
+        await list_calls_json(rconn, CallFilter(after="' OR 1=1 --"))

@@ -24,6 +24,7 @@ from gui.charts import (
     mos_chart,
     rtp_streams,
 )
+from tests.hypo import examples
 
 TEXT = st.text(st.characters(categories=["L", "M", "N", "P", "S", "Z", "C"]), max_size=30)
 NUM = st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(10**12), 10**12).map(float)
@@ -35,7 +36,7 @@ def _parses(svg: str) -> ET.Element:
     return root
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(
     TEXT,
     st.lists(st.tuples(TEXT, st.lists(st.tuples(NUM, st.none() | NUM), max_size=20)), max_size=4),
@@ -48,7 +49,7 @@ def test_line_chart(
     _parses(line_chart(title, lines, x_format=fmt, y_title=title, unit=title))  # type: ignore[arg-type]
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(TEXT, st.lists(st.tuples(TEXT, NUM), max_size=30), st.sets(st.integers(0, 30)))
 def test_bar_chart(title: str, bars: list[tuple[str, float]], highlight: set[int]) -> None:
     root = _parses(
@@ -62,13 +63,13 @@ def test_bar_chart(title: str, bars: list[tuple[str, float]], highlight: set[int
     assert len(drawn) in (0, len(bars))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(TEXT, st.lists(st.tuples(NUM, st.none() | NUM, NUM), max_size=12))
 def test_histogram(title: str, bins: list[tuple[float, float | None, float]]) -> None:
     _parses(histogram(title, [Bin(*b) for b in bins]))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(TEXT, st.lists(st.tuples(TEXT, NUM, TEXT), max_size=12))
 def test_hbar_list(title: str, bars: list[tuple[str, float, str]]) -> None:
     _parses(hbar_list(title, [Bar(label, v, note) for label, v, note in bars]))
@@ -82,7 +83,7 @@ JSON = st.recursive(
 KEYS = st.sampled_from(["streams", "intervals", "mos_distribution", "top_failing", "interval_s"])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.dictionaries(KEYS, JSON, max_size=4) | JSON)
 def test_any_json_charts_or_raises_shape_error(data: Any) -> None:
     for chart in (calls_chart, mos_chart, failing_chart):

@@ -22,6 +22,7 @@ from gui.ladder import (
     render_text,
 )
 from tests.gui.ladder.factory import call_json, iso, msg, sip_json, stream
+from tests.hypo import examples
 
 ANY_TEXT = st.text(st.characters(categories=["L", "M", "N", "P", "S", "Z", "C"]), max_size=40)
 """Any code point, controls and lone surrogates included."""
@@ -83,7 +84,7 @@ def _msg_count(svg: str) -> int:
     return sum("msg" in (e.get("class") or "").split() for e in ET.fromstring(svg).iter())
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(messages(), media(), st.booleans(), st.dictionaries(HOSTS, ANY_TEXT, max_size=2))
 def test_any_text_keeps_the_ladder_well_formed(
     items: list[dict[str, Any]], call: dict[str, Any], split: bool, aliases: dict[str, str]
@@ -103,7 +104,7 @@ def test_any_text_keeps_the_ladder_well_formed(
     assert render_html(lad).count("<script") == 2
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=5))
 def test_times_from_numbers_are_finite_or_refused(values: list[float]) -> None:
     for v in values:
@@ -121,7 +122,7 @@ JSON = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(JSON, st.dictionaries(st.sampled_from(list(msg(0, 0.0))), JSON, max_size=4))
 def test_input_not_shaped_like_the_api_gives_one_clear_error(
     junk: Any, changes: dict[str, Any]

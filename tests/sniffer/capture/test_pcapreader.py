@@ -4,8 +4,6 @@ from pathlib import Path
 
 import pcap
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from db.errors import CaptureError
 from sniffer.capture.pcapreader import PcapStreamReader
@@ -396,46 +394,3 @@ def test_read_error_is_reported_not_raised() -> None:
     reader = PcapStreamReader(Failing(good + good[24:30]), "io")
     assert [f for _, f in reader] == [FRAME_A]
     assert reader.warning == "io: stopped at record 2 (read error: [Errno 5] Input/output error)"
-
-
-# -- arbitrary input -------------------------------------------------------------------------
-
-
-def _consume(data: bytes) -> None:
-    try:
-        reader = PcapStreamReader(io.BytesIO(data), "fuzz", chunk_size=64)
-    except CaptureError:
-        return
-    try:
-        for ts, frame in reader:
-            assert isinstance(ts, float)
-            assert isinstance(frame, bytes)
-    except CaptureError:
-        return
-    assert reader.warning is None or reader.warning.startswith("fuzz: ")
-
-
-@settings(max_examples=300)
-@given(st.binary(max_size=400))
-def test_arbitrary_bytes(data: bytes) -> None:
-    _consume(data)
-
-
-@settings(max_examples=300)
-@given(
-    st.sampled_from([pcap_file([])[:24], shb(), shb() + idb(), shb(">") + idb(1, ">")]),
-    st.binary(max_size=300),
-)
-def test_arbitrary_bytes_after_valid_header(head: bytes, tail: bytes) -> None:
-    _consume(head + tail)
-
-
-_SAMPLE = shb() + idb(tsresol=6) + epb(0, 5, FRAME_A) + pb(0, 6, FRAME_B) + spb(FRAME_C)
-
-
-@settings(max_examples=300)
-@given(st.integers(0, len(_SAMPLE) - 1), st.integers(0, 255), st.integers(0, len(_SAMPLE)))
-def test_mutated_pcapng(index: int, value: int, cut: int) -> None:
-    data = bytearray(_SAMPLE)
-    data[index] = value
-    _consume(bytes(data[:cut]))

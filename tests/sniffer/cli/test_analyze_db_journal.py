@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[3]
 X = GOLDEN / "sip_call_rtp_g711_wireshark_sample.pcap"
 Y = GOLDEN / "sip_register_auth_cancel_aaa.pcap"
 Z = GOLDEN / "sip_tcp_call_rtp_rtcp.pcap"
+pytestmark = pytest.mark.slow  # five or six callsift processes each, through database outages
 FAST_RETRY = {"CALLSIFT_DB_RETRY_MIN_S": "0.05", "CALLSIFT_DB_RETRY_MAX_S": "0.2"}
 
 
@@ -140,7 +141,6 @@ def test_a_healthy_run_drains_every_journal_file(
     assert stored(db_url, sensor_id) == (found, counts)
 
 
-@pytest.mark.slow
 def test_a_long_analysis_does_not_starve_the_writer(
     db_url: str,  # noqa: F811
     sensor_id: int,  # noqa: F811

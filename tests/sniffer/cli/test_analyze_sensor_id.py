@@ -7,12 +7,16 @@ import asyncio
 import uuid
 from pathlib import Path
 
+import pytest
+
 from db.connect import connect
 from db.queries import sensor_row_counts
 from db.url import parse_db_url
 from tests.db.mariadb import db_url  # noqa: F401  (fixture)
 from tests.sniffer.cli.test_analyze import callsift
 from tests.sniffer.golden import GOLDEN
+
+pytestmark = pytest.mark.slow  # one or two callsift processes per test
 
 CAPTURE = GOLDEN / "sip_tcp_call_rtp_rtcp.pcap"
 

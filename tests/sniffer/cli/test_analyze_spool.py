@@ -19,6 +19,8 @@ from sniffer.capture.files import open_capture
 from tests.pcapgen import Call, Party, merge, write_pcap
 from tests.pcapgen.encap import encapsulate
 
+pytestmark = pytest.mark.slow  # one callsift process per test (and a tmpfs)
+
 T0 = 1_700_000_000.0
 """2023-11-14 22:13:20 UTC: calls starting before T0 + 40 (the first 8) go to the folder of
 minute 13."""

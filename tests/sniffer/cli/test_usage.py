@@ -9,7 +9,7 @@ import re
 import pytest
 
 from sniffer.cli.main import build_parser
-from sniffer.version import callsift_version
+from sniffer.version import version_line
 from tests.sniffer.cli.test_analyze import TCP_CALL, callsift, records
 from tests.sniffer.golden import GOLDEN
 
@@ -28,7 +28,10 @@ def one_line(stderr: str) -> str:
 
 def test_version() -> None:
     r = callsift("--version")
-    assert (r.returncode, r.stdout.strip()) == (0, f"callsift {callsift_version()}")
+    assert (r.returncode, r.stdout.strip()) == (0, version_line())
+    assert r.stdout.startswith("callsift ") and (
+        "(compiled (mypyc))" in r.stdout or "(pure Python" in r.stdout
+    )
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sniffer.decode.linktypes import SUPPORTED_LINKTYPES
+from tests.hypo import examples
 
 from .build import ACK, SYN, eth, frag6, gre, ipv4, ipv6, new_decoder, sip, tcp, udp
 
@@ -45,7 +46,7 @@ def wrappers(data: bytes) -> list[bytes]:
     ]
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(st.sampled_from(LINKTYPES), st.binary(max_size=200))
 def test_random_frames_never_raise(linktype: int, data: bytes) -> None:
     dec, c = new_decoder()
@@ -53,7 +54,7 @@ def test_random_frames_never_raise(linktype: int, data: bytes) -> None:
     assert c["decode.internal_error"] == 0
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.binary(max_size=160))
 def test_random_bytes_behind_valid_headers(data: bytes) -> None:
     dec, c = new_decoder()
@@ -82,7 +83,7 @@ segment = st.tuples(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.lists(segment, max_size=25))
 def test_random_tcp_segment_sequences(segments: list[tuple[int, int, bytes, int, int]]) -> None:
     dec, c = new_decoder(tcp_max_ooo_segments=4, tcp_max_buffer_bytes=2000)
@@ -94,7 +95,7 @@ def test_random_tcp_segment_sequences(segments: list[tuple[int, int, bytes, int,
     assert c["decode.internal_error"] == 0
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.lists(st.tuples(st.integers(0, 40), st.booleans(), st.integers(0, 40)), max_size=12))
 def test_random_fragment_sets(frags: list[tuple[int, bool, int]]) -> None:
     dec, c = new_decoder(frag_max_bytes=600)

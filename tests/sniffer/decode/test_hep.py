@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sniffer.decode.hep import HepPacket, HepParseError, synth_udp_frame
+from tests.hypo import examples
 
 from .build import A6, B6, eth, ipv4, new_decoder, sip, udp
 
@@ -131,7 +132,7 @@ def test_parse_hep2() -> None:
     assert (v1.version, v1.ip_proto, v1.payload, v1.src_ip) == (1, 6, b"x", A6)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.binary(max_size=300))
 def test_parse_fuzz_raises_only_hep_parse_error(data: bytes) -> None:
     for blob in (data, b"HEP3" + data, b"HEP3" + pack("!H", len(data) + 6) + data, b"\x02" + data):

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sniffer.decode.websocket import WebSocketError, WsFrame, http_status, is_sip_upgrade, unmask
+from tests.hypo import examples
 
 from .build import ACK, FIN, SYN, new_decoder, sip
 from .test_tcp import Peer, feed, pair
@@ -73,7 +74,7 @@ def test_frame_errors(raw: bytes, message: str) -> None:
     assert str(e.value) == message
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.binary(max_size=40), st.integers(0, 5))
 def test_frame_parse_fuzz(data: bytes, start: int) -> None:
     try:

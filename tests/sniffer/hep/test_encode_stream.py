@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sniffer.counters import Counters
 from sniffer.decode.hep import HepPacket, encode_hep3
 from sniffer.hep.stream import HepStreamSplitter
+from tests.hypo import examples
 
 SIP = b"OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n"
 
@@ -78,7 +79,7 @@ def test_tcp_splitter_resyncs_on_garbage() -> None:
     assert c["hep.bad_packet"] >= 2 and c["hep.tcp_skipped_bytes"] > 14
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(st.lists(st.binary(max_size=50), max_size=4), st.lists(st.integers(0, 3), max_size=4))
 def test_tcp_splitter_fuzz(garbage: list[bytes], where: list[int]) -> None:
     good = [encode_hep3(_pkt(SIP + bytes([i]))) for i in range(4)]

@@ -15,6 +15,7 @@ from sniffer.mirror.batch import (
     MirrorBatchError,
     parse_batch,
 )
+from tests.hypo import examples
 
 
 def test_round_trip_compressed() -> None:
@@ -75,7 +76,7 @@ def test_decompression_limits() -> None:
         dec.decode(unknown_size, True)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.binary(max_size=300))
 def test_batch_parser_fuzz(raw: bytes) -> None:
     try:
@@ -85,7 +86,7 @@ def test_batch_parser_fuzz(raw: bytes) -> None:
     assert sum(len(f) + PER_PACKET for _, f in pkts) + BATCH_HEAD.size == len(raw)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(st.tuples(st.floats(0, 4e9), st.binary(max_size=100)), max_size=20))
 def test_round_trip_property(pkts: list[tuple[float, bytes]]) -> None:
     body, compressed = BatchEncoder().encode(1, pkts)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from sniffer.mirror import frames
 from sniffer.mirror.frames import FrameHeader, FrameReader, MirrorFrameError
+from tests.hypo import examples
 
 KEY = b"k" * 32
 
@@ -97,7 +98,7 @@ async def test_reader_times_out_on_a_stalled_peer() -> None:
         await FrameReader(reader).read(0.05)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.binary(max_size=200))
 def test_header_parser_fuzz(data: bytes) -> None:
     try:
@@ -107,7 +108,7 @@ def test_header_parser_fuzz(data: bytes) -> None:
     assert h.pack() == data[: frames.HEADER_LEN]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.binary(max_size=60), max_size=6), st.binary(max_size=80), st.integers(0, 400))
 def test_reader_fuzz_garbage_and_cut_streams(bodies: list[bytes], garbage: bytes, cut: int) -> None:
     good = b"".join(frames.encode(frames.DATA, b, seq=i + 1, key=KEY) for i, b in enumerate(bodies))

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sniffer.rtp.dtmf import GUESS_PACKETS, DtmfDetector, EventGuess, looks_like_event
+from tests.hypo import examples
 
 
 def ev(event: int, end: bool = False, duration: int = 160, volume: int = 10) -> bytes:
@@ -70,7 +71,7 @@ def test_long_event_segments_are_one_digit() -> None:
     assert digits == "98"
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(st.lists(st.tuples(st.integers(0, 2**32 - 1), st.binary(max_size=8)), max_size=40))
 def test_never_raises(packets: list[tuple[int, bytes]]) -> None:
     d = DtmfDetector()
@@ -113,7 +114,7 @@ def test_guess_refuted() -> None:
     assert states == {None, False} and advancing.state is False and advancing.pending == []
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 2**32 - 1), st.binary(max_size=8)), max_size=80))
 def test_guess_never_raises_and_stays_bounded(packets: list[tuple[int, bytes]]) -> None:
     g = EventGuess()

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sniffer.rtp.header import RtpHeader, RtpParseError, looks_like_rtp
+from tests.hypo import examples
 
 
 def rtp(
@@ -86,7 +87,7 @@ def test_looks_like_rtp() -> None:
     assert looks_like_rtp(b"\x80" + bytes([71]) + bytes(10))
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(st.binary(max_size=80))
 def test_arbitrary_bytes_raise_only_parse_error(data: bytes) -> None:
     try:
@@ -97,7 +98,7 @@ def test_arbitrary_bytes_raise_only_parse_error(data: bytes) -> None:
     assert h.payload_len >= 0 and h.version == 2
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     st.integers(0, 127),
     st.integers(0, 65535),

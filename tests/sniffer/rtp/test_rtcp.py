@@ -15,6 +15,7 @@ from sniffer.rtp.rtcp import (
     looks_like_rtcp,
     parse_compound,
 )
+from tests.hypo import examples
 
 
 def header(pt: int, count: int, body: bytes, padding: int = 0) -> bytes:
@@ -224,7 +225,7 @@ def test_looks_like_rtcp() -> None:
     assert not looks_like_rtcp(b"\x40" + rr(RR)[1:])
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(st.binary(max_size=120))
 def test_arbitrary_bytes_raise_only_parse_error(data: bytes) -> None:
     try:
@@ -233,7 +234,7 @@ def test_arbitrary_bytes_raise_only_parse_error(data: bytes) -> None:
         pass
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(
     st.sampled_from([200, 201, 202, 203, 204, 205, 207]),
     st.integers(0, 31),

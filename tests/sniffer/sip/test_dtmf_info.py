@@ -4,6 +4,7 @@ from hypothesis import strategies as st
 
 from sniffer.sip.dtmf_info import info_dtmf_digit
 from sniffer.sip.message import SipMessage
+from tests.hypo import examples
 
 
 def info(body: bytes, ct: str = "application/dtmf-relay", method: str = "INFO") -> SipMessage:
@@ -63,7 +64,7 @@ def test_not_info_or_other_body() -> None:
     assert info_dtmf_digit(response) is None
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.binary(max_size=80), st.sampled_from(["application/dtmf-relay", "application/dtmf"]))
 def test_arbitrary_bodies(body: bytes, ct: str) -> None:
     digit = info_dtmf_digit(info(body, ct))

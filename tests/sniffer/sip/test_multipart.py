@@ -12,6 +12,7 @@ from sniffer.sip.multipart import (
     parse_multipart,
 )
 from sniffer.sip.sdp import SdpParseError
+from tests.hypo import examples
 
 CT = 'multipart/mixed;boundary="unique-boundary-1"'
 SDP = b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 38060 RTP/AVP 8\r\n"
@@ -130,7 +131,7 @@ def test_extract_sdp_bad_multipart_raises_sdp_error() -> None:
     assert str(exc.value) == "bad multipart body: missing multipart boundary"
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(
     st.binary(max_size=300),
     st.sampled_from(["multipart/mixed;boundary=b", "multipart/x;boundary=--"]),
@@ -142,7 +143,7 @@ def test_arbitrary_bytes_raise_only_sip_parse_error(data: bytes, ct: str) -> Non
         pass
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     st.lists(
         st.sampled_from(
@@ -160,7 +161,7 @@ def test_delimiter_soup_raises_only_sip_parse_error(chunks: list[bytes]) -> None
     assert all(len(p.body) <= len(body) for p in parts)
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(st.text(max_size=80))
 def test_arbitrary_content_type_raises_only_sip_parse_error(ct: str) -> None:
     try:

@@ -3,6 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sniffer.sip.nameaddr import NameAddr, SipParseError, split_header_list
+from tests.hypo import examples
 
 
 def test_quoted_display_with_tag_and_params() -> None:
@@ -126,7 +127,7 @@ def test_split_header_list(value: str, items: list[str]) -> None:
     assert split_header_list(value) == items
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(st.text(max_size=120))
 def test_arbitrary_text_raises_only_sip_parse_error(text: str) -> None:
     try:
@@ -136,7 +137,7 @@ def test_arbitrary_text_raises_only_sip_parse_error(text: str) -> None:
     split_header_list(text)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.text(alphabet='<>"\\;:@[]=, sip.tel%0123456789abcAB', max_size=60))
 def test_structured_text_raises_only_sip_parse_error(text: str) -> None:
     try:
@@ -150,7 +151,7 @@ def test_structured_text_raises_only_sip_parse_error(text: str) -> None:
 _WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-.", min_size=1, max_size=10)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     display=st.text(max_size=20).filter(lambda s: s == s.strip() and "\r" not in s),
     user=_WORD,

@@ -3,6 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sniffer.sip.sdp import RtpMap, SdpParseError, SessionDescription
+from tests.hypo import examples
 
 OFFER = b"""v=0
 o=jdoe 2890844526 2890842807 IN IP4 10.47.16.5
@@ -198,7 +199,7 @@ def test_round_trip() -> None:
     assert SessionDescription.parse(_render(s)) == s
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(st.binary(max_size=400))
 def test_arbitrary_bytes_raise_only_sdp_parse_error(data: bytes) -> None:
     try:
@@ -219,7 +220,7 @@ _LINE = st.one_of(
 )
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(st.lists(_LINE, max_size=12))
 def test_sdp_like_lines_raise_only_sdp_parse_error(lines: list[str]) -> None:
     try:

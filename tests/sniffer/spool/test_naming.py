@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sniffer.spool.naming import call_hash, call_pcap_relpath, safe_name
+from tests.hypo import examples
 
 _NAME = re.compile(r"^[A-Za-z0-9_@+\-][A-Za-z0-9._@+\-]{0,119}-[0-9a-f]{10}\.pcap(\.gz)?$")
 
@@ -53,7 +54,7 @@ def test_absurd_start_times_still_give_a_path(ts: float) -> None:
     assert _NAME.match(rel.split("/")[-1])
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(st.text(), st.floats(allow_nan=True, allow_infinity=True), st.booleans())
 def test_always_safe(call_id: str, ts: float, gz: bool) -> None:
     rel = call_pcap_relpath(call_id, ts, gz)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from db.records import Record, RecordError, record_from_dict, record_to_dict
 from sniffer.storage.codec import decode, encode
 from tests.db.factories import make_call, make_message, make_registration, make_stream
+from tests.hypo import examples
 
 RECORDS: list[Record] = [
     make_call(1),
@@ -73,7 +74,7 @@ def test_bad_lines(line: bytes, message: str) -> None:
 
 
 @given(st.binary(max_size=300))
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 def test_arbitrary_bytes_raise_only_record_error(data: bytes) -> None:
     try:
         decode(data)
@@ -99,7 +100,7 @@ _json = st.recursive(
         max_size=6,
     ),
 )
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 def test_arbitrary_objects_raise_only_record_error(kind: str, body: dict[str, object]) -> None:
     try:
         record_from_dict({"type": kind, **body})
