@@ -49,6 +49,7 @@ init:
 
 bench: compile
 	$(BIN)/python bench/run_bench.py
+	$(BIN)/python bench/bench_spool.py
 	$(BIN)/python bench/bench_writer.py
 	$(BIN)/python bench/bench_api.py
 	$(BIN)/python bench/bench_gui.py

@@ -293,12 +293,18 @@ class Analyzer:
             self.decoder.expire,
             self.media.expire,
             self.diagnosis.expire,
+            self._spool_tick,
         ):
             try:
                 job(ts)
             except Exception as exc:
                 fault(exc, ts, "housekeeping")
         return ts + TICK_S
+
+    def _spool_tick(self, ts: float) -> None:
+        """The per-call pcaps' timed flush (capture time: what a crash may lose)."""
+        if self.spool is not None:
+            self.spool.tick(ts)
 
     def _reap_signalling(self, ts: float) -> None:
         self.signalling.reap(ts, self.sink)

@@ -118,8 +118,8 @@ async def _run(
     linktypes = set(capture.linktypes.values())
     linktype = linktypes.pop() if len(linktypes) == 1 else DLT_EN10MB
     spool = CallPcapSpool(
-        sp.dir, linktype, mode=sp.mode, gzip=sp.gzip, group=sp.group,
-        subdir=fragment_subdir(spool_subdir, index) if index else spool_subdir,
+        sp.dir, linktype, subdir=fragment_subdir(spool_subdir, index) if index else spool_subdir,
+        **sp.writer_options(),
     )  # fmt: skip
     analyzer = ShardAnalyzer(
         linktype, index, workers, out_q.put, commands_of(cmd_q),

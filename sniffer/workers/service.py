@@ -77,8 +77,7 @@ class WorkerSensor(Sensor):
         error stops the sensor here, as with one process."""
         s = self.settings
         self.spool = CallPcapSpool(
-            s.spool.dir, 1, mode=s.spool.mode, gzip=s.spool.gzip, group=s.spool.group,
-            subdir=self.spool_subdir,
+            s.spool.dir, 1, subdir=self.spool_subdir, **s.spool.writer_options(),
         )  # fmt: skip
         ctx = context()
         self._out_q = ctx.Queue(QUEUE_BATCHES)
