@@ -51,6 +51,7 @@ bench: compile
 	$(BIN)/python bench/run_bench.py
 	$(BIN)/python bench/bench_scale.py
 	$(BIN)/python bench/bench_scale.py --callgrind
+	$(BIN)/python bench/bench_spool.py
 	$(BIN)/python bench/bench_writer.py
 	$(BIN)/python bench/bench_api.py
 	$(BIN)/python bench/bench_gui.py

@@ -4,8 +4,9 @@
    G.711 calls, >= 1 M packets);
 2. runs, one after the other on the same file: ``tshark -q -z rtp,streams``, ``callsift analyze
    --json`` with the pure-Python hot path and with the compiled one (``make compile``; the row
-   says so when it is not built), and ``callsift analyze --json --spool DIR``, measuring wall
-   time, CPU time (user + sys) and peak RSS; ``--repeat N`` keeps each run's fastest of N;
+   says so when it is not built), and ``callsift analyze --json --spool DIR``, all in one
+   process (``--workers 1``), measuring wall time, CPU time (user + sys) and peak RSS;
+   ``--repeat N`` keeps each run's fastest of N;
 3. checks callsift's output against the generator's truth (calls, packets, lost per stream)
    and the compiled hot path's output against the pure one's (byte for byte);
 4. writes the figures into docs/BENCHMARKS.md between markers.
@@ -135,7 +136,8 @@ def main() -> int:
     n = args.repeat
     results["tshark"] = best_of(n, ["tshark", "-q", "-r", str(cap), "-z", "rtp,streams"])
 
-    analyze = [*callsift, "analyze", "--json", "--no-progress", str(cap)]
+    # one process: the hot path itself (analysis.workers would split a file this large)
+    analyze = [*callsift, "analyze", "--json", "--no-progress", "--workers", "1", str(cap)]
     json_out = OUT / "analyze.jsonl"
     results["analyze"] = best_of(n, analyze, json_out, "pure")
     results["correctness"] = check_truth(json_out, truth)
@@ -152,7 +154,7 @@ def main() -> int:
     spool = Path(tempfile.mkdtemp(prefix="callsift-bench-spool-"))
     try:
         wall, rss, cpu = measure(
-            [*callsift, "analyze", "--json", "--no-progress", "--spool", str(spool), str(cap)],
+            [*analyze[:-1], "--spool", str(spool), str(cap)],
             impl=spool_impl,
         )
         files = sum(1 for _ in spool.rglob("*.pcap"))
@@ -204,11 +206,13 @@ def write_doc(r: dict[str, Any]) -> None:
         "| run | wall s | packets/s | x tshark (wall) | CPU s | x tshark (CPU) | peak RSS MiB |",
         "|---|---:|---:|---:|---:|---:|---:|",
         row("`tshark -q -z rtp,streams`", t),
-        row("`callsift analyze --json`, pure Python", r["analyze"]),
+        row("`callsift analyze --json --workers 1`, pure Python", r["analyze"]),
     ]
     if "analyze_compiled" in r:
-        lines.append(row("`callsift analyze --json`, compiled (mypyc)", r["analyze_compiled"]))
-    lines.append(row(f"`callsift analyze --json --spool DIR` ({s['files']} pcaps), {s['impl']}", s))
+        lines.append(
+            row("`callsift analyze --json --workers 1`, compiled (mypyc)", r["analyze_compiled"])
+        )
+    lines.append(row(f"`... --workers 1 --spool DIR` ({s['files']} pcaps), {s['impl']}", s))
     lines += [
         "",
         f"Correctness against the generator's truth: {c['calls_found']} calls found of "

@@ -1,6 +1,5 @@
 """Running the GUI under uvicorn (the ``callsift gui`` command)."""
 
-import asyncio
 import logging
 import sys
 
@@ -29,7 +28,7 @@ def serve(config: GuiConfig, host: str, port: int) -> int:
         )
     )
     log.info("GUI on http://%s:%d, API at %s", host, port, config.api_url)
-    asyncio.run(server.serve())
+    server.run()  # on uvloop when it is installed (Config(loop="auto")), httptools likewise
     if not server.started:
         print(f"callsift: the GUI could not start on {host}:{port}", file=sys.stderr)
         return 1

@@ -116,7 +116,7 @@ class Analyzer:
         rtp_rare = self.media.rtp_rare
         caplen = self.media.rtp_caplen
         sample = self.diagnosis.sample
-        sampled = self.diagnosis.sampled
+        smask = self.diagnosis.sample_mask
         fault = self.guard.fault
         next_tick = self._next_tick
         if linktype != LINKTYPE_ETHERNET:
@@ -142,7 +142,7 @@ class Analyzer:
                                     flow.batched = k
                                 else:
                                     flush(flow)
-                                if sampled[seq]:
+                                if not seq & smask:
                                     sample(flow, buf)
                                 pcap = flow.pcap
                                 if pcap is not None:
@@ -263,12 +263,18 @@ class Analyzer:
             self.decoder.expire,
             self.media.expire,
             self.diagnosis.expire,
+            self._spool_tick,
         ):
             try:
                 job(ts)
             except Exception as exc:
                 fault(exc, ts, "housekeeping")
         return ts + TICK_S
+
+    def _spool_tick(self, ts: float) -> None:
+        """The per-call pcaps' timed flush (capture time: what a crash may lose)."""
+        if self.spool is not None:
+            self.spool.tick(ts)
 
     def _reap_signalling(self, ts: float) -> None:
         self.signalling.reap(ts, self.sink)

@@ -168,7 +168,7 @@ class MediaPath:
             flow.select(stream, pt)
         stream.stats.add(seq, rts, ts, pt, b1 > 127)
         diag = self.diagnosis
-        if diag.sampled[seq] and flow.call is not None:
+        if not seq & diag.sample_mask and flow.call is not None:
             diag.sample_payload(stream, pt, rtp_payload(data, off, end))
         if stream.unmapped(pt):
             self._guess_event(flow, stream, pt, ts, rts, data, off, end)

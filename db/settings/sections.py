@@ -138,8 +138,7 @@ class AnalysisSettings(Section):
         "worker sees all SIP, each a share of the RTP flows; docs/ARCHITECTURE.md "
         "\"Workers\"). 0: automatic: `analyze` uses one process below "
         f"{AUTO_WORKERS_FILE_MB} MB of capture and the cores (at most {AUTO_WORKERS_MAX}) "
-        "above; `sniff` one process (with workers a sensor keeps no crash-recovery snapshot "
-        "yet). 1: one process.",
+        "above; `sniff` one process for now (`--workers N` to ask). 1: one process.",
     )  # fmt: skip
     max_registrations: int = setting(
         MAX_REGISTRATIONS, env="CALLSIFT_MAX_REGISTRATIONS", ge=100,
@@ -311,6 +310,38 @@ class SpoolSettings(Section):
         doc="Group (name or gid) owning the pcaps and folders the spool creates (files 0640, "
         "folders 0750): the API/GUI reader's group (default: the process's own group).",
     )  # fmt: skip
+    buffer_mb: float = setting(
+        64.0, env="CALLSIFT_SPOOL_BUFFER_MB", gt=0,
+        doc="Memory for the frames of all calls not yet written, MiB: each call gets a share "
+        "(`flush_kb`, less with many calls); beyond, the largest buffers are written. Python "
+        "holds about 100 more bytes per buffered frame.",
+    )  # fmt: skip
+    flush_kb: int = setting(
+        256, env="CALLSIFT_SPOOL_FLUSH_KB", ge=1,
+        doc="A call's buffered frames are written in one write when they reach this, KiB.",
+    )  # fmt: skip
+    flush_interval_s: float = setting(
+        10.0, env="CALLSIFT_SPOOL_FLUSH_INTERVAL_S", gt=0,
+        doc="Every call's buffered frames are written at least this often (capture time): "
+        "what a crash may lose.",
+    )  # fmt: skip
+    max_open_files: int = setting(
+        256, env="CALLSIFT_SPOOL_MAX_OPEN_FILES", ge=1,
+        doc="Pcap files kept open at once (the least recently written is closed, and reopened "
+        "when needed): any number of calls fit in this many descriptors.",
+    )  # fmt: skip
+
+    def writer_options(self) -> dict[str, Any]:
+        """The per-call pcap writer's keyword arguments (``CallPcapSpool``) from these settings."""
+        return {
+            "mode": self.mode,
+            "gzip": self.gzip,
+            "group": self.group,
+            "max_buffer_bytes": int(self.buffer_mb * (1 << 20)),
+            "flush_bytes": self.flush_kb << 10,
+            "flush_interval_s": self.flush_interval_s,
+            "max_open_files": self.max_open_files,
+        }
 
     @field_validator("subdir")
     @classmethod

@@ -330,9 +330,7 @@ def _open_spool(
     if not args.spool:
         return None
     sp = settings.spool
-    spool = CallPcapSpool(
-        args.spool, linktype, mode=sp.mode, gzip=sp.gzip, group=sp.group, subdir=sp.subdir
-    )
+    spool = CallPcapSpool(args.spool, linktype, subdir=sp.subdir, **sp.writer_options())
     stack.enter_context(spool)
     return spool
 

@@ -3,7 +3,6 @@ samples, the sensor's drops, and the problems, PDD and legs written into each ca
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING
 
 from db.records import LegKeys
@@ -31,21 +30,6 @@ DROP_SLACK_S = 1.0
 MAX_PDD_MS = 3_600_000
 """A longer post-dial delay is a capture clock jump: reported as null."""
 _NO_METER = LevelMeter(None, -1)
-SEQ_SPACE = 1 << 16
-"""RTP sequence numbers (RFC 3550 §5.1: 16 bits)."""
-
-
-@cache
-def sampling_table(every: int) -> tuple[bool, ...]:
-    """One flag per RTP sequence number: True for one in ``every`` (a power of two: those whose
-    low bits are zero, ``not seq & (every - 1)``), none for 0. The packet path reads
-    ``table[seq]``: CPython 3.11 specialises indexing a tuple by an int (no call), where
-    ``seq & mask`` goes through the generic number protocol: about half the instructions per
-    packet (docs/BENCHMARKS.md, "Diagnosis cost on the packet path"). One table (512 KiB) per
-    value, shared by every analyzer of the process."""
-    if every <= 0:
-        return (False,) * SEQ_SPACE
-    return ((True,) + (False,) * (every - 1)) * (SEQ_SPACE // every)
 
 
 class Diagnoser:
@@ -57,8 +41,9 @@ class Diagnoser:
         self.headers = tuple(h.lower() for h in cfg.leg_headers)
         self.drops = DropLedger()
         self.legs = LegIndex(cfg.leg_window_s, cfg.same_media_window_s)
-        self.sampled = sampling_table(cfg.silence_sample_every if cfg.enabled else 0)
-        """The packet path samples a packet of sequence number ``seq`` when ``sampled[seq]``."""
+        self.sample_mask = cfg.silence_sample_every - 1 if cfg.enabled else 0xFFFF
+        """The fast path samples a packet when ``not seq & sample_mask`` (a 64 K tuple of flags
+        indexed by ``seq`` is fewer instructions but more CPU time: docs/BENCHMARKS.md)."""
         self.quiet = {enc: quiet_codes(enc, cfg.silence_dbov) for enc in (ULAW, ALAW)}
         """Per G.711 encoding, the codes below ``silence_dbov``."""
 

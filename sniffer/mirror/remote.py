@@ -156,8 +156,8 @@ class RemoteSensor:
             return self.analyzer
         s = self.settings.spool
         spool = self.spools[linktype] = CallPcapSpool(
-            s.dir, linktype, mode=s.mode, gzip=s.gzip, group=s.group,
-            subdir="/".join(p for p in (s.subdir, self.kind, self.key) if p),
+            s.dir, linktype, subdir="/".join(p for p in (s.subdir, self.kind, self.key) if p),
+            **s.writer_options(),
         )  # fmt: skip
         a = self.analyzer = self.analyzers[str(linktype)] = Analyzer(
             linktype, self._sink, spool=spool, config=self.config, counters=self.counters

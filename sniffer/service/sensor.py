@@ -117,8 +117,7 @@ class Sensor:
         linktypes = set(self.capture.linktypes.values())
         linktype = linktypes.pop() if len(linktypes) == 1 else DLT_EN10MB
         self.spool = CallPcapSpool(
-            s.spool.dir, linktype, mode=s.spool.mode, gzip=s.spool.gzip, group=s.spool.group,
-            subdir=self.spool_subdir,
+            s.spool.dir, linktype, subdir=self.spool_subdir, **s.spool.writer_options(),
         )  # fmt: skip
         self.analyzer = Analyzer(
             linktype,

@@ -1,11 +1,23 @@
 """Per-call pcap files: every SIP and RTP/RTCP frame of a call, as captured, in one pcap file.
 
-Frames are appended to a per-call buffer; a buffer reaching ``flush_bytes`` is written to its
-file. At most ``max_open_files`` files are open at once (least recently written closed first, and
+Frames are appended to a per-call buffer (:mod:`sniffer.spool.callpcap`: a list of record headers
+and the frames themselves, no copy). A call's buffered frames are written, in one ``write`` of
+whole records, when:
+
+- its buffer reaches ``flush_bytes``;
+- all buffers together exceed ``max_buffer_bytes`` (the largest are written until half the budget
+  is free): memory stays bounded whatever the number of calls;
+- ``flush_interval_s`` of capture time has passed since the last timed flush (every buffer);
+- the call ends, the crash-recovery snapshot is taken (``flush_all``) or the spool closes.
+
+So a crash loses at most the frames of the last ``flush_interval_s`` (and never more than
+``max_buffer_bytes``); a process killed in the middle of a write can leave the last record cut
+short, which crash recovery cuts off (:func:`~sniffer.spool.pcapfile.whole_length`).
+
+At most ``max_open_files`` files are open at once (least recently written closed first, and
 reopened in append mode when needed), so any number of concurrent calls fit in a few file
-descriptors. When all buffers together exceed ``max_buffer_bytes`` the largest are written until
-half the budget is free. With gzip, every write is one gzip member (a multi-member gzip file, as
-gzip, zlib and Wireshark read it), so no compressor state is kept per call.
+descriptors. With gzip, every write is one gzip member (a multi-member gzip file, as gzip, zlib
+and Wireshark read it), so no compressor state is kept per call.
 
 Disk errors never reach the packet loop: they are counted, the call's file is marked failed and
 removed (a CDR never names a pcap that is missing, empty or cut short: its ``pcap`` is null, and
@@ -16,12 +28,11 @@ by a group (the API's reader): see :mod:`sniffer.privfiles`.
 import contextlib
 import errno
 import logging
+import math
 import os
-import struct
 import tempfile
 import zlib
 from collections import OrderedDict
-from io import FileIO
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -30,75 +41,17 @@ from db.errors import SpoolError
 from db.settings import SpoolMode
 from sniffer.counters import Counters
 from sniffer.privfiles import group_id, make_dirs, open_private, world_accessible
+from sniffer.spool.callpcap import CallPcap
 from sniffer.spool.naming import call_pcap_relpath
-from sniffer.spool.pcapfile import (
-    RECORD_HEADER,
-    USEC_PER_SEC,
-    file_header,
-    record_header,
-    whole_length,
-)
+from sniffer.spool.pcapfile import file_header, whole_length
+
+__all__ = ["CallPcap", "CallPcapSpool", "is_relative_subdir"]
 
 log = logging.getLogger(__name__)
 
-_pack_record = RECORD_HEADER.pack
-
-
-class CallPcap:
-    """The pcap file of one call; obtained from :meth:`CallPcapSpool.open_call`."""
-
-    __slots__ = (
-        "_buf",
-        "_created",
-        "_flush_bytes",
-        "_last",
-        "_snaplen",
-        "_spool",
-        "closed",
-        "failed",
-        "relpath",
-    )
-    failed: str | None
-
-    def __init__(self, spool: "CallPcapSpool", relpath: str) -> None:
-        self._spool = spool
-        self.relpath = relpath
-        """Path relative to the spool root (the call record's ``pcap`` value)."""
-        self._buf = bytearray()
-        self._flush_bytes = spool.flush_bytes
-        """0 once closed or failed: every write then goes straight to the spool, which drops it."""
-        self._snaplen = spool.snaplen
-        self._last: bytes | None = None
-        self._created = False
-        self.closed = False
-        self.failed = None
-        """Why the file could not be written (an errno name such as ``ENOSPC``), or None."""
-
-    def write(self, ts: float, frame: bytes, caplen: int = -1) -> None:
-        """Append ``frame`` captured at ``ts``, keeping its first ``caplen`` bytes if >= 0.
-
-        The very object written last is skipped (one TCP segment can complete two SIP messages).
-        """
-        if frame is self._last:
-            return
-        self._last = frame
-        orig = incl = len(frame)
-        if 0 <= caplen < orig:
-            incl = caplen
-        if incl > self._snaplen:
-            incl = self._snaplen
-        try:
-            us = round(ts * 1e6)
-            header = _pack_record(us // USEC_PER_SEC, us % USEC_PER_SEC, incl, orig)
-        except (ValueError, OverflowError, struct.error):  # NaN, infinity, outside 32 bits
-            header = record_header(ts, incl, orig)
-        buf = self._buf
-        buf += header
-        buf += frame if incl == orig else frame[:incl]
-        spool = self._spool
-        spool._budget_left -= 16 + incl
-        if len(buf) >= self._flush_bytes or spool._budget_left < 0:
-            spool._service(self)
+MIN_SHARE_BYTES = 4096
+"""The least a call's buffer gets, however many calls share the budget (beyond, the largest
+buffers are written to make room)."""
 
 
 def is_relative_subdir(path: str) -> bool:
@@ -120,7 +73,8 @@ class CallPcapSpool:
         snaplen: int = 262144,
         max_open_files: int = 256,
         max_buffer_bytes: int = 64 << 20,
-        flush_bytes: int = 64 << 10,
+        flush_bytes: int = 256 << 10,
+        flush_interval_s: float = 10.0,
         compresslevel: int = 6,
         group: str | None = None,
         subdir: str = "",
@@ -136,6 +90,8 @@ class CallPcapSpool:
             raise SpoolError(f"max_open_files must be at least 1, got {max_open_files}")
         if snaplen < 1 or flush_bytes < 1 or max_buffer_bytes < 1:
             raise SpoolError("snaplen, flush_bytes and max_buffer_bytes must be positive")
+        if not flush_interval_s > 0:
+            raise SpoolError(f"flush_interval_s must be positive, got {flush_interval_s}")
         self.root = Path(root)
         self.linktype = linktype
         self.mode = SpoolMode(mode)
@@ -144,11 +100,12 @@ class CallPcapSpool:
         self.max_open_files = max_open_files
         self.max_buffer_bytes = max_buffer_bytes
         self.flush_bytes = flush_bytes
+        self.flush_interval_s = flush_interval_s
         self.compresslevel = compresslevel
         self.counters = Counters()
         """files_opened, reopened, evictions, flushes, bytes_written, budget_flushes,
-        write_errors, bytes_dropped, calls_opened, calls_closed, pcap_failed.<errno> (calls
-        whose pcap could not be written)."""
+        timed_flushes, write_errors, bytes_dropped, calls_opened, calls_closed,
+        pcap_failed.<errno> (calls whose pcap could not be written)."""
         try:
             self.gid = group_id(group)
         except ValueError as exc:
@@ -158,8 +115,10 @@ class CallPcapSpool:
         self._root = str(self.root)
         self._header = file_header(linktype, snaplen)
         self._calls: dict[str, CallPcap] = {}
-        self._files: OrderedDict[CallPcap, FileIO] = OrderedDict()
+        self._files: OrderedDict[CallPcap, int] = OrderedDict()
+        """Open descriptors, least recently written first."""
         self._budget_left = max_buffer_bytes
+        self._next_timed = -math.inf
         self._closed = False
         self._check_root()
 
@@ -201,7 +160,8 @@ class CallPcapSpool:
             relpath = f"{self.subdir}/{relpath}"
         handle = self._calls.get(relpath)
         if handle is None:
-            handle = self._calls[relpath] = CallPcap(self, relpath)
+            handle = CallPcap(self, relpath, self.snaplen)
+            self._calls[relpath] = handle
             self.counters.inc("calls_opened")
         return handle
 
@@ -229,8 +189,17 @@ class CallPcapSpool:
         """Write every call's buffered frames now (the crash-recovery snapshot does, so a
         killed sensor loses at most the frames since the last one)."""
         for handle in list(self._calls.values()):
-            if handle._buf:
+            if handle._chunks:
                 self._flush(handle)
+
+    def tick(self, ts: float) -> None:
+        """Housekeeping at capture time ``ts``: every ``flush_interval_s`` every buffer is
+        written (a crash loses at most that much capture time)."""
+        if ts >= self._next_timed:
+            if self._next_timed > -math.inf:
+                self.counters.inc("timed_flushes")
+                self.flush_all()
+            self._next_timed = ts + self.flush_interval_s
 
     def close_call(self, handle: CallPcap) -> str | None:
         """Write what is buffered, close the file; returns its path relative to the root, or
@@ -242,7 +211,6 @@ class CallPcapSpool:
             self._flush(handle)
             self._drop_file(handle)
             handle.closed = True
-            handle._flush_bytes = 0
             handle._last = None
             if self._calls.get(handle.relpath) is handle:
                 del self._calls[handle.relpath]
@@ -267,38 +235,56 @@ class CallPcapSpool:
 
     @property
     def buffered_bytes(self) -> int:
+        """Bytes of the budget the calls' buffers hold (what they buffer is at most that)."""
         return self.max_buffer_bytes - self._budget_left
+
+    def share(self) -> int:
+        """The budget one call's buffer gets: ``flush_bytes``, less when there are so many
+        calls that their buffers would take more than 3/4 of ``max_buffer_bytes`` together (the
+        rest absorbs the larger shares given while there were fewer calls); 4 KiB at least."""
+        fair = self.max_buffer_bytes * 3 // (4 * max(1, len(self._calls)))
+        return min(self.flush_bytes, self.max_buffer_bytes, max(fair, MIN_SHARE_BYTES))
 
     # -- writing -----------------------------------------------------------------------------
 
     def _service(self, handle: CallPcap) -> None:
-        """Called by :meth:`CallPcap.write` when its buffer is full or the budget is exceeded."""
-        if len(handle._buf) >= handle._flush_bytes:
-            self._flush(handle)
-        if self._budget_left < 0:
-            self._relieve()
+        """Called by :meth:`CallPcap.write` when the handle's room is used up: it gets a share
+        of the budget if it had none, else (or if the frame is larger than the share) its
+        buffer is written. A closed or failed handle's frames are dropped."""
+        if not handle._limit and not (handle.closed or handle.failed):
+            share = self.share()
+            if self._budget_left < share:
+                self._relieve(share)
+            self._budget_left -= share
+            handle._limit = share
+            handle._room += share
+            if handle._room > 0:
+                return
+        self._flush(handle)
 
-    def _relieve(self) -> None:
-        """Write the largest buffers until half the budget is free."""
+    def _relieve(self, need: int) -> None:
+        """Write the buffers with the largest shares (the fullest first among equal shares)
+        until a quarter of the budget, and at least ``need``, is free."""
         self.counters.inc("budget_flushes")
-        target = self.max_buffer_bytes // 2
-        for handle in sorted(self._calls.values(), key=lambda h: len(h._buf), reverse=True):
-            if self.max_buffer_bytes - self._budget_left <= target or not handle._buf:
+        target = max(need, self.max_buffer_bytes // 4)
+        for handle in sorted(self._calls.values(), key=_share_and_fill, reverse=True):
+            if self._budget_left >= target or not handle._limit:
                 break
             self._flush(handle)
 
     def _flush(self, handle: CallPcap) -> None:
-        data = handle._buf
-        size = len(data)
-        if handle._created and not size:
+        if handle._created and not handle._chunks:
             return
-        handle._buf = bytearray()
-        self._budget_left += size
+        size = handle.buffered
+        self._budget_left += handle._limit
+        chunks = handle._take()
         if handle.failed or handle.closed:
             if size:
                 self.counters.inc("bytes_dropped", size)
             return
-        payload: bytes | bytearray = data if handle._created else self._header + data
+        if not handle._created:
+            chunks.insert(0, self._header)
+        payload = b"".join(chunks)
         if self.gzip:
             payload = zlib.compress(payload, self.compresslevel, wbits=31)
         try:
@@ -310,17 +296,17 @@ class CallPcapSpool:
         self.counters.inc("flushes")
         self.counters.inc("bytes_written", len(payload))
 
-    def _file(self, handle: CallPcap) -> FileIO:
-        f = self._files.get(handle)
-        if f is not None:
+    def _file(self, handle: CallPcap) -> int:
+        fd = self._files.get(handle)
+        if fd is not None:
             self._files.move_to_end(handle)
-            return f
+            return fd
         while len(self._files) >= self.max_open_files:
             self._drop_file(next(iter(self._files)))
             self.counters.inc("evictions")
         path = os.path.join(self._root, handle.relpath)
         if handle._created:
-            f = FileIO(open_private(path, os.O_WRONLY | os.O_APPEND), "ab")
+            fd = open_private(path, os.O_WRONLY | os.O_APPEND)
             self.counters.inc("reopened")
         else:
             flags = os.O_WRONLY | os.O_TRUNC
@@ -329,38 +315,39 @@ class CallPcapSpool:
             except FileNotFoundError:
                 make_dirs(os.path.dirname(path), self.gid)
                 fd = open_private(path, flags, self.gid)
-            f = FileIO(fd, "wb")
             self.counters.inc("files_opened")
-        self._files[handle] = f
-        return f
+        self._files[handle] = fd
+        return fd
 
     def _drop_file(self, handle: CallPcap) -> None:
-        f = self._files.pop(handle, None)
-        if f is not None:
+        fd = self._files.pop(handle, None)
+        if fd is not None:
             try:
-                f.close()
+                os.close(fd)
             except OSError as exc:
                 self._fail(handle, exc, 0)
 
     def _fail(self, handle: CallPcap, exc: OSError, size: int) -> None:
         """The call's pcap cannot be written whole: drop what comes, remove what was written."""
         self.counters.inc("write_errors")
-        if size:
-            self.counters.inc("bytes_dropped", size)
+        pending = handle.buffered  # frames still buffered (its file was evicted): lost too
+        self._budget_left += handle._limit
+        handle._take()
+        if size + pending:
+            self.counters.inc("bytes_dropped", size + pending)
         path = os.path.join(self._root, handle.relpath)
         self.last_error = f"{path}: {exc.strerror or exc}"
         if not handle.failed:
             handle.failed = errno.errorcode.get(exc.errno, "EIO") if exc.errno else "EIO"
-            handle._flush_bytes = 0
             self.counters.inc(f"pcap_failed.{handle.failed}")
             if self.counters["write_errors"] == 1:
                 log.warning("pcap spool write error: %s", self.last_error)
             else:
                 log.debug("pcap spool write error: %s", self.last_error)
-        f = self._files.pop(handle, None)
-        if f is not None:
+        fd = self._files.pop(handle, None)
+        if fd is not None:
             with contextlib.suppress(OSError):
-                f.close()
+                os.close(fd)
         if handle._created or os.path.isfile(path):
             with contextlib.suppress(OSError):
                 os.unlink(path)
@@ -391,10 +378,14 @@ class CallPcapSpool:
         self.close()
 
 
-def _write_all(f: FileIO, data: bytes | bytearray) -> None:
+def _share_and_fill(handle: CallPcap) -> tuple[int, int]:
+    return handle._limit, handle.buffered
+
+
+def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        written = f.write(view)
+        written = os.write(fd, view)
         if not written:
-            raise OSError("short write")
+            raise OSError(errno.EIO, "short write")
         view = view[written:]

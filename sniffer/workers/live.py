@@ -118,19 +118,25 @@ async def _run(
     linktypes = set(capture.linktypes.values())
     linktype = linktypes.pop() if len(linktypes) == 1 else DLT_EN10MB
     spool = CallPcapSpool(
-        sp.dir, linktype, mode=sp.mode, gzip=sp.gzip, group=sp.group,
-        subdir=fragment_subdir(spool_subdir, index) if index else spool_subdir,
+        sp.dir, linktype, subdir=fragment_subdir(spool_subdir, index) if index else spool_subdir,
+        **sp.writer_options(),
     )  # fmt: skip
     analyzer = ShardAnalyzer(
         linktype, index, workers, out_q.put, commands_of(cmd_q),
         spool=spool, config=AnalyzerConfig.from_settings(settings),
     )  # fmt: skip
+    out_q.put([("ready", index)])  # capturing: the kernel keeps the packets from now on
+    adopt = _wait_go(cmd_q, stop)
+    if adopt is None:  # stopped before the sensor ran
+        capture.close()
+        return
+    if adopt:  # the calls of the last snapshot, in every worker (each binds its own flows)
+        analyzer.adopt(adopt)
     done = asyncio.Event()
     async with spool, capture:
         intake = Intake([capture])
         for iface in capture.linktypes:
             intake.expect(iface, capture)
-        out_q.put([("ready", index)])
         async with asyncio.TaskGroup() as tg:
             tg.create_task(intake.pump(capture))
             tg.create_task(_stopper(stop, capture, done))
@@ -148,6 +154,19 @@ async def _run(
                 analyzer.finish("shutdown")
                 done.set()
     out_q.put([("stats", index, _stats(analyzer, capture)), ("done", index)])
+
+
+def _wait_go(cmd_q: Any, stop: Any) -> list[dict[str, Any]] | None:
+    """Until the parent runs the sensor: ``("go", calls to adopt)``; None when stopped first."""
+    while not stop.is_set():
+        try:
+            cmd = cmd_q.get(timeout=STOP_POLL_S)
+        except queue.Empty:
+            continue
+        if cmd[0] == "go":
+            states: list[dict[str, Any]] = cmd[1]
+            return states
+    return None
 
 
 async def _stopper(stop: Any, capture: LiveCapture, done: asyncio.Event) -> None:
@@ -180,9 +199,14 @@ async def _housekeeping(
         analyzer.idle(now)
         analyzer.flush()
         msgs: list[Message] = [("stats", index, _stats(analyzer, capture))]
-        if index == 0 and now >= next_live:
+        if now >= next_live:  # the heartbeat's: live view, crash-recovery snapshot
             next_live = now + live_s
-            msgs.append(("live", index, live_calls(analyzer.tracker.calls.values())))
+            if index == 0:
+                states = analyzer.call_states()  # its pcap frames written first
+                msgs.append(("live", index, live_calls(analyzer.tracker.calls.values())))
+                msgs.append(("states", index, states, analyzer.last_capture_ts))
+            elif analyzer.spool is not None:
+                analyzer.spool.flush_all()
         out_q.put(msgs)
 
 

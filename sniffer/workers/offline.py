@@ -216,8 +216,9 @@ def _worker(
                 spool = None
                 if spool_dir is not None:
                     spool = CallPcapSpool(
-                        spool_dir, src.linktype, mode=sp.mode, gzip=sp.gzip, group=sp.group,
+                        spool_dir, src.linktype,
                         subdir=fragment_subdir(sp.subdir, index) if index else sp.subdir,
+                        **sp.writer_options(),
                     )  # fmt: skip
                     stack.enter_context(spool)
                     spools.append(spool)

@@ -5,8 +5,9 @@ CDR writer and journal, metrics and /health, heartbeat, retention, status file, 
 deadline), less the capture and the analyzer: the workers capture and analyse, the parent's
 :class:`~sniffer.workers.assembler.Assembler` turns their parts into one record per call for
 the writer; worker 0 (every call's SIP) sends the calls in progress for the heartbeat's live
-view. Not with workers: the crash-recovery snapshot of open calls (the parent holds no call
-in progress), and ``hep.out`` (the sensor then runs one process, with a warning).
+view and their crash-recovery state (the snapshot); after a crash every worker adopts the
+snapshot's calls. Not with workers: ``hep.out`` (the sensor then runs one process, with a
+warning).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sniffer.calls.call import Call
 from sniffer.counters import Counters
 from sniffer.service.intake import Intake
 from sniffer.service.metrics import SensorSnapshot, loss_totals
-from sniffer.service.sensor import Sensor
+from sniffer.service.sensor import SNAPSHOT_KEY, Sensor
 from sniffer.service.status import StatusFile
 from sniffer.spool.spool import CallPcapSpool
 from sniffer.workers.assembler import Assembler
@@ -38,7 +39,7 @@ QUEUE_BATCHES = 4096
 fills and drops, counted)."""
 POLL_S = 0.2
 START_TIMEOUT_S = 60.0
-"""A worker must have opened its capture by then."""
+"""A worker must have opened its capture by then (spawned: it imports the sensor first)."""
 
 
 class WorkerSensor(Sensor):
@@ -64,14 +65,57 @@ class WorkerSensor(Sensor):
         """The workers capturing (/health is ``ok`` once all are)."""
         self.live: list[Call] = []
         """The calls in progress as worker 0 last sent them (the heartbeat's live view)."""
+        self.states: list[str] | None = None
+        self.states_ts: float | None = None
+        """Worker 0's crash-recovery state of the calls in progress, and its capture time."""
+        self.adopt_states: list[dict[str, Any]] = []
+        """The calls of this sensor's last snapshot: every worker adopts them at start."""
 
     def open(self) -> None:
-        """Check the spool (the workers open the capture: an error there stops the sensor
-        at start)."""
-        s = self.settings.spool
+        """Check the spool and start the workers: each opens its capture (the kernel keeps
+        the packets from then on) and waits for :meth:`run` to analyse them, so a capture
+        error stops the sensor here, as with one process."""
+        s = self.settings
         self.spool = CallPcapSpool(
-            s.dir, 1, mode=s.mode, gzip=s.gzip, group=s.group, subdir=self.spool_subdir
-        )
+            s.spool.dir, 1, subdir=self.spool_subdir, **s.spool.writer_options(),
+        )  # fmt: skip
+        ctx = context()
+        self._out_q = ctx.Queue(QUEUE_BATCHES)
+        self._cmd_qs = [ctx.Queue() for _ in range(self.workers)]
+        self._halt = ctx.Event()
+        self._procs = [
+            ctx.Process(
+                target=worker_main,
+                args=(
+                    i,
+                    self.workers,
+                    s,
+                    self.spool_subdir,
+                    self._out_q,
+                    self._cmd_qs[i],
+                    self._halt,
+                ),
+                name=f"callsift-worker-{i}",
+                daemon=True,
+            )
+            for i in range(self.workers)
+        ]
+        for p in self._procs:
+            p.start()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while len(self.ready) < self.workers:
+            batch = _get(self._out_q)
+            if batch is None:
+                _check(self._procs, set())
+                if time.monotonic() > deadline:
+                    raise CaptureError("the capture workers did not open their capture in time")
+                continue
+            for msg in batch:
+                if msg[0] == "error":
+                    raise CaptureError(f"capture worker {msg[1]} failed: {msg[2]}")
+                if msg[0] == "ready":
+                    self.ready.add(msg[1])
+        log.info("%d capture workers capturing", self.workers)
         if self.sensor_id is not None:
             self.set_sensor_id(self.sensor_id)
 
@@ -86,31 +130,16 @@ class WorkerSensor(Sensor):
             stop.set()
 
     async def _run_workers(self, stop: asyncio.Event) -> None:
-        ctx = context()
-        out_q = ctx.Queue(QUEUE_BATCHES)
-        cmd_qs = [ctx.Queue() for _ in range(self.workers)]
-        halt = ctx.Event()
+        out_q, cmd_qs, halt, procs = self._out_q, self._cmd_qs, self._halt, self._procs
         s = self.settings
         self.assembler = assembler = Assembler(
             self.workers, self._sink, lambda w, cmd: cmd_qs[w].put(cmd),
             diagnosis=s.diagnosis, spool_root=str(s.spool.dir), gzip=s.spool.gzip,
             counters=self.counters,
         )  # fmt: skip
-        procs = [
-            ctx.Process(
-                target=worker_main,
-                args=(i, self.workers, s, self.spool_subdir, out_q, cmd_qs[i], halt),
-                name=f"callsift-worker-{i}",
-                daemon=True,
-            )
-            for i in range(self.workers)
-        ]
-        for p in procs:
-            p.start()
-        log.info("%d capture workers started", self.workers)
-        ready = self.ready
+        for q in cmd_qs:  # the calls of the last snapshot first, then the packets
+            q.put(("go", self.adopt_states))
         finished: set[int] = set()
-        started = time.monotonic()
         try:
             while len(finished) < self.workers:
                 if stop.is_set():
@@ -118,8 +147,6 @@ class WorkerSensor(Sensor):
                 batch = await asyncio.to_thread(_get, out_q)
                 if batch is None:
                     _check(procs, finished)
-                    if len(ready) < self.workers and time.monotonic() - started > START_TIMEOUT_S:
-                        raise CaptureError("the capture workers did not start in time")
                     continue
                 for msg in batch:
                     kind = msg[0]
@@ -127,8 +154,8 @@ class WorkerSensor(Sensor):
                         self.worker_stats[msg[1]] = msg[2]
                     elif kind == "live":
                         self.live = msg[2]
-                    elif kind == "ready":
-                        ready.add(msg[1])
+                    elif kind == "states":
+                        self.states, self.states_ts = msg[2], msg[3]
                     elif kind == "done":
                         finished.add(msg[1])
                     elif kind == "error":
@@ -141,6 +168,18 @@ class WorkerSensor(Sensor):
                 await asyncio.to_thread(p.join, 5.0)
                 if p.is_alive():
                     p.kill()
+
+    def _adopt(self, calls: dict[str, list[dict[str, Any]]]) -> None:
+        """The calls of the last snapshot go to every worker (each binds its own flows)."""
+        self.adopt_states = [state for states in calls.values() for state in states]
+
+    async def save_snapshot(self) -> bool:
+        """Worker 0's state of the calls in progress (it has every call's SIP; each worker
+        writes its buffered pcap frames when it sends its part of it)."""
+        if self.snapshots is None or self.states is None:
+            return False
+        calls = {SNAPSHOT_KEY: self.states}
+        return await asyncio.to_thread(self.snapshots.save_logged, calls, self.states_ts)
 
     async def _housekeeping(self) -> None:
         if self.assembler is not None:

@@ -100,9 +100,8 @@ def cores() -> int:
 
 
 def sniff_workers(setting: int) -> int:
-    """Workers of a live sensor for ``analysis.workers``. 0 is one process for now: with
-    workers the sensor keeps no crash-recovery snapshot (the parent holds no call in
-    progress, docs/ARCHITECTURE.md "Workers"), so they are asked for."""
+    """Workers of a live sensor for ``analysis.workers``. 0 is one process for now, until
+    the whole live suite has run with workers (docs/ARCHITECTURE.md "Workers")."""
     return setting or 1
 
 

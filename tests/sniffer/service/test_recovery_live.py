@@ -26,14 +26,20 @@ UAS_PORT, UAS_MEDIA = 5070, 6000
 BPF = f"udp and (port {UAS_PORT} or port {UAS_MEDIA} or portrange 5081-5099 or portrange 7000-7200)"
 
 
-def _sensor(ns: Netns, url: str, sensor: int, spool: Path, log: Path) -> SensorProcess:
-    """``callsift sniff -i lo`` inside the namespace, answering /health."""
+def _sensor(
+    ns: Netns, url: str, sensor: int, spool: Path, log: Path, workers: int = 1
+) -> SensorProcess:
+    """``callsift sniff -i lo`` inside the namespace, answering /health (``ok``: every worker
+    captures)."""
     proc = SensorProcess(
         ns, iface="lo", bpf=BPF, db_url=url, sensor_id=sensor, spool=spool, log_path=log,
-        env={"CALLSIFT_HEARTBEAT_S": "1", "CALLSIFT_SPOOL_MAX_GB": "0"},
+        env={"CALLSIFT_HEARTBEAT_S": "1", "CALLSIFT_SPOOL_MAX_GB": "0",
+             "CALLSIFT_WORKERS": str(workers)},
     )  # fmt: skip
     try:
         proc.wait_ready(30)
+        if workers > 1:
+            wait_for(lambda: proc.health()["status"] == "ok", 30, "every worker capturing")
     except BaseException:
         proc.kill()
         raise
@@ -60,25 +66,27 @@ def _snapshot_calls(spool: Path, sensor: int) -> int:
     return sum(1 for states in doc["calls"].values() for s in states if s["answer_ts"])
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_a_sensor_killed_mid_call_completes_the_calls_after_its_restart(
     ns: Netns,
     db_url: str,
     sensor_id: int,
     tmp_path: Path,
+    workers: int,
 ) -> None:
     spool = tmp_path / "spool"
     url = db_url  # inside the namespace, 127.0.0.1:3306 is the host's MariaDB (a relay)
     ns.popen(["sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(UAS_PORT), "-mi",
               "127.0.0.1", "-mp", str(UAS_MEDIA), "-rtp_echo", "-nostdin"],
              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    sensor = _sensor(ns, url, sensor_id, spool, tmp_path / "first.log")
+    sensor = _sensor(ns, url, sensor_id, spool, tmp_path / "first.log", workers)
     try:
         callers = [_caller(ns, i) for i in range(N_CALLS)]
         wait_for(lambda: _snapshot_calls(spool, sensor_id) == N_CALLS, 15,
                  "the answered calls in the sensor's snapshot")  # fmt: skip
         killed_at = time.time()
         sensor.kill()  # SIGKILL: no shutdown at all, as a crash or the OOM killer
-        sensor = _sensor(ns, url, sensor_id, spool, tmp_path / "restarted.log")
+        sensor = _sensor(ns, url, sensor_id, spool, tmp_path / "restarted.log", workers)
         restarted_at = time.time()
         assert restarted_at - killed_at < 8, "restart too slow for the scenario's silence"
         for p in callers:

@@ -228,6 +228,7 @@ def test_buffer_budget_flushes_the_largest_buffers(tmp_path: Path) -> None:
     spool = CallPcapSpool(tmp_path, 1, max_buffer_bytes=20_000, flush_bytes=1 << 20)
     big = spool.open_call("big", 0.0)
     small = [spool.open_call(f"small-{i}", 0.0) for i in range(20)]
+    assert spool.share() == 4096  # 20,000 / 21 calls is below the least share
     expected: dict[str, list[bytes]] = {h.relpath: [] for h in [big, *small]}
     for n in range(200):
         frame = bytes([n % 256]) * 200
@@ -237,11 +238,55 @@ def test_buffer_budget_flushes_the_largest_buffers(tmp_path: Path) -> None:
         h.write(float(n), frame[:10])
         expected[h.relpath].append(frame[:10])
         assert spool.buffered_bytes <= 20_000
+        assert sum(c.buffered for c in [big, *small]) <= spool.buffered_bytes
     assert spool.counters["budget_flushes"] >= 2
-    assert spool.counters["files_opened"] == 1  # only the big call was written
+    assert spool.counters["flushes"] >= 200 * 216 // 4096  # the big call, one share at a time
     spool.close()
     for rel, frames in expected.items():
         assert [f for _, f, _ in records(tmp_path / rel)] == frames
+
+
+def test_share_of_the_budget_shrinks_with_the_calls(tmp_path: Path) -> None:
+    spool = CallPcapSpool(tmp_path, 1, max_buffer_bytes=1 << 20, flush_bytes=256 << 10)
+    first = [spool.open_call(f"first-{i}", 0.0) for i in range(2)]
+    for call in first:
+        call.write(1.0, bytes(100))
+        assert call._limit == 256 << 10  # flush_bytes: 2 calls are far from the budget
+    late = [spool.open_call(f"late-{i}", 0.0) for i in range(62)]
+    share = (3 << 20) // (4 * 64)  # 3/4 of the budget shared by 64 calls
+    assert spool.share() == share
+    for call in late:
+        call.write(1.0, bytes(100))
+        assert spool.buffered_bytes <= 1 << 20
+        assert call._limit == share
+    # the first calls' larger shares did not all fit any more: one was written and returned,
+    # which freed a quarter of the budget
+    assert spool.counters["budget_flushes"] == 1
+    assert sorted(c._limit for c in first) == [0, 256 << 10]
+    assert sorted((tmp_path / c.relpath).exists() for c in first) == [False, True]
+    assert spool.counters["flushes"] == 1
+    spool.close()
+    assert spool.buffered_bytes == 0
+
+
+def test_timed_flush_writes_every_buffer(tmp_path: Path) -> None:
+    spool = CallPcapSpool(tmp_path, 1, flush_interval_s=2.0)
+    a, b = spool.open_call("a", 10.0), spool.open_call("b", 10.0)
+    spool.tick(10.0)
+    a.write(10.5, b"a1")
+    b.write(11.0, b"b1")
+    spool.tick(11.9)
+    assert not (tmp_path / a.relpath).exists()
+    spool.tick(12.0)  # capture time, 2 s after the first tick
+    assert records(tmp_path / a.relpath) == [(10.5, b"a1", 2)]
+    assert records(tmp_path / b.relpath) == [(11.0, b"b1", 2)]
+    assert spool.buffered_bytes == 0 and spool.counters["timed_flushes"] == 1
+    a.write(12.5, b"a2")
+    spool.tick(13.0)
+    assert records(tmp_path / a.relpath) == [(10.5, b"a1", 2)]
+    spool.tick(14.0)
+    assert records(tmp_path / a.relpath) == [(10.5, b"a1", 2), (12.5, b"a2", 2)]
+    spool.close()
 
 
 # -- errors ----------------------------------------------------------------------------------
