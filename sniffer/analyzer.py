@@ -93,6 +93,9 @@ class Analyzer:
         block or raise."""
         self._next_tick = float("-inf")
         self._last_tick = float("-inf")
+        self.rtp_batching = cfg.rtp_batch
+        """``analysis.rtp_batch``: the fast path batches a flow's packets
+        (:data:`~sniffer.flowtable.RTP_BATCH`) instead of handing each to the statistics."""
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -119,6 +122,7 @@ class Analyzer:
         smask = self.diagnosis.sample_mask
         fault = self.guard.fault
         next_tick = self._next_tick
+        batching = self.rtp_batching
         if linktype != LINKTYPE_ETHERNET:
             rtp_get = _NO_FLOWS.get
         n = 0
@@ -136,12 +140,15 @@ class Analyzer:
                         if etype == 0x800 and ihl == 0x45 and proto == 17 and not frag & 0x3FFF:
                             pt = b1 & 0x7F
                             if b0 == 0x80 and ssrc == flow.ssrc and pt == flow.pt:
-                                flow.batch = (ts, seq, rts, b1, flow.batch)
-                                k = flow.batched + 1
-                                if k < RTP_BATCH:
-                                    flow.batched = k
+                                if batching:
+                                    flow.batch = (ts, seq, rts, b1, flow.batch)
+                                    k = flow.batched + 1
+                                    if k < RTP_BATCH:
+                                        flow.batched = k
+                                    else:
+                                        flush(flow)
                                 else:
-                                    flush(flow)
+                                    flow.add(seq, rts, ts, pt, b1 > 127)
                                 if not seq & smask:
                                     sample(flow, buf)
                                 pcap = flow.pcap

@@ -5,13 +5,13 @@ It alone adds and removes flows, so its invariants hold in one place: every RTP 
 index and every orphan is also in :attr:`FlowTable.flows`; a bound flow's key is in its
 call's ``flow_keys`` (what frees it when the call ends); the orphans are bounded.
 
-The inline fast path does not update a stream's statistics packet by packet: it appends the
-packet's few numbers to its flow's :attr:`~sniffer.flows.Flow.batch`, and :meth:`FlowTable.flush`
-gives them to the statistics :data:`RTP_BATCH` at a time. With thousands of concurrent streams,
-a stream's state (a dozen objects) is cold in the CPU caches at each of its packets; per batch
-it is fetched once instead of once per packet, which keeps the cost per packet nearly flat as
-the concurrent calls grow (issue 13, docs/BENCHMARKS.md). Statistics are only ever read after
-a flush: every housekeeping tick, before a slow-path packet of the same flow, when a flow is
+With ``analysis.rtp_batch`` the inline fast path does not update a stream's statistics packet
+by packet: it appends the packet's few numbers to its flow's :attr:`~sniffer.flows.Flow.batch`,
+and :meth:`FlowTable.flush` gives them to the statistics :data:`RTP_BATCH` at a time, so with
+thousands of concurrent streams a stream's cold state is fetched once per batch. Off by
+default: measured slower at 1,000 streams in both builds and no clear gain at 10,000
+(docs/BENCHMARKS.md "Cost per packet against concurrent calls"). Statistics are only ever read after a flush (a
+no-op without batches): every housekeeping tick, before a slow-path packet of the same flow, when a flow is
 forgotten, at the end of input and before a crash-recovery snapshot.
 """
 
