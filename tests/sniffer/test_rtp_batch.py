@@ -12,6 +12,9 @@ import pytest
 
 from sniffer.cli.main import main
 
+# whole captures twice: the full run's (`make test`), not the fast loop's
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = sorted(
     p

@@ -140,6 +140,7 @@ async def test_garbage_connections_do_not_disturb_a_sender(tmp_path: Path, db_ur
         assert bad >= len(junk)
 
 
+@pytest.mark.slow  # about 5 s of reconnect back-off: the full run's, not the fast loop's
 async def test_resume_after_a_lost_connection_neither_loses_nor_repeats(
     tmp_path: Path, db_url: str
 ) -> None:

@@ -9,6 +9,7 @@ import struct
 import subprocess
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -79,6 +80,7 @@ def test_frames_are_kept_not_copied() -> None:
     assert h.buffered == 16 + 300 + 16 + 60
 
 
+@pytest.mark.slow  # 3,000 calls' pcaps read back by tshark: the full run's
 def test_many_calls_small_budget_few_descriptors(tmp_path: Path) -> None:
     """3,000 concurrent calls, 64 KiB of buffers, 16 descriptors, under an RLIMIT_NOFILE that
     leaves no room for more: every call's pcap holds exactly its frames, in order."""

@@ -16,6 +16,9 @@ from tests.live.cdrs import row_counts
 from tests.pcapgen.reader import read_capture
 from tests.pcapgen.writer import pcap_header
 
+# worker processes per test: the full run's (`make test`), not the fast loop's
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[3]
 GOLDEN = sorted(
     p
