@@ -15,7 +15,7 @@ import os
 import queue
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from contextlib import suppress
 from typing import Any
 
@@ -31,7 +31,7 @@ from sniffer.service.intake import Intake
 from sniffer.spool.spool import CallPcapSpool
 from sniffer.workers.pcapjoin import fragment_subdir
 from sniffer.workers.shard import with_share
-from sniffer.workers.worker import Message, ShardAnalyzer
+from sniffer.workers.worker import Message, ShardAnalyzer, commands_of
 
 log = logging.getLogger(__name__)
 
@@ -39,20 +39,6 @@ STATS_S = 0.25
 """How often a worker reports its counters (and runs housekeeping on a quiet wire): the
 sensor's `callsift_packets` is at most this old."""
 STOP_POLL_S = 0.1
-
-
-def commands_of(cmd_q: Any) -> Callable[[], list[Message]]:
-    """The parent's commands waiting in ``cmd_q``, without blocking."""
-
-    def waiting() -> list[Message]:
-        out = []
-        while True:
-            try:
-                out.append(cmd_q.get_nowait())
-            except queue.Empty:
-                return out
-
-    return waiting
 
 
 def worker_main(

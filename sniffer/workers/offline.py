@@ -26,7 +26,7 @@ from sniffer.spool.spool import CallPcapSpool
 from sniffer.workers.assembler import Assembler
 from sniffer.workers.pcapjoin import fragment_subdir
 from sniffer.workers.shard import share_bpf
-from sniffer.workers.worker import Message, ShardAnalyzer
+from sniffer.workers.worker import Message, ShardAnalyzer, commands_of
 
 log = logging.getLogger(__name__)
 
@@ -178,18 +178,6 @@ def _worker_main(
         raise SystemExit(1) from None
 
 
-def _commands(cmd_q: mp.Queue[Message]) -> Callable[[], list[Message]]:
-    def waiting() -> list[Message]:
-        out = []
-        while True:
-            try:
-                out.append(cmd_q.get_nowait())
-            except queue.Empty:
-                return out
-
-    return waiting
-
-
 def _worker(
     index: int,
     workers: int,
@@ -202,7 +190,7 @@ def _worker(
     config = AnalyzerConfig.from_settings(settings)
     counters = Counters()
     spools: list[CallPcapSpool] = []
-    commands = _commands(cmd_q)
+    commands = commands_of(cmd_q)
     analyzer: ShardAnalyzer | None = None
     warnings: list[str] = []
     share = share_bpf(index, workers)

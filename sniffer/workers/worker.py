@@ -16,6 +16,7 @@ SIP alone (registrations, messages); every worker sends the orphan streams it ho
 
 from __future__ import annotations
 
+import queue
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +38,21 @@ Message = tuple[Any, ...]
 call_id, clock)``, ``("active", worker, uid)``, ``("clock", worker, clock)`` (each tick, last),
 ``("eof", worker)``, ``("ticked", worker)`` (the end of its input, each alone in its batch);
 from it: ``("close", uid, call_id)``, ``("tick", clock)``, ``("finish",)``."""
+
+
+def commands_of(cmd_q: Any) -> Callable[[], list[Message]]:
+    """The parent's commands waiting in ``cmd_q`` (a multiprocessing queue), without blocking:
+    what :class:`ShardAnalyzer` takes as ``commands``."""
+
+    def waiting() -> list[Message]:
+        out: list[Message] = []
+        while True:
+            try:
+                out.append(cmd_q.get_nowait())
+            except queue.Empty:
+                return out
+
+    return waiting
 
 
 class ShardAnalyzer(Analyzer):
