@@ -34,6 +34,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from docblock import stamp, write_block
 
 ROOT = Path(__file__).resolve().parent.parent
+IMPL_ENV = "CALLSIFT_IMPL"
 OUT = ROOT / "bench" / "out"
 BASE_CAPTURE = ROOT / "tests" / "data" / "golden" / "sip_ipv6_udp_call.pcap"
 LOSS = 0.005
@@ -68,40 +70,60 @@ def capture(calls: int, call_s: float) -> tuple[Path, dict[str, Any]]:
     return cap, json.loads(truth.read_text())["summary"]
 
 
-def run_child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
-    """Run ``cmd`` (stdout discarded); its CPU seconds (user + sys) and peak RSS (KiB)."""
+def run_child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, float]:
+    """Run ``cmd`` (stdout discarded); its CPU seconds (user + sys, its waited-for children's
+    included), peak RSS (KiB) and wall seconds."""
+    t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
     err = proc.stderr.read().decode() if proc.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(cmd)} failed: {err[-2000:]}")
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss, wall
 
 
-def tree_env(tree: Path) -> dict[str, str]:
-    """Environment running callsift from the source tree ``tree``."""
-    return {**os.environ, "PYTHONPATH": str(tree)}
+def tree_env(tree: Path, impl: str) -> dict[str, str]:
+    """Environment running callsift from the source tree ``tree`` with hot path ``impl``."""
+    return {**os.environ, "PYTHONPATH": str(tree), IMPL_ENV: impl}
 
 
-def analyze_cmd(path: Path) -> list[str]:
+def analyze_cmd(path: Path, workers: int = 1) -> list[str]:
     return ["nice", sys.executable, "-m", "sniffer.cli.main", "analyze", "--json",
-            "--no-progress", str(path)]  # fmt: skip
+            "--no-progress", "--workers", str(workers), str(path)]  # fmt: skip
 
 
-def best(cmd: list[str], env: dict[str, str] | None, repeat: int) -> tuple[float, int]:
+def best(cmd: list[str], env: dict[str, str] | None, repeat: int) -> tuple[float, int, float]:
+    """Fastest CPU and wall of ``repeat`` runs, largest peak RSS."""
     runs = [run_child(cmd, env) for _ in range(repeat)]
-    return min(r[0] for r in runs), max(r[1] for r in runs)
+    return min(r[0] for r in runs), max(r[1] for r in runs), min(r[2] for r in runs)
 
 
 # -- CPU mode ----------------------------------------------------------------------------
 
 
-def cpu_mode(args: argparse.Namespace) -> dict[str, Any]:
-    trees: dict[str, Path] = {"callsift": ROOT}
+def variants(args: argparse.Namespace) -> dict[str, tuple[dict[str, str], int]]:
+    """Column name -> (environment, workers): the pure and compiled hot paths in one process,
+    the compiled one with 2 workers, and ``--baseline-tree`` (pure) when given."""
+    out: dict[str, tuple[dict[str, str], int]] = {}
     if args.baseline_tree:
-        trees = {"baseline": Path(args.baseline_tree).resolve(), "callsift": ROOT}
-    envs = {name: tree_env(t) for name, t in trees.items()}
-    base = {name: best(analyze_cmd(BASE_CAPTURE), envs[name], 3) for name in trees}
+        out["before"] = (tree_env(Path(args.baseline_tree).resolve(), "pure"), 1)
+    out["pure"] = (tree_env(ROOT, "pure"), 1)
+    if compiled_built():
+        out["compiled"] = (tree_env(ROOT, "compiled"), 1)
+        if args.workers2:
+            out["compiled, 2 workers"] = (tree_env(ROOT, "compiled"), 2)
+    return out
+
+
+def compiled_built() -> bool:
+    code = "from sniffer.compiled import why_not_compiled as w; raise SystemExit(bool(w()))"
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=False).returncode == 0
+
+
+def cpu_mode(args: argparse.Namespace) -> dict[str, Any]:
+    runs = variants(args)
+    base = {name: best(analyze_cmd(BASE_CAPTURE, w), env, 3) for name, (env, w) in runs.items()}
     rows: list[dict[str, Any]] = []
     for calls in args.concurrent:
         cap, summary = capture(calls, args.call_seconds)
@@ -114,51 +136,58 @@ def cpu_mode(args: argparse.Namespace) -> dict[str, Any]:
             "capture": cap.name,
         }
         if not args.no_tshark:
-            cpu, rss = best(["nice", "tshark", "-q", "-r", str(cap), "-z", "rtp,streams"], None,
-                            args.repeat)  # fmt: skip
-            row["tshark"] = {"cpu_s": cpu, "pps": n / cpu, "rss_kib": rss}
-        for name in trees:
-            cpu, rss = best(analyze_cmd(cap), envs[name], args.repeat)
+            cpu, rss, wall = best(["nice", "tshark", "-q", "-r", str(cap), "-z", "rtp,streams"],
+                                  None, args.repeat)  # fmt: skip
+            row["tshark"] = {"cpu_s": cpu, "wall_s": wall, "pps": n / cpu, "rss_kib": rss}
+        for name, (env, workers) in runs.items():
+            cpu, rss, wall = best(analyze_cmd(cap, workers), env, args.repeat)
             net = max(cpu - base[name][0], 1e-9)
+            net_wall = max(wall - base[name][2], 1e-9)
             row[name] = {
+                "workers": workers,
                 "cpu_s": cpu,
                 "net_cpu_s": net,
+                "wall_s": wall,
                 "pps": n / net,
+                "wall_pps": n / net_wall,
                 "us_per_packet": net * 1e6 / n,
                 "rss_kib": rss,
                 "kib_per_call": (rss - base[name][1]) / calls,
             }
         rows.append(row)
         print(json.dumps(row), flush=True)
-    for name in trees:
+    for name in runs:
         ref = rows[0][name]["us_per_packet"]
         for row in rows:
             row[name]["ratio"] = row[name]["us_per_packet"] / ref
-    return {"rows": rows, "trees": list(trees), "base": base, "call_seconds": args.call_seconds,
-            "repeat": args.repeat, "baseline_rev": args.baseline_rev}  # fmt: skip
+    return {"rows": rows, "variants": list(runs), "base": base,
+            "call_seconds": args.call_seconds, "repeat": args.repeat,
+            "baseline_rev": args.baseline_rev}  # fmt: skip
 
 
 def cpu_doc(r: dict[str, Any]) -> list[str]:
-    names = r["trees"]
-    head = "| concurrent calls | packets |"
-    rule = "|---:|---:|"
-    if "tshark" in r["rows"][0]:
-        head += " tshark packets/s |"
-        rule += "---:|"
+    names = r["variants"]
+    tshark = "tshark" in r["rows"][0]
+    head = "| concurrent calls | packets |" + (" tshark packets/s |" if tshark else "")
+    rule = "|---:|---:|" + ("---:|" if tshark else "")
     for name in names:
-        label = "before" if name == "baseline" else "callsift"
-        head += f" {label} packets/s | {label} µs/packet | {label} x 500 | {label} KiB/call |"
-        rule += "---:|---:|---:|---:|"
-        if "tshark" in r["rows"][0]:
-            head += f" {label} x tshark |"
-            rule += "---:|"
+        if r["rows"][0][name]["workers"] > 1:
+            head += f" {name}: packets/s (wall) | x 1 process (wall) |"
+            rule += "---:|---:|"
+            continue
+        head += f" {name}: µs/packet | x 500 | KiB/call |" + (" x tshark |" if tshark else "")
+        rule += "---:|---:|---:|" + ("---:|" if tshark else "")
     lines = [
         f"Last run: {stamp()}, `python bench/bench_scale.py"
-        + (" --baseline-tree DIR" if "baseline" in names else "")
+        + (" --baseline-tree DIR" if "before" in names else "")
         + f"` (part of `make bench`): {r['call_seconds']:g} s G.711 calls that all overlap, "
-        "so every capture has the same packets per call-second; pure Python; CPU time "
-        "(user + sys) of each command minus that of the same command on a one-call capture, "
-        f"fastest of {r['repeat']}; peak RSS beyond that run per concurrent call.",
+        "so every capture has the same packets per call-second. µs/packet: CPU time "
+        "(user + sys) of `analyze --json --workers 1` minus that of the same command on a "
+        "one-call capture, per packet; x 500: against the 500-call capture; KiB/call: peak RSS "
+        "beyond the one-call run per concurrent call; x tshark: packets per CPU second against "
+        "tshark `-q -z rtp,streams` on the same file. 2 workers: packets per wall second (the "
+        f"one-call run's wall time taken off) against the compiled single process. Fastest of "
+        f"{r['repeat']}.",
         "",
         head,
         rule,
@@ -170,15 +199,16 @@ def cpu_doc(r: dict[str, Any]) -> list[str]:
             line += f" {t['pps']:,.0f} |"
         for name in names:
             c = row[name]
-            line += (
-                f" {c['pps']:,.0f} | {c['us_per_packet']:.2f} | {c['ratio']:.2f} |"
-                f" {c['kib_per_call']:.1f} |"
-            )
+            if c["workers"] > 1:
+                one = row.get("compiled", c)
+                line += f" {c['wall_pps']:,.0f} | {c['wall_pps'] / one['wall_pps']:.2f} |"
+                continue
+            line += f" {c['us_per_packet']:.2f} | {c['ratio']:.2f} | {c['kib_per_call']:.1f} |"
             if t:
                 line += f" {c['pps'] / t['pps']:.2f} |"
         lines.append(line)
-    if "baseline" in names:
-        lines += ["", f"before: {r['baseline_rev'] or 'the baseline tree'}; callsift: this tree."]
+    if "before" in names:
+        lines += ["", f"before: {r['baseline_rev'] or 'the baseline tree'}, pure Python."]
     return lines
 
 
@@ -204,7 +234,8 @@ def callgrind_mode(args: argparse.Namespace) -> dict[str, Any]:
     trees: dict[str, Path] = {"callsift": ROOT}
     if args.baseline_tree:
         trees = {"baseline": Path(args.baseline_tree).resolve(), "callsift": ROOT}
-    envs = {name: tree_env(t) for name, t in trees.items()}
+    impl = os.environ.get(IMPL_ENV, "auto")
+    envs = {name: tree_env(t, impl) for name, t in trees.items()}
     base = {name: instructions(analyze_cmd(BASE_CAPTURE), envs[name]) for name in trees}
     rows: list[dict[str, Any]] = []
     for calls in args.concurrent:
@@ -261,6 +292,8 @@ def main() -> int:
     ap.add_argument("--cg-call-seconds", type=float, default=1.0)
     ap.add_argument("--repeat", type=int, default=1, help="fastest of N runs per command")
     ap.add_argument("--no-tshark", action="store_true")
+    ap.add_argument("--no-workers", dest="workers2", action="store_false",
+                    help="skip the 2-worker runs")  # fmt: skip
     ap.add_argument("--baseline-tree", metavar="DIR",
                     help="also run callsift from this source tree (e.g. `git archive REV | tar "
                     "-x -C DIR`), interleaved with this tree's runs")  # fmt: skip

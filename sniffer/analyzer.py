@@ -46,6 +46,10 @@ MAX_CLOCK_JUMP_S = 3600.0
 _FAST_PATH = struct.Struct("!HB5xHxB18xBBHII")
 """From offset 12 of an Ethernet frame: ethertype, IPv4 version/IHL, flags/fragment offset,
 protocol, then at offset 42 the RTP header's first two bytes, sequence, timestamp, SSRC."""
+_FastFields = tuple[int, int, int, int, int, int, int, int, int]
+_fast_fields: Callable[[bytes, int], _FastFields] = _FAST_PATH.unpack_from
+""":data:`_FAST_PATH`'s fields typed as ints: compiled, they are unboxed once and then compared
+and masked natively instead of through the object protocol."""
 _NO_FLOWS: dict[bytes, Flow] = {}
 
 
@@ -112,9 +116,9 @@ class Analyzer:
             linktype = self.linktype
         elif linktype != self.linktype and self.spool is not None:
             packets, linktype = self._reframed(packets, linktype), self.linktype
-        rtp_get = self.flowtable.rtp.get
+        rtp = self.flowtable.rtp
         flush = self.flowtable.flush
-        fast = _FAST_PATH.unpack_from
+        fast = _fast_fields
         slow = self._slow
         rtp_rare = self.media.rtp_rare
         caplen = self.media.rtp_caplen
@@ -124,7 +128,7 @@ class Analyzer:
         next_tick = self._next_tick
         batching = self.rtp_batching
         if linktype != LINKTYPE_ETHERNET:
-            rtp_get = _NO_FLOWS.get
+            rtp = _NO_FLOWS
         n = 0
         try:
             for ts, buf in packets:
@@ -134,7 +138,7 @@ class Analyzer:
                         next_tick = self._tick(ts)
                     # Ethernet/IPv4 without options, UDP, not a fragment, RTP v2 without
                     # CSRC/extension, whose bytes 26..37 (addresses, ports) name a known RTP flow
-                    flow = rtp_get(buf[26:38])
+                    flow = rtp.get(buf[26:38])
                     if flow is not None and len(buf) >= 54:
                         etype, ihl, frag, proto, b0, b1, seq, rts, ssrc = fast(buf, 12)
                         if etype == 0x800 and ihl == 0x45 and proto == 17 and not frag & 0x3FFF:
@@ -148,7 +152,7 @@ class Analyzer:
                                     else:
                                         flush(flow)
                                 else:
-                                    flow.add(seq, rts, ts, pt, b1 > 127)
+                                    flow.stats.add(seq, rts, ts, pt, b1 > 127)
                                 if not seq & smask:
                                     sample(flow, buf)
                                 pcap = flow.pcap

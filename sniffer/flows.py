@@ -7,8 +7,9 @@ The analyzer keys flows by the 12 bytes ``src_ip + dst_ip + sport + dport`` for 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from sniffer.rtp.stats import StreamStats
 
 if TYPE_CHECKING:
     from sniffer.calls.call import Call
@@ -29,8 +30,15 @@ Batch = tuple[float, int, int, int, Any]
 ``Batch | None``, typed Any: mypyc cannot compile a recursive type alias."""
 
 
-def _no_stream(seq: int, rtp_ts: int, arrival_ts: float, pt: int, marker: bool) -> None:
-    raise AssertionError("Flow.add called before a stream was selected")
+class _NoStream(StreamStats):
+    """:attr:`Flow.stats` until a stream is selected; the fast path cannot feed it (its
+    ``ssrc`` is -1), and nothing else may."""
+
+    def add(self, seq: int, rtp_ts: int, arrival_ts: float, pt: int, marker: bool = False) -> None:
+        raise AssertionError("Flow.stats.add called before a stream was selected")
+
+
+_NO_STREAM = _NoStream({})
 
 
 def flow_key(src: bytes, dst: bytes, sport: int, dport: int) -> bytes:
@@ -50,21 +58,21 @@ class _FastFields:
     flows the flow is cold at each packet, and these fields then share its first cache line
     instead of being spread over three."""
 
-    __slots__ = ("batch", "batched", "pcap", "pt", "ssrc")
+    __slots__ = ("batch", "batched", "pcap", "pt", "ssrc", "stats")
 
     batch: Batch | None
     batched: int
     pcap: CallPcap | None
     pt: int
     ssrc: int
+    stats: StreamStats
 
 
 class Flow(_FastFields):
-    """One cached UDP 4-tuple. ``ssrc``/``pt``/``add``/``pcap`` mirror the current stream so
+    """One cached UDP 4-tuple. ``ssrc``/``pt``/``stats``/``pcap`` mirror the current stream so
     the fast path reads them with one attribute access each."""
 
     __slots__ = (
-        "add",
         "call",
         "generation",
         "key",
@@ -95,7 +103,7 @@ class Flow(_FastFields):
         """The tracker's media generation when an unbound flow was last looked up."""
         self.ssrc = -1
         self.pt = -1
-        self.add: Callable[[int, int, float, int, bool], None] = _no_stream
+        self.stats = _NO_STREAM
         self.stream: CallStream | None = None
         self.pcap = None
         self.streams: dict[int, CallStream] = {}
@@ -111,6 +119,6 @@ class Flow(_FastFields):
         """Make ``stream`` the current one (new SSRC or main payload type)."""
         self.stream = stream
         self.ssrc = stream.ssrc
-        self.add = stream.stats.add
+        self.stats = stream.stats
         self.pt = pt
         self.streams[stream.ssrc] = stream

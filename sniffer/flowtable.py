@@ -61,7 +61,7 @@ class FlowTable:
         while b is not None:
             chain.append(b)
             b = b[4]
-        add = flow.add
+        add = flow.stats.add
         pt = flow.pt
         for ts, seq, rts, b1, _older in reversed(chain):
             try:
