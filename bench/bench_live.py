@@ -8,7 +8,7 @@
    concurrent G.711 calls) and analyses it offline once (``callsift analyze --json``);
 2. recreates the database ``callsift_bench_live`` (drop + migrate);
 3. per rate: starts ``callsift sniff`` (own sensor id, spool and metrics port; a BPF on the
-   capture's addresses), replays the file with ``tcpreplay --pps=RATE --preload-pcap``, waits
+   capture's addresses), replays the file with ``tcpreplay --pps=RATE --timer=nano --pps-multi=32 --preload-pcap``, waits
    until ``callsift_packets`` stops growing, reads the drop counters from ``/metrics``, stops
    the sensor with SIGTERM, and compares its CDRs in MariaDB with the offline analysis (same
    call-ids, final codes, states, per-stream packets and lost);
@@ -107,9 +107,15 @@ def offline(cap: Path) -> tuple[dict[str, Summary], int, float]:
     return calls, orphans, wall
 
 
+PPS_MULTI = 32
+"""tcpreplay sends this many packets per timing interval, sleeping in between (``--timer=nano``):
+its default one-packet busy wait takes a whole core of the two, which the sensor then lacks."""
+
+
 def replay(where: Lab, rate: int, cap: Path, n: int, sensor: SensorProcess) -> dict[str, Any]:
     """Run tcpreplay while sampling the sensor; then wait until it stops analysing."""
-    cmd = ["tcpreplay", f"--intf1={where.tx_dev}", f"--pps={rate}", "--preload-pcap", str(cap)]
+    cmd = ["tcpreplay", f"--intf1={where.tx_dev}", f"--pps={rate}", "--timer=nano",
+           f"--pps-multi={PPS_MULTI}", "--preload-pcap", str(cap)]  # fmt: skip
     pid = sensor.proc.pid
     base = int(sensor.metrics()["callsift_packets"])
     ticks0 = tree_ticks(pid)

@@ -78,7 +78,7 @@ def write_doc(rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
             "`python bench/bench_live.py`, "
             f"{os.cpu_count()} CPUs. Capture `{meta['capture']}`: {meta['packets']:,} packets, "
             f"{meta['calls']} concurrent G.711 calls, replayed with `tcpreplay --pps=RATE "
-            f"--preload-pcap` on `{meta['iface']}` "
+            f"--timer=nano --pps-multi=32 --preload-pcap` on `{meta['iface']}` "
             + (
                 "(a veth pair from the sender's network namespace into the sensor's) "
                 if meta["iface"] == "veth"
@@ -105,7 +105,8 @@ def write_doc(rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
             "longer replay would drop). CPU: the sensor process and its worker processes over "
             "the same span (all their threads; 100 % = one core); busiest process: the one of "
             'them that used the most (`--workers`: docs/ARCHITECTURE.md "Workers"). Slowest /metrics: the longest one `GET /metrics` took '
-            "during the step (one every 0.25 s). tcpreplay itself busy-waits on one of the "
-            "two cores.",
+            "during the step (one every 0.25 s). tcpreplay sends 32 packets per timing "
+            "interval and sleeps in between (its default busy wait would take one of the two "
+            "cores); the kernel's work of delivering the packets is on the same 2 cores.",
         ],
     )

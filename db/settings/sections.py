@@ -136,9 +136,9 @@ class AnalysisSettings(Section):
         0, env="CALLSIFT_WORKERS", ge=0, le=MAX_WORKERS,
         doc="Processes sharing the packet work of one sensor or one `analyze` run (every "
         "worker sees all SIP, each a share of the RTP flows; docs/ARCHITECTURE.md "
-        "\"Workers\"). 0: automatic: `analyze` uses one process below "
-        f"{AUTO_WORKERS_FILE_MB} MB of capture and the cores (at most {AUTO_WORKERS_MAX}) "
-        "above; `sniff` one process for now (`--workers N` to ask). 1: one process.",
+        "\"Workers\"). 0: automatic: `sniff` uses the cores (at most "
+        f"{AUTO_WORKERS_MAX}), `analyze` one process below {AUTO_WORKERS_FILE_MB} MB of "
+        "capture and the cores above. 1: one process.",
     )  # fmt: skip
     rtp_batch: bool = setting(
         False, env="CALLSIFT_RTP_BATCH",

@@ -196,7 +196,8 @@ def _sensor_class(settings: Settings) -> Callable[..., Sensor]:
 
     workers = sniff_workers(settings.analysis.workers)
     if workers > 1 and settings.hep.out:
-        log.warning("hep.out needs one process: the sensor runs without workers")
+        if settings.analysis.workers > 1:  # asked for, not the automatic count
+            log.warning("hep.out needs one process: the sensor runs without workers")
         workers = 1
     if workers <= 1:
         return Sensor

@@ -58,6 +58,9 @@ class SensorSnapshot:
     """The pcap spool's counters (``write_errors``, ``bytes_dropped``, ``pcap_failed.<errno>``)."""
     losing: list[str] = field(default_factory=list)
     """Data lost within :data:`LOSS_HOLD_S` (one line per kind): /health is ``failing``."""
+    workers: list[dict[str, int]] = field(default_factory=list)
+    """``sniff --workers``: per worker, its ``packets`` (every packet it analysed, those
+    every worker gets included), ``kernel_dropped`` (its ring's) and ``queue_dropped``."""
 
     @property
     def records_lost(self) -> dict[str, int]:
@@ -127,6 +130,7 @@ class SensorCollector(Collector):
             "Packets dropped because the analysis queue was full",
             value=s.queue_dropped,
         )
+        yield from _worker_families(s)
         yield CounterMetricFamily(
             "callsift_cdrs_written", "Records written to the database", value=s.cdrs_written
         )
@@ -158,6 +162,25 @@ class SensorCollector(Collector):
         for kind, n in sorted(internal_errors(s.counters).items()):
             bugs.add_metric([kind], n)
         yield bugs
+
+
+WORKER_FAMILIES = (
+    ("packets", "callsift_worker_packets", "Packets a worker analysed (those every worker "
+     "gets, such as SIP, counted by each)"),
+    ("kernel_dropped", "callsift_worker_kernel_dropped_packets", "Packets that found a "
+     "worker's kernel capture ring full"),
+    ("queue_dropped", "callsift_worker_queue_dropped_packets", "Packets dropped because a "
+     "worker's analysis queue was full"),
+)  # fmt: skip
+"""Snapshot key, metric name, help of the per-worker counters (no samples with one process)."""
+
+
+def _worker_families(s: SensorSnapshot) -> Iterator[CounterMetricFamily]:
+    for key, name, doc in WORKER_FAMILIES:
+        family = CounterMetricFamily(name, doc, labels=["worker"])
+        for i, w in enumerate(s.workers):
+            family.add_metric([str(i)], w.get(key, 0))
+        yield family
 
 
 def _storage_families(s: SensorSnapshot) -> Iterator[CounterMetricFamily]:

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from contextlib import suppress
 from typing import Any
 
+from db.errors import CallsiftError
 from db.settings import Settings
 from sniffer.analyzer_config import AnalyzerConfig
 from sniffer.calls.call import Call
@@ -49,14 +50,19 @@ def worker_main(
     out_q: Any,
     cmd_q: Any,
     stop: Any,
+    log_level: int = logging.INFO,
 ) -> None:
-    """The process's entry (``spawn``: nothing of the parent's event loop or threads)."""
+    """The process's entry (``spawn``: nothing of the parent's event loop or threads). Logs at
+    the parent's level, then at the running service's (``go``)."""
     _die_with_parent()
     logging.basicConfig(
-        level=logging.INFO, format=f"%(asctime)s %(levelname)s worker-{index} %(name)s: %(message)s"
+        level=log_level, format=f"%(asctime)s %(levelname)s worker-{index} %(name)s: %(message)s"
     )
     try:
         asyncio.run(_run(index, workers, settings, spool_subdir, out_q, cmd_q, stop))
+    except CallsiftError as exc:  # an operator's problem: the parent says it, in one line
+        out_q.put([("error", index, str(exc))])
+        raise SystemExit(1) from None
     except Exception as exc:
         log.exception("worker %d failed", index)
         out_q.put([("error", index, f"{type(exc).__name__}: {exc}")])
@@ -143,7 +149,8 @@ async def _run(
 
 
 def _wait_go(cmd_q: Any, stop: Any) -> list[dict[str, Any]] | None:
-    """Until the parent runs the sensor: ``("go", calls to adopt)``; None when stopped first."""
+    """Until the parent runs the sensor: ``("go", calls to adopt, log level)``; None when
+    stopped first."""
     while not stop.is_set():
         try:
             cmd = cmd_q.get(timeout=STOP_POLL_S)
@@ -151,6 +158,7 @@ def _wait_go(cmd_q: Any, stop: Any) -> list[dict[str, Any]] | None:
             continue
         if cmd[0] == "go":
             states: list[dict[str, Any]] = cmd[1]
+            logging.getLogger().setLevel(cmd[2])
             return states
     return None
 

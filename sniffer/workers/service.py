@@ -76,6 +76,10 @@ class WorkerSensor(Sensor):
         the packets from then on) and waits for :meth:`run` to analyse them, so a capture
         error stops the sensor here, as with one process."""
         s = self.settings
+        # the errors one process gives (interface, permission, the sensor's own filter), in
+        # its words, before any worker starts
+        self.capture.open()
+        self.capture.close()
         self.spool = CallPcapSpool(
             s.spool.dir, 1, subdir=self.spool_subdir, **s.spool.writer_options(),
         )  # fmt: skip
@@ -94,6 +98,7 @@ class WorkerSensor(Sensor):
                     self._out_q,
                     self._cmd_qs[i],
                     self._halt,
+                    logging.getLogger().getEffectiveLevel(),
                 ),
                 name=f"callsift-worker-{i}",
                 daemon=True,
@@ -137,8 +142,9 @@ class WorkerSensor(Sensor):
             diagnosis=s.diagnosis, spool_root=str(s.spool.dir), gzip=s.spool.gzip,
             counters=self.counters,
         )  # fmt: skip
+        level = logging.getLogger().getEffectiveLevel()  # a running service's, now
         for q in cmd_qs:  # the calls of the last snapshot first, then the packets
-            q.put(("go", self.adopt_states))
+            q.put(("go", self.adopt_states, level))
         finished: set[int] = set()
         try:
             while len(finished) < self.workers:
@@ -195,11 +201,16 @@ class WorkerSensor(Sensor):
         return {
             "packets": packets - shared,
             "active_calls": max((int(s.get("open_calls", 0)) for s in st), default=0),
-            **{
-                k: sum(int(s.get(k, 0)) for s in st)
-                for k in ("kernel_dropped", "if_dropped", "queue_dropped")
-            },
+            # each ring its own: a packet every worker gets counts once per ring that lost it
+            "kernel_dropped": sum(int(s.get("kernel_dropped", 0)) for s in st),
+            "queue_dropped": sum(int(s.get("queue_dropped", 0)) for s in st),
+            # the interface's own counter, which every worker's handle reads
+            "if_dropped": max((int(s.get("if_dropped", 0)) for s in st), default=0),
         }
+
+    def _per_worker(self) -> list[dict[str, int]]:
+        keys = ("packets", "kernel_dropped", "queue_dropped")
+        return [{k: int(s.get(k, 0)) for k in keys} for s in self.worker_stats]
 
     def open_calls(self) -> Iterable[Call]:
         return self.live
@@ -236,6 +247,7 @@ class WorkerSensor(Sensor):
             counters=self.counters_snapshot(spool),
             writer=w.counters.snapshot() if w is not None else {},
             spool=spool.snapshot(),
+            workers=self._per_worker(),
         )
         snap.losing = self.losses.update(loss_totals(snap), time.monotonic())
         return snap

@@ -19,6 +19,7 @@ counted twice.
 
 from __future__ import annotations
 
+import math
 import os
 
 from db.settings.base import AUTO_WORKERS_FILE_MB, AUTO_WORKERS_MAX
@@ -91,18 +92,30 @@ def with_share(bpf: str | None, index: int, workers: int) -> str | None:
     return share if not bpf else f"({bpf}) and ({share})"
 
 
-def cores() -> int:
-    """The cores this process may run on."""
+CGROUP_CPU_MAX = "/sys/fs/cgroup/cpu.max"
+"""cgroup v2 CPU limit of this process's group (a container's ``--cpus``, a pod's
+``limits.cpu``): ``"<quota> <period>"`` or ``"max <period>"``."""
+
+
+def cores(cpu_max: str = CGROUP_CPU_MAX) -> int:
+    """The cores this process may run on, and no more than its cgroup's CPU limit allows."""
     try:
-        return len(os.sched_getaffinity(0))
+        n = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+        n = os.cpu_count() or 1
+    try:
+        with open(cpu_max) as f:
+            quota, period = f.read().split()[:2]
+        if quota != "max":
+            n = min(n, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):  # no cgroup v2 limit readable: the affinity alone
+        pass
+    return n
 
 
 def sniff_workers(setting: int) -> int:
-    """Workers of a live sensor for ``analysis.workers``. 0 is one process for now, until
-    the whole live suite has run with workers (docs/ARCHITECTURE.md "Workers")."""
-    return setting or 1
+    """Workers of a live sensor for ``analysis.workers`` (0: the cores, capped)."""
+    return setting or min(cores(), AUTO_WORKERS_MAX)
 
 
 def analyze_workers(setting: int, capture_bytes: int) -> int:

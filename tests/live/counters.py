@@ -23,13 +23,18 @@ def cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
-def tree_ticks(pid: int) -> tuple[int, list[int]]:
-    """CPU ticks of a process and its children (a sensor's workers): the sum and each one's."""
+def tree_pids(pid: int) -> list[int]:
+    """A process and its children (a sensor's workers), sorted."""
     pids = [pid]
     try:
         for task in Path(f"/proc/{pid}/task").iterdir():
             pids += [int(c) for c in (task / "children").read_text().split()]
     except OSError:
         pass
-    each = [cpu_ticks(p) for p in sorted(set(pids))]
+    return sorted(set(pids))
+
+
+def tree_ticks(pid: int) -> tuple[int, list[int]]:
+    """CPU ticks of a process and its children (a sensor's workers): the sum and each one's."""
+    each = [cpu_ticks(p) for p in tree_pids(pid)]
     return sum(each), each

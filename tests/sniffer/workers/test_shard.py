@@ -99,7 +99,20 @@ def test_with_share() -> None:
 
 def test_automatic_counts() -> None:
     assert sniff_workers(3) == 3
-    assert sniff_workers(0) == 1
+    assert sniff_workers(0) == min(cores(), 8)
     assert analyze_workers(0, 1000) == 1
     assert analyze_workers(4, 10) == 4
     assert analyze_workers(0, 1 << 40) == min(cores(), 8)
+
+
+def test_cores_follow_a_cgroup_cpu_limit(tmp_path: Path) -> None:
+    limit = tmp_path / "cpu.max"
+    every = cores(str(tmp_path / "absent"))
+    limit.write_text("max 100000\n")
+    assert cores(str(limit)) == every
+    limit.write_text("150000 100000\n")  # --cpus 1.5: two workers
+    assert cores(str(limit)) == min(every, 2)
+    limit.write_text("20000 100000\n")  # a fifth of a core: still one
+    assert cores(str(limit)) == 1
+    limit.write_text("garbage\n")
+    assert cores(str(limit)) == every
