@@ -37,11 +37,12 @@ HOT_MODULES = (
     "sniffer.flows",
     "sniffer.flowtable",
     "sniffer.media_path",
+    "sniffer.spool.callpcap",
     "sniffer.analyzer",
     "sniffer.workers.worker",
 )
 """The modules compiled together (setup.py reads this tuple): the packet loop and what it
-calls per packet, and the worker's analyzer (an interpreted subclass of a compiled class would
+calls per packet (the per-call pcap buffer included), and the worker's analyzer (an interpreted subclass of a compiled class would
 not see its overrides called from compiled code). Their imports outside this set stay
 interpreted and are called through the ordinary Python protocol."""
 GROUP = "sniffer._hot"
