@@ -216,26 +216,33 @@ _TYPES: dict[type, str] = {
 }
 
 
-def _field_names(cls: type) -> tuple[str, ...]:
+def _field_names(cls: type) -> tuple[tuple[str, str], ...]:
+    """(attribute, JSON key) of each field of the record class ``cls``."""
     names = _FIELDS.get(cls)
     if names is None:
-        names = _FIELDS[cls] = tuple(f.name for f in fields(cls))
+        names = _FIELDS[cls] = tuple(
+            (f.name, "from" if f.name == "from_" else f.name) for f in fields(cls)
+        )
     return names
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
+_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+"""Field value types that go to JSON as they are (most values: checked first)."""
 
 
 def _plain(obj: Any) -> dict[str, Any]:
     """Like dataclasses.asdict for our flat records, without its deep copies (hot on output)."""
     out: dict[str, Any] = {}
-    for name in _field_names(type(obj)):
+    for name, key in _field_names(type(obj)):
         v = getattr(obj, name)
-        if isinstance(v, list):
-            v = [_plain(x) if is_dataclass(x) else x for x in v]
+        if type(v) in _SCALARS:
+            pass
+        elif isinstance(v, list):
+            v = [_plain(x) if type(x) not in _SCALARS and is_dataclass(x) else x for x in v]
         elif is_dataclass(v):
             v = _plain(v)
-        out["from" if name == "from_" else name] = v
+        out[key] = v
     return out
 
 

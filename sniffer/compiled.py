@@ -38,6 +38,10 @@ HOT_MODULES = (
     "sniffer.flowtable",
     "sniffer.media_path",
     "sniffer.spool.callpcap",
+    "sniffer.sip.headers",
+    "sniffer.sip.nameaddr",
+    "sniffer.sip.sdp",
+    "sniffer.sip.message",
     "sniffer.analyzer",
     "sniffer.workers.worker",
 )

@@ -189,14 +189,8 @@ class SipMessage:
         if cseq_num is None or cseq_num > MAX_CSEQ:
             raise SipParseError(f"bad CSeq: {show(cseq)}")
         cseq_method = cseq_parts[1].upper()
-        try:
-            from_ = NameAddr.parse(headers["from"][0])
-        except SipParseError as e:
-            raise SipParseError(f"bad From header: {e}") from None
-        try:
-            to = NameAddr.parse(headers["to"][0])
-        except SipParseError as e:
-            raise SipParseError(f"bad To header: {e}") from None
+        from_ = _name_addr(headers["from"][0], "From")
+        to = _name_addr(headers["to"][0], "To")
         if not is_request:
             method = cseq_method
 
@@ -335,6 +329,19 @@ def extract_sdp(msg: SipMessage) -> SessionDescription | None:
         try:
             sdp = find_part(body, msg.header("content-type") or "", "application/sdp")
         except MultipartParseError as e:
-            raise SdpParseError(f"bad multipart body: {e}") from None
-        return SessionDescription.parse(sdp) if sdp is not None else None
+            problem = str(e)
+        else:
+            return SessionDescription.parse(sdp) if sdp is not None else None
+        # raised outside the handler: no chained context, compiled or not
+        raise SdpParseError(f"bad multipart body: {problem}")
     return None
+
+
+def _name_addr(value: str, label: str) -> NameAddr:
+    """The From or To header's name-addr; :class:`SipParseError` ``bad <label> header: ...``
+    raised outside the handler, so that no chained context comes with it (compiled)."""
+    try:
+        return NameAddr.parse(value)
+    except SipParseError as e:
+        problem = str(e)
+    raise SipParseError(f"bad {label} header: {problem}")
