@@ -9,7 +9,7 @@ The same code serves ``callsift analyze`` (files) and the live sensor (batches f
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from db.records import Record
@@ -21,7 +21,7 @@ from sniffer.counters import Counters
 from sniffer.decode.datagram import Datagram, Decoded
 from sniffer.decode.decoder import Decoder
 from sniffer.decode.hep import synth_udp_frame
-from sniffer.decode.reframe import reframe
+from sniffer.decode.reframe import reframed
 from sniffer.diagnosis.diagnoser import Diagnoser
 from sniffer.faults import (
     FaultGuard,
@@ -115,7 +115,8 @@ class Analyzer:
         if linktype is None:
             linktype = self.linktype
         elif linktype != self.linktype and self.spool is not None:
-            packets, linktype = self._reframed(packets, linktype), self.linktype
+            packets = reframed(packets, linktype, self.linktype, self.counters)
+            linktype = self.linktype
         rtp = self.flowtable.rtp
         flush = self.flowtable.flush
         fast = _fast_fields
@@ -174,19 +175,6 @@ class Analyzer:
     def _slow(self, linktype: int, ts: float, buf: bytes) -> None:
         for d in self.decoder.decode(linktype, ts, buf):
             self._datagram(d)
-
-    def _reframed(
-        self, packets: Iterable[tuple[float, bytes]], linktype: int
-    ) -> Iterator[tuple[float, bytes]]:
-        """``packets`` as frames of the analyzer's (and its spool's) link type; a frame that
-        cannot be is counted (``capture.not_reframed.<from>_<to>``) and skipped."""
-        to = self.linktype
-        for ts, buf in packets:
-            frame = reframe(buf, linktype, to)
-            if frame is None:
-                self.counters.inc(f"capture.not_reframed.{linktype}_{to}")
-                continue
-            yield ts, frame
 
     def feed_decoded(self, datagrams: Iterable[Decoded]) -> None:
         """Analyse transport payloads taken out of their packets elsewhere (HEP), in capture

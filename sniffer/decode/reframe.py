@@ -7,7 +7,10 @@ administered addresses of :mod:`sniffer.decode.hep`'s synthesized frames; Linux 
 packet "to us" from those; raw IP: nothing).
 """
 
+from collections.abc import Iterable, Iterator
 from struct import pack, unpack_from
+
+from sniffer.counters import Counters
 
 from .hep import SYNTH_DST_MAC, SYNTH_SRC_MAC
 from .linktypes import (
@@ -112,3 +115,16 @@ def reframe(frame: bytes, linktype: int, to: int) -> bytes | None:
     if to in _RAW_IP and etype == _RAW_ONLY.get(to, etype) and etype in _IP_TYPES:
         return frame[off:]
     return None
+
+
+def reframed(
+    packets: Iterable[tuple[float, bytes]], linktype: int, to: int, counters: Counters
+) -> Iterator[tuple[float, bytes]]:
+    """``packets`` of DLT ``linktype`` as frames of DLT ``to``; a frame that cannot be is
+    counted (``capture.not_reframed.<from>_<to>``) and skipped."""
+    for ts, buf in packets:
+        frame = reframe(buf, linktype, to)
+        if frame is None:
+            counters.inc(f"capture.not_reframed.{linktype}_{to}")
+            continue
+        yield ts, frame
