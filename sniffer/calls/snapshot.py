@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sniffer.calls.call import MAX_DTMF_EVENTS, MAX_MEDIA_TARGETS, Call, MediaTarget
-from sniffer.calls.media import CALLEE, CALLER, PayloadMap
+from sniffer.calls.media import CALLEE, CALLER, PayloadMap, interned
 from sniffer.netaddr import ip_to_text, text_to_ip
 
 STATE_VERSION = 1
@@ -117,12 +117,14 @@ def restore_call(
 
 
 def _payload_map(p: Mapping[str, Any]) -> PayloadMap:
-    return PayloadMap(
-        {_int(pt): _text(name) for pt, name in p["encodings"].items()},
-        {_int(pt): _int(rate) for pt, rate in p["clocks"].items()},
-        frozenset(_int(pt) for pt in p["events"]),
-        None if p["ptime"] is None else _int(p["ptime"]),
-        _text(p.get("media", "audio")),
+    return interned(
+        PayloadMap(
+            {_int(pt): _text(name) for pt, name in p["encodings"].items()},
+            {_int(pt): _int(rate) for pt, rate in p["clocks"].items()},
+            frozenset(_int(pt) for pt in p["events"]),
+            None if p["ptime"] is None else _int(p["ptime"]),
+            _text(p.get("media", "audio")),
+        )
     )
 
 
