@@ -59,15 +59,21 @@ def _no_toolchain() -> str | None:
     return None
 
 
+def _metadata_only() -> bool:
+    """A PEP 517 front end asking for the build's requirements (``egg_info``/``dist_info``),
+    before it installs them, mypy included."""
+    return any(arg in ("egg_info", "dist_info") for arg in sys.argv[1:])
+
+
 def _ext_modules() -> list[Any]:
     if MODE == "0":
         return []
     try:
         from mypyc.build import mypycify
     except ImportError:
-        if MODE == "1":
+        if MODE == "1" and not _metadata_only():
             sys.exit(f"CALLSIFT_COMPILE=1 needs mypyc ({MYPY_REQ}) in the build environment")
-        return []
+        return []  # asked for the build's requirements: setup_requires brings mypy
     why = _no_toolchain()
     if why is not None:
         if MODE == "1":

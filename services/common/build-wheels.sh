@@ -14,6 +14,10 @@ else
 fi
 /tmp/build-venv/bin/pip install --no-cache-dir --disable-pip-version-check "$@" \
     'setuptools>=68' wheel
-/tmp/build-venv/bin/pip wheel --no-cache-dir --disable-pip-version-check "$@" \
+# The compiled hot path (docs/SENSOR.md "Compiled hot path"): mypyc, a C compiler and the
+# Python headers are all in this stage, so the build compiles or fails (CALLSIFT_COMPILE=0
+# for a pure-Python image).
+CALLSIFT_COMPILE="${CALLSIFT_COMPILE:-1}" \
+    /tmp/build-venv/bin/pip wheel --no-cache-dir --disable-pip-version-check "$@" \
     --wheel-dir "$out" .
 ls "$out"

@@ -78,18 +78,28 @@ def import_rootfs(env: dict[str, str]) -> None:
         raise RuntimeError(f"docker import failed: {r.stderr}")
 
 
+def mypy_requirement() -> str:
+    """setup.py's ``MYPY_REQ``: the images compile the hot path, so their offline build
+    environment needs mypy's wheels too."""
+    m = re.search(r'^MYPY_REQ = "([^"]+)"$', (REPO / "setup.py").read_text(), re.M)
+    if m is None:
+        raise RuntimeError("setup.py has no MYPY_REQ")
+    return m.group(1)
+
+
 def fill_wheelhouse() -> list[Path]:
     """Wheels of every dependency (and the build backend) for Python 3.11, made on the host
     once per pyproject.toml and copied into services/wheelhouse/; returns the files copied
     (the caller removes them). The callsift wheel itself is built by the images."""
-    key = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    mypy = mypy_requirement()
+    key = hashlib.sha256((REPO / "pyproject.toml").read_bytes() + mypy.encode()).hexdigest()[:16]
     with cache_lock("wheelhouse"):
         house = cache_dir() / "wheelhouse" / key
         if not house.exists():
             tmp = house.with_suffix(".tmp")
             shutil.rmtree(tmp, ignore_errors=True)
             run([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(tmp),
-                 str(REPO), "setuptools>=68", "wheel"], timeout=1200)  # fmt: skip
+                 str(REPO), "setuptools>=68", "wheel", mypy], timeout=1200)  # fmt: skip
             for own in tmp.glob("callsift-*.whl"):
                 own.unlink()
             tmp.rename(house)

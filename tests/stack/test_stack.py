@@ -112,6 +112,9 @@ def one_host_stack(
         code = stack.inspect(stack.containers(one_shot, running_only=False)[0])
         assert code["State"]["ExitCode"] == 0, stack.logs(one_shot)
 
+    for service in ("sniffer", *web):  # the images build the compiled hot path
+        version = stack.run("exec", "-T", service, "callsift", "--version").stdout
+        assert "(compiled (mypyc))" in version, f"{service}: {version}"
     sensors = stack.sql("SELECT id, name, identity FROM sensors")
     assert len(sensors) == 1 and sensors[0][2], sensors
     sensor_id = sensors[0][0]
