@@ -99,6 +99,14 @@ def best(cmd: list[str], env: dict[str, str] | None, repeat: int) -> tuple[float
     return min(r[0] for r in runs), max(r[1] for r in runs), min(r[2] for r in runs)
 
 
+def add_ratios(rows: list[dict[str, Any]], names: list[str], key: str) -> None:
+    """Each column's ``ratio``: its ``key`` against the same column's in the first row."""
+    for name in names:
+        ref = rows[0][name][key]
+        for row in rows:
+            row[name]["ratio"] = row[name][key] / ref
+
+
 # -- CPU mode ----------------------------------------------------------------------------
 
 
@@ -156,10 +164,7 @@ def cpu_mode(args: argparse.Namespace) -> dict[str, Any]:
             }
         rows.append(row)
         print(json.dumps(row), flush=True)
-    for name in runs:
-        ref = rows[0][name]["us_per_packet"]
-        for row in rows:
-            row[name]["ratio"] = row[name]["us_per_packet"] / ref
+    add_ratios(rows, list(runs), "us_per_packet")
     return {"rows": rows, "variants": list(runs), "base": base,
             "call_seconds": args.call_seconds, "repeat": args.repeat,
             "baseline_rev": args.baseline_rev}  # fmt: skip
@@ -247,10 +252,7 @@ def callgrind_mode(args: argparse.Namespace) -> dict[str, Any]:
             row[name] = {"ir": ir, "ir_per_packet": (ir - base[name]) / n}
         rows.append(row)
         print(json.dumps(row), flush=True)
-    for name in trees:
-        ref = rows[0][name]["ir_per_packet"]
-        for row in rows:
-            row[name]["ratio"] = row[name]["ir_per_packet"] / ref
+    add_ratios(rows, list(trees), "ir_per_packet")
     return {"rows": rows, "trees": list(trees), "call_seconds": args.cg_call_seconds,
             "baseline_rev": args.baseline_rev}  # fmt: skip
 
