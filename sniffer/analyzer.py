@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from db.records import Record
-from sniffer.analyzer_config import AnalyzerConfig
+from sniffer.analyzer_config import AnalyzerConfig, tune_gc
 from sniffer.calls.call import Call
 from sniffer.calls.snapshot import call_state_json, restore_call
 from sniffer.calls.tracker import CallTracker
@@ -68,6 +68,7 @@ class Analyzer:
         self.linktype = linktype
         self._sink = sink
         self.config = cfg = config or AnalyzerConfig()
+        tune_gc()  # the process that analyses packets (GC_YOUNG_THRESHOLD)
         self.counters = counters if counters is not None else Counters()
         self.guard = FaultGuard(self.counters)
         self.decoder = Decoder(self.counters, cfg.decoder, sip_tcp_ports=cfg.sip_tcp_ports)

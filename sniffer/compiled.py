@@ -31,6 +31,7 @@ from types import ModuleType
 
 HOT_MODULES = (
     "sniffer.seq",
+    "sniffer.rtp.hotfields",
     "sniffer.rtp.burst",
     "sniffer.rtp.stats",
     "sniffer.calls.media",

@@ -60,12 +60,12 @@ class _FastFields:
 
     __slots__ = ("batch", "batched", "pcap", "pt", "ssrc", "stats")
 
+    stats: StreamStats
+    ssrc: int
+    pt: int
+    pcap: CallPcap | None
     batch: Batch | None
     batched: int
-    pcap: CallPcap | None
-    pt: int
-    ssrc: int
-    stats: StreamStats
 
 
 class Flow(_FastFields):

@@ -15,8 +15,7 @@ more spread out than random. Each run of missing packets starts after a received
 ends before one, so p = bursts / received and q = bursts / lost.
 """
 
-from array import array
-
+from sniffer.rtp.hotfields import StreamHot
 from sniffer.seq import seq_add, seq_diff
 
 MAX_DROPOUT = 3000
@@ -24,9 +23,10 @@ MAX_DROPOUT = 3000
 MAX_MISORDER = 100
 """RFC 3550 A.1: a backward jump larger than this needs confirmation (source restart); a
 packet at most this far behind the highest is a duplicate or a late packet."""
-RING_SIZE = 128
-"""Recent extended sequence numbers remembered (> MAX_MISORDER) to tell duplicates from late."""
-RING_MASK = RING_SIZE - 1
+WINDOW = 128
+"""Extended sequence numbers behind the highest whose arrival is remembered (> MAX_MISORDER),
+to tell a duplicate from a late packet."""
+_WINDOW_BITS = (1 << WINDOW) - 1
 EXT_START = 1 << 16
 """The first packet's extended sequence is seq + 65536, so earlier (late) packets stay >= 0."""
 
@@ -49,11 +49,15 @@ def burst_ratio(lost: int, bursts: int, received: int) -> float:
     return 1.0 / (b / received + b / lost)
 
 
-class LossTracker:
+class LossTracker(StreamHot):
     """Sequence state of a stream. The owner's hot path handles the next sequence number itself
-    (``_max_ext += 1`` and, once the ring exists, ``_ring[_max_ext & RING_MASK] = _max_ext + 1``)
-    and calls :meth:`_seq_slow` for anything else; ``packets`` is derived, so that path never
-    counts."""
+    (``_max_ext += 1``, nothing else) and calls :meth:`_seq_slow` for anything else;
+    ``packets`` is derived, so that path never counts.
+
+    Which recent numbers arrived is a bitmap of the :data:`WINDOW` numbers up to
+    ``_seen_top`` (bit i: number ``_seen_top - i``); every number after ``_seen_top`` up to
+    ``_max_ext`` arrived in order, so the hot path never touches the bitmap and the slow path
+    brings it up to date first (:meth:`_seen_now`). Numbers before the lowest have no bit set."""
 
     __slots__ = (
         "_adj",
@@ -62,21 +66,22 @@ class LossTracker:
         "_base_ext",
         "_first_ext",
         "_gaps",
-        "_max_ext",
-        "_ring",
+        "_seen",
+        "_seen_top",
         "duplicates",
         "out_of_order",
     )
 
     def __init__(self) -> None:
+        self._max_ext = -1
         self.duplicates = 0
         self.out_of_order = 0
         # packets = max_ext - base_ext + 1 + adj (the hot path moves max_ext only)
         self._base_ext = 0
         self._first_ext = 0
-        self._max_ext = -1
         self._adj = 0
-        self._ring: array[int] | None = None
+        self._seen = 0
+        self._seen_top = -1
         self._gaps = 0
         """Runs of consecutive missing packets."""
         self._bad_seq = -1
@@ -85,7 +90,8 @@ class LossTracker:
     def _seq_start(self, seq: int) -> None:
         """Before the first packet: make ``seq`` the next expected number."""
         self._base_ext = self._first_ext = seq + EXT_START
-        self._max_ext = self._base_ext - 1
+        self._max_ext = self._seen_top = self._base_ext - 1
+        self._seen = 0
 
     def _seq_slow(self, seq: int) -> int:
         """Any sequence number but the next one: gaps, late packets, duplicates, restarts."""
@@ -94,14 +100,22 @@ class LossTracker:
         self._adj += 1 - (self._max_ext - self._base_ext - span)
         return res
 
-    def _seq_classify(self, seq: int) -> int:
-        ring = self._ring
+    def _seen_now(self) -> int:
+        """The arrival bitmap with ``_seen_top`` moved up to the highest number (the numbers
+        in between arrived in order)."""
         mx = self._max_ext
-        if ring is None:
-            # all packets so far were consecutive: base..max all received
-            ring = self._ring = array("q", bytes(8 * RING_SIZE))
-            for e in range(max(self._base_ext, mx - RING_MASK), mx + 1):
-                ring[e & RING_MASK] = e + 1
+        k = mx - self._seen_top
+        if k > 0:
+            if k >= WINDOW:
+                self._seen = _WINDOW_BITS
+            else:
+                self._seen = ((self._seen << k) | ((1 << k) - 1)) & _WINDOW_BITS
+            self._seen_top = mx
+        return self._seen
+
+    def _seq_classify(self, seq: int) -> int:
+        seen = self._seen_now()
+        mx = self._max_ext
         d = seq_diff(seq, mx)
         if d > MAX_DROPOUT or d < -MAX_MISORDER:
             n = self.packets
@@ -116,30 +130,29 @@ class LossTracker:
             ext = mx + jump
             self._base_ext += jump - 2
             self._first_ext = self._base_ext
-            ring[(ext - 1) & RING_MASK] = ext
-            ring[ext & RING_MASK] = ext + 1
-            self._max_ext = ext
+            self._seen = 0b11  # the probation packet and this one
+            self._max_ext = self._seen_top = ext
             return SEQ_RESTART
         ext = mx + d
         if d > 0:
             if d > 1:
                 self._gaps += 1  # a new run of d - 1 missing packets
-            self._max_ext = ext
-            ring[ext & RING_MASK] = ext + 1
+            self._seen = ((seen << d) | 1) & _WINDOW_BITS
+            self._max_ext = self._seen_top = ext
             return SEQ_OK
-        if d == 0 or ring[ext & RING_MASK] == ext + 1:
+        if d == 0 or (seen >> -d) & 1:
             self.duplicates += 1
             return SEQ_EARLY if ext < self._first_ext else SEQ_DUP
         self.out_of_order += 1
         base = self._base_ext
-        ring[ext & RING_MASK] = ext + 1
+        self._seen = seen | (1 << -d)
         if ext < base:
             if ext < base - 1:
                 self._gaps += 1  # a new hole between this packet and the old lowest
             self._base_ext = ext
             return SEQ_EARLY
-        prev_seen = ext - 1 < base or ring[(ext - 1) & RING_MASK] == ext
-        next_seen = ring[(ext + 1) & RING_MASK] == ext + 2
+        prev_seen = ext - 1 < base or (seen >> (1 - d)) & 1 == 1
+        next_seen = (seen >> (-1 - d)) & 1 == 1
         if prev_seen and next_seen:
             self._gaps -= 1  # filled a one-packet hole
         elif not prev_seen and not next_seen:

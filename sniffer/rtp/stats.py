@@ -24,7 +24,6 @@ from typing import Any
 
 from sniffer.rtp import emodel
 from sniffer.rtp.burst import (
-    RING_MASK,
     SEQ_DUP,
     SEQ_LATE,
     SEQ_RESTART,
@@ -71,24 +70,14 @@ class StreamStats(LossTracker):
     """Quality of one RTP stream (one SSRC on one 5-tuple), fed from the fast path."""
 
     __slots__ = (
-        "_cur_pt",
-        "_cur_tick",
         "_first_pt",
-        "_floor",
-        "_jit",
         "_last_cn",
         "_last_other",
         "_late",
         "_main_pt",
-        "_max_delta",
-        "_max_jit",
-        "_prev_arr",
-        "_prev_rts",
         "_ref_tick",
-        "_rel",
         "_skipped",
         "_ticks",
-        "_tsum",
         "event_packets",
         "event_pts",
         "first_ts",
@@ -97,34 +86,35 @@ class StreamStats(LossTracker):
     )
 
     def __init__(self, pt_clock: dict[int, int], event_pts: frozenset[int] = frozenset()) -> None:
+        LossTracker.__init__(self)
+        # the fields of the common case (hotfields.py); times in seconds
+        self._cur_pt = -1
+        self._cur_tick = 0.0
+        self._prev_arr = 0.0
+        self._prev_rts = 0
+        self._jit = 0.0
+        # playout buffer model (jitterbuffer.py): transit minus the drift allowance
+        self._rel = 0.0
+        self._floor = 0.0
+        # the maxima stay negative until a regular packet sets them
+        self._max_jit = -1.0
+        self._tsum = 0.0
+        self._max_delta = -1.0
         self._ticks = _ticks_for(pt_clock, event_pts)
         """Payload type -> seconds per RTP clock tick; 0 = not fed to the jitter estimator.
         Shared by the streams of the same payload map: never changed in place."""
-        LossTracker.__init__(self)
         self.event_pts = event_pts
         self.event_packets = 0
         self.first_ts = 0.0
         self.payload_types: set[int] = set()
         self._first_pt = -1
         self._main_pt = -1
-        self._cur_pt = -1
-        self._cur_tick = 0.0
         self._last_cn = False
         self._skipped = 0
         self._last_other = 0.0
-        # jitter / delta, seconds; the maxima stay negative until a regular packet sets them
         self._ref_tick = 0.0
-        self._prev_arr = 0.0
-        self._prev_rts = 0
-        self._jit = 0.0
-        self._max_jit = -1.0
-        self._tsum = 0.0
-        self._max_delta = -1.0
         self.gap_end = 0.0
         """Arrival time of the packet that ended the largest gap (max delta)."""
-        # playout buffer model (jitterbuffer.py): transit minus the drift allowance, seconds
-        self._rel = 0.0
-        self._floor = 0.0
         self._late = 0
 
     def add(self, seq: int, rtp_ts: int, arrival_ts: float, pt: int, marker: bool = False) -> None:
@@ -133,9 +123,6 @@ class StreamStats(LossTracker):
         mx = self._max_ext + 1
         if (mx & 0xFFFF) == seq:
             self._max_ext = mx
-            ring = self._ring
-            if ring is not None:
-                ring[mx & RING_MASK] = mx + 1
         else:
             res = self._seq_slow(seq)
             if res:

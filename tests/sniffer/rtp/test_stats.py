@@ -2,7 +2,7 @@
 
 import pytest
 
-from sniffer.rtp.burst import MAX_MISORDER, RING_SIZE
+from sniffer.rtp.burst import MAX_MISORDER, WINDOW
 from sniffer.rtp.stats import StreamStats
 from tests.sniffer.rtp.stats_reference import (
     PCMU,
@@ -163,7 +163,7 @@ def test_late_packet_at_the_window_edge() -> None:
     packets.append(late)  # exactly MAX_MISORDER behind the highest
     s = run(packets)
     assert (s.packets, s.lost, s.out_of_order, s.duplicates) == (MAX_MISORDER + 10, 0, 1, 0)
-    assert RING_SIZE > MAX_MISORDER
+    assert WINDOW > MAX_MISORDER
 
 
 def test_very_late_packet_is_a_stray() -> None:
