@@ -12,10 +12,14 @@ from pydantic_settings import NoDecode
 ENV_PREFIX = "CALLSIFT_"
 CONFIG_ENV = "CALLSIFT_CONFIG"
 """Path of the TOML file when ``--config`` is not given."""
-OTHER_ENV = frozenset({CONFIG_ENV, "CALLSIFT_SENSOR_PASSWORD", "CALLSIFT_IMPL", "CALLSIFT_COMPILE"})
+OTHER_ENV = frozenset({
+    CONFIG_ENV, "CALLSIFT_SENSOR_PASSWORD", "CALLSIFT_IMPL", "CALLSIFT_COMPILE",
+    "CALLSIFT_DB_HOST", "CALLSIFT_DB_NAME", "CALLSIFT_SECRETS_DIR",
+})  # fmt: skip
 """``CALLSIFT_*`` variables that are not settings (``db grant-sensor`` reads the password;
 the compiled or pure hot path is chosen at import and at build time: sniffer/compiled.py,
-setup.py)."""
+setup.py; the container entrypoints build the database URL from the host, the database name
+and the secrets directory: services/common/secrets.sh)."""
 
 SIP_TCP_PORTS: tuple[int, ...] = (5060, 5061, 5080)
 """TCP (and SCTP) ports that carry SIP by default: RFC 3261 section 19.1.2 names 5060 and 5061

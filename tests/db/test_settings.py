@@ -100,6 +100,21 @@ def test_empty_environment_value_means_unset(monkeypatch: pytest.MonkeyPatch) ->
     assert (s.sensor.id, s.spool.max_gb) == (None, 10.0)
 
 
+def test_a_misspelt_variable_warns_and_the_entrypoints_own_do_not(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The container entrypoints read CALLSIFT_DB_HOST, CALLSIFT_DB_NAME and
+    CALLSIFT_SECRETS_DIR (services/common/secrets.sh), which compose hands every service."""
+    for name in ("CALLSIFT_DB_HOST", "CALLSIFT_DB_NAME", "CALLSIFT_SECRETS_DIR"):
+        monkeypatch.setenv(name, "x")
+    monkeypatch.setenv("CALLSIFT_SPOOL_MAXGB", "3")
+    with caplog.at_level("WARNING", logger="db.settings.tree"):
+        load_settings(None)
+    assert [r.getMessage() for r in caplog.records] == [
+        "unknown environment variable CALLSIFT_SPOOL_MAXGB ignored (docs/CONFIG.md)"
+    ]
+
+
 def test_the_example_config_is_valid_and_complete() -> None:
     example = REPO / "deploy" / "sensor.example.toml"
     s = load_settings(str(example))
