@@ -91,7 +91,6 @@ class LossTracker(StreamHot):
         """Before the first packet: make ``seq`` the next expected number."""
         self._base_ext = self._first_ext = seq + EXT_START
         self._max_ext = self._seen_top = self._base_ext - 1
-        self._seen = 0
 
     def _seq_slow(self, seq: int) -> int:
         """Any sequence number but the next one: gaps, late packets, duplicates, restarts."""
