@@ -2,7 +2,7 @@
 the distribution is in pyproject.toml.
 
 ``CALLSIFT_COMPILE`` chooses: ``auto`` (default) compiles sniffer.compiled.HOT_MODULES with
-mypyc when mypyc, a C compiler and the Python headers are all here and builds the pure wheel
+mypyc, and sniffer.compiled.NATIVE_MODULES from their C sources, when mypyc, a C compiler and the Python headers are all here and builds the pure wheel
 otherwise (a pip install in an isolated build environment has no mypyc: pure, installs
 anywhere); ``1`` compiles or fails (the isolated build environment gets mypy); ``0`` never.
 A failed compile in ``auto`` mode falls back to pure Python with a warning.
@@ -22,7 +22,7 @@ import sysconfig
 from pathlib import Path
 from typing import Any
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
@@ -88,7 +88,15 @@ def _ext_modules() -> list[Any]:
         group_name=HOT.GROUP,
         target_dir=str(ROOT / "build" / "mypyc-c"),
     )
-    return result
+    native = [
+        Extension(
+            m,
+            [str(HOT.native_source(m, ROOT / "sniffer").relative_to(ROOT))],
+            extra_compile_args=["-O2"],
+        )
+        for m in HOT.NATIVE_MODULES
+    ]
+    return result + native
 
 
 class BuildExt(build_ext):

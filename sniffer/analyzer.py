@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterable, Mapping
+from itertools import islice
 from typing import Any
 
 from db.records import Record
 from sniffer.analyzer_config import AnalyzerConfig, tune_gc
 from sniffer.calls.call import Call
-from sniffer.calls.snapshot import call_state_json, restore_call
+from sniffer.calls.snapshot import adopt_calls, call_state_json
 from sniffer.calls.tracker import CallTracker
 from sniffer.counters import Counters
 from sniffer.decode.datagram import Datagram, Decoded
@@ -51,6 +52,9 @@ _fast_fields: Callable[[bytes, int], _FastFields] = _FAST_PATH.unpack_from
 """:data:`_FAST_PATH`'s fields typed as ints: compiled, they are unboxed once and then compared
 and masked natively instead of through the object protocol."""
 _NO_FLOWS: dict[bytes, Flow] = {}
+READ_AHEAD = 64
+"""Frames the loop takes from its source at a time, so that the compiled build's index can
+request the memory they will need all at once (:mod:`sniffer.rtpindex`)."""
 
 
 class Analyzer:
@@ -118,7 +122,11 @@ class Analyzer:
         elif linktype != self.linktype and self.spool is not None:
             packets = reframed(packets, linktype, self.linktype, self.counters)
             linktype = self.linktype
-        rtp = self.flowtable.rtp
+        index = self.flowtable.rtp
+        rtp = index if isinstance(index, dict) else _NO_FLOWS  # the pure build's index
+        native = self.flowtable.native  # the compiled build's (sniffer/rtpindex.py)
+        find = native.find if native is not None else None
+        prefetch = native.prefetch if native is not None else None
         flush = self.flowtable.flush
         fast = _fast_fields
         slow = self._slow
@@ -131,47 +139,64 @@ class Analyzer:
         batching = self.rtp_batching
         if linktype != LINKTYPE_ETHERNET:
             rtp = _NO_FLOWS
+            find = None
         n = 0
+        source = iter(packets)
+        chunk: list[tuple[float, bytes]] = []
+        failed: BaseException | None = None
         try:
-            for ts, buf in packets:
-                n += 1
+            while failed is None:
+                chunk.clear()
                 try:
-                    if ts >= next_tick:
-                        next_tick = self._tick(ts)
-                    # Ethernet/IPv4 without options, UDP, not a fragment, RTP v2 without
-                    # CSRC/extension, whose bytes 26..37 (addresses, ports) name a known RTP flow
-                    flow = rtp.get(buf[26:38])
-                    if flow is not None and len(buf) >= 54:
-                        etype, ihl, frag, proto, b0, b1, seq, rts, ssrc = fast(buf, 12)
-                        if etype == 0x800 and ihl == 0x45 and proto == 17 and not frag & 0x3FFF:
-                            pt = b1 & 0x7F
-                            if b0 == 0x80 and ssrc == flow.ssrc and pt == flow.pt:
-                                if batching:
-                                    flow.batch = (ts, seq, rts, b1, flow.batch)
-                                    k = flow.batched + 1
-                                    if k < RTP_BATCH:
-                                        flow.batched = k
+                    for item in islice(source, READ_AHEAD):
+                        chunk.append(item)
+                except BaseException as exc:  # the source failed: analyse what it gave, raise
+                    failed = exc
+                if not chunk:
+                    break
+                if prefetch is not None:
+                    prefetch(chunk)
+                for ts, buf in chunk:
+                    n += 1
+                    try:
+                        if ts >= next_tick:
+                            next_tick = self._tick(ts)
+                        # Ethernet/IPv4 without options, UDP, not a fragment, RTP v2 without
+                        # CSRC/extension, whose bytes 26..37 (addresses, ports) name an RTP flow
+                        flow = rtp.get(buf[26:38]) if find is None else find(buf)
+                        if flow is not None and len(buf) >= 54:
+                            etype, ihl, frag, proto, b0, b1, seq, rts, ssrc = fast(buf, 12)
+                            if etype == 0x800 and ihl == 0x45 and proto == 17 and not frag & 0x3FFF:
+                                pt = b1 & 0x7F
+                                if b0 == 0x80 and ssrc == flow.ssrc and pt == flow.pt:
+                                    if batching:
+                                        flow.batch = (ts, seq, rts, b1, flow.batch)
+                                        k = flow.batched + 1
+                                        if k < RTP_BATCH:
+                                            flow.batched = k
+                                        else:
+                                            flush(flow)
                                     else:
-                                        flush(flow)
-                                else:
-                                    flow.stats.add(seq, rts, ts, pt, b1 > 127)
-                                if not seq & smask:
-                                    sample(flow, buf)
-                                pcap = flow.pcap
-                                if pcap is not None:
-                                    pcap.write(ts, buf, caplen)
+                                        flow.stats.add(seq, rts, ts, pt, b1 > 127)
+                                    if not seq & smask:
+                                        sample(flow, buf)
+                                    pcap = flow.pcap
+                                    if pcap is not None:
+                                        pcap.write(ts, buf, caplen)
+                                    continue
+                                end = min(len(buf), 14 + ((buf[16] << 8) | buf[17]))  # no padding
+                                rtp_rare(flow, ts, buf, 42, end, buf, 42)
                                 continue
-                            end = min(len(buf), 14 + ((buf[16] << 8) | buf[17]))  # no padding
-                            rtp_rare(flow, ts, buf, 42, end, buf, 42)
-                            continue
-                    slow(linktype, ts, buf)
-                except Exception as exc:
-                    fault(exc, ts, "packet", len(buf))
+                        slow(linktype, ts, buf)
+                    except Exception as exc:
+                        fault(exc, ts, "packet", len(buf))
         except SinkError as exc:
             reraise_sink_cause(exc)
         finally:
             self._next_tick = next_tick
             self.packets += n
+        if failed is not None:
+            raise failed
 
     def _slow(self, linktype: int, ts: float, buf: bytes) -> None:
         for d in self.decoder.decode(linktype, ts, buf):
@@ -360,25 +385,8 @@ class Analyzer:
 
     def adopt(self, states: Iterable[Mapping[str, Any]]) -> int:
         """Track the calls of a previous process of this sensor (its last snapshot) again:
-        a BYE or RTP for them completes their CDR, flagged ``recovered``. A state that cannot
-        be read is counted (``calls.recovery_bad_state``) and skipped. Returns the calls
-        adopted."""
-        n = 0
-        for state in states:
-            try:
-                call, targets = restore_call(state)
-            except (ValueError, KeyError, TypeError, AttributeError):
-                self.counters.inc("calls.recovery_bad_state")
-                continue
-            if not self.tracker.adopt(call, targets):
-                self.counters.inc("calls.recovery_refused")
-                continue
-            if self.spool is not None and state.get("pcap"):
-                call.pcap = self.spool.adopt_call(call.call_id, call.first_ts)
-            n += 1
-        if n:
-            self.counters.inc("calls.recovered", n)
-        return n
+        :func:`sniffer.calls.snapshot.adopt_calls`. Returns the calls adopted."""
+        return adopt_calls(self.tracker, self.counters, self.spool, states)
 
     def stats(self) -> dict[str, object]:
         return {

@@ -50,6 +50,10 @@ HOT_MODULES = (
 calls per packet (the per-call pcap buffer included), and the worker's analyzer (an interpreted subclass of a compiled class would
 not see its overrides called from compiled code). Their imports outside this set stay
 interpreted and are called through the ordinary Python protocol."""
+NATIVE_MODULES = ("sniffer._flowindex",)
+"""C extensions built and selected with the hot modules, each from the ``.c`` file beside its
+stub (:mod:`sniffer.rtpindex`): the pure build does without them."""
+BUILT_MODULES = HOT_MODULES + NATIVE_MODULES
 GROUP = "sniffer._hot"
 """mypyc group name: the shared library is ``sniffer/_hot__mypyc.<abi>.so``."""
 MANIFEST = "_compiled.json"
@@ -69,9 +73,16 @@ def source_path(module: str, root: Path = _ROOT) -> Path:
     return root.joinpath(*module.split(".")[1:]).with_suffix(".py")
 
 
+def native_source(module: str, root: Path = _ROOT) -> Path:
+    """``sniffer._flowindex`` -> ``<root>/_flowindex.c``."""
+    return source_path(module, root).with_suffix(".c")
+
+
 def source_hashes(root: Path = _ROOT) -> dict[str, str]:
-    """SHA-256 of each hot module's source."""
-    return {m: hashlib.sha256(source_path(m, root).read_bytes()).hexdigest() for m in HOT_MODULES}
+    """SHA-256 of each built module's source (a hot module's ``.py``, a native one's ``.c``)."""
+    paths = {m: source_path(m, root) for m in HOT_MODULES}
+    paths.update((m, native_source(m, root)) for m in NATIVE_MODULES)
+    return {m: hashlib.sha256(p.read_bytes()).hexdigest() for m, p in paths.items()}
 
 
 def _extension(module: str, root: Path) -> Path | None:
@@ -85,8 +96,8 @@ def _extension(module: str, root: Path) -> Path | None:
 
 def why_not_compiled(root: Path = _ROOT) -> str | None:
     """None when the compiled modules are present and built from these sources."""
-    missing = [m for m in HOT_MODULES if _extension(m, root) is None]
-    if len(missing) == len(HOT_MODULES):
+    missing = [m for m in BUILT_MODULES if _extension(m, root) is None]
+    if len(missing) == len(BUILT_MODULES):
         return "not built"
     if missing:
         return f"partly built (no extension for {', '.join(missing)})"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sniffer.compiled import COMPILED, ENV, GROUP, HOT_MODULES, MANIFEST, PURE
+from sniffer.compiled import BUILT_MODULES, COMPILED, ENV, GROUP, MANIFEST, PURE
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("sniffer", "api", "gui", "db")
@@ -98,7 +98,7 @@ def test_without_a_c_compiler_the_wheel_is_pure_and_installs(tmp_path: Path) -> 
 def test_the_compiled_wheel_holds_the_hot_modules(tmp_path: Path) -> None:
     wheel, names = _wheel(tmp_path, CALLSIFT_COMPILE="1")
     so = {n.split(".")[0].replace("/", ".") for n in names if n.endswith(".so")}
-    assert so == {*HOT_MODULES, GROUP + "__mypyc"}
+    assert so == {*BUILT_MODULES, GROUP + "__mypyc"}
     assert f"sniffer/{MANIFEST}" in names
     assert _installed_version(tmp_path, wheel).endswith(f"({COMPILED})")
     assert _installed_version(tmp_path, wheel, "pure").endswith(f"({PURE} ({ENV}=pure))")

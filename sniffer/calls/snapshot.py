@@ -11,12 +11,17 @@ RTP/RTCP statistics (a recovered call's streams start at the restart), the trans
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from sniffer.calls.call import MAX_DTMF_EVENTS, MAX_MEDIA_TARGETS, Call, MediaTarget
 from sniffer.calls.media import CALLEE, CALLER, PayloadMap, interned
 from sniffer.netaddr import ip_to_text, text_to_ip
+
+if TYPE_CHECKING:
+    from sniffer.calls.tracker import CallTracker
+    from sniffer.counters import Counters
+    from sniffer.spool.spool import CallPcapSpool
 
 STATE_VERSION = 1
 RECOVERED = "recovered"
@@ -153,3 +158,30 @@ def _ip(v: Any) -> bytes:
     if ip is None:
         raise ValueError(f"not an IP address: {v!r}")
     return ip
+
+
+def adopt_calls(
+    tracker: CallTracker,
+    counters: Counters,
+    spool: CallPcapSpool | None,
+    states: Iterable[Mapping[str, Any]],
+) -> int:
+    """Give ``tracker`` the calls of a previous process of this sensor (its last snapshot):
+    a BYE or RTP for them completes their CDR, flagged ``recovered``. A state that cannot be
+    read is counted (``calls.recovery_bad_state``) and skipped. Returns the calls adopted."""
+    n = 0
+    for state in states:
+        try:
+            call, targets = restore_call(state)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            counters.inc("calls.recovery_bad_state")
+            continue
+        if not tracker.adopt(call, targets):
+            counters.inc("calls.recovery_refused")
+            continue
+        if spool is not None and state.get("pcap"):
+            call.pcap = spool.adopt_call(call.call_id, call.first_ts)
+        n += 1
+    if n:
+        counters.inc("calls.recovered", n)
+    return n

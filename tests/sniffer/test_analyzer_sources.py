@@ -4,11 +4,14 @@ calls as the capture analysed on its own."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from db.records import CallRecord, Record, record_to_dict
-from sniffer.analyzer import Analyzer
+from sniffer.analyzer import READ_AHEAD, Analyzer
 from sniffer.capture.files import open_capture
 from sniffer.counters import Counters
 from sniffer.decode.datagram import Decoded
@@ -97,3 +100,31 @@ def test_reframe_round_trips_and_refuses() -> None:
     assert reframe(frame[:10], DLT_EN10MB, DLT_LINUX_SLL) is None
     assert reframe(b"\x00" * 20, 101, DLT_EN10MB) is None  # neither IPv4 nor IPv6
     assert reframe(frame, DLT_EN10MB, 9) is None  # PPP is not a target
+
+
+class _SourceFailed(Exception):
+    pass
+
+
+def test_frames_read_ahead_before_a_failing_source_are_analysed() -> None:
+    """The loop takes frames from its source a batch at a time (READ_AHEAD): when the source
+    fails in the middle of a batch, the frames it gave first are analysed, each once, and then
+    the source's own exception reaches the caller."""
+    expected, _ = analyze(CALL)
+    linktype, frames = _frames(CALL)
+    assert len(frames) > 2 * READ_AHEAD
+    cut = READ_AHEAD + READ_AHEAD // 2
+
+    def source() -> Iterator[tuple[float, bytes]]:
+        yield from frames[:cut]
+        raise _SourceFailed("disk gone")
+
+    records: list[Record] = []
+    a = Analyzer(linktype, records.append)
+    with pytest.raises(_SourceFailed, match="disk gone"):
+        a.feed(source())
+    assert a.packets == cut
+    a.feed(frames[cut:])
+    a.finish()
+    assert a.packets == len(frames)
+    assert _plain(records) == _plain(expected)

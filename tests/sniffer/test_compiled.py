@@ -19,7 +19,18 @@ import pytest
 
 from sniffer import compiled
 from sniffer.calls.media import CallStream, PayloadMap
-from sniffer.compiled import COMPILED, ENV, HOT_MODULES, MANIFEST, PURE, source_path
+from sniffer.compiled import (
+    BUILT_MODULES,
+    COMPILED,
+    ENV,
+    HOT_MODULES,
+    MANIFEST,
+    NATIVE_MODULES,
+    PURE,
+    native_source,
+    source_path,
+)
+from sniffer.flowtable import FlowTable
 from sniffer.version import callsift_version, implementation
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +60,8 @@ def test_this_process_runs_what_it_was_asked_for() -> None:
         path = str(importlib.import_module(name).__file__)
         kinds.add(path.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)))
     assert kinds == {impl == COMPILED}
+    index = FlowTable(1).rtp  # the C index goes with the compiled modules, the dict with pure
+    assert type(index).__name__ == ("FlowIndex" if impl == COMPILED else "dict")
 
 
 def test_version_says_which_implementation() -> None:
@@ -81,16 +94,18 @@ def _fake_tree(tmp_path: Path) -> Path:
         dst = source_path(m, root)
         dst.parent.mkdir(parents=True, exist_ok=True)
         dst.write_bytes(source_path(m).read_bytes())
+    for m in NATIVE_MODULES:
+        native_source(m, root).write_bytes(native_source(m).read_bytes())
     return root
 
 
 def test_a_stale_or_partial_build_is_not_used(tmp_path: Path) -> None:
     root = _fake_tree(tmp_path)
     assert compiled.why_not_compiled(root) == "not built"
-    for m in HOT_MODULES[1:]:
+    for m in HOT_MODULES:
         source_path(m, root).with_suffix(SO).write_bytes(b"")
-    assert compiled.why_not_compiled(root) == f"partly built (no extension for {HOT_MODULES[0]})"
-    source_path(HOT_MODULES[0], root).with_suffix(SO).write_bytes(b"")
+    assert compiled.why_not_compiled(root) == "partly built (no extension for sniffer._flowindex)"
+    source_path(NATIVE_MODULES[0], root).with_suffix(SO).write_bytes(b"")
     assert compiled.why_not_compiled(root) == f"no readable {MANIFEST} beside the extensions"
     (root / MANIFEST).write_text(json.dumps({"sources": compiled.source_hashes(root)}))
     assert compiled.why_not_compiled(root) is None
@@ -98,13 +113,22 @@ def test_a_stale_or_partial_build_is_not_used(tmp_path: Path) -> None:
     edited.write_text(edited.read_text() + "\n# edited\n")
     why = compiled.why_not_compiled(root)
     assert why == "stale (edited since the build: sniffer.rtp.stats; make compile)"
+    edited.write_text(edited.read_text().removesuffix("\n# edited\n"))
+    c = native_source("sniffer._flowindex", root)
+    c.write_text(c.read_text() + "\n/* edited */\n")
+    why = compiled.why_not_compiled(root)
+    assert why == "stale (edited since the build: sniffer._flowindex; make compile)"
 
 
 def test_setup_compiles_the_listed_modules() -> None:
     """setup.py reads the module list from sniffer/compiled.py; every listed module exists."""
     for m in HOT_MODULES:
         assert source_path(m).is_file(), m
-    assert "HOT.HOT_MODULES" in (ROOT / "setup.py").read_text()
+    for m in NATIVE_MODULES:
+        assert native_source(m).is_file() and source_path(m).with_suffix(".pyi").is_file(), m
+    setup = (ROOT / "setup.py").read_text()
+    assert "HOT.HOT_MODULES" in setup and "HOT.NATIVE_MODULES" in setup
+    assert len(BUILT_MODULES) == len(HOT_MODULES) + len(NATIVE_MODULES)
 
 
 @pytest.mark.parametrize("module", HOT_MODULES)

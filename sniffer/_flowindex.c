@@ -1,0 +1,451 @@
+/* The compiled build's index of IPv4 RTP flows (sniffer/rtpindex.py says when it is used).
+
+   A mapping from the 12-byte key ``src ip + dst ip + sport + dport`` (``frame[26:38]`` of an
+   untagged Ethernet/IPv4/UDP frame) to a flow object, as the pure build's dict is, with two
+   things a dict cannot do:
+
+   - ``find(frame)`` looks a frame up by its bytes 26..37 in place: no key object is made,
+     and the key is compared where it is stored, in the slot, instead of in a key object
+     elsewhere in memory;
+   - ``prefetch(packets)`` asks the CPU for the memory the packet loop is about to read for a
+     batch of frames (each one's slot, then the first two cache lines of its flow), all at
+     once: with thousands of concurrent streams each stream's state is cold at each of its
+     packets, and these misses then overlap instead of being paid one after another. It is a
+     hint: it changes nothing, and runs no Python code.
+
+   Open addressing with linear probing in a power-of-two array of slots at most half full;
+   deletion shifts the following slots of the cluster back (no tombstones). The hash is keyed
+   with 16 random bytes from the caller, so keys chosen by a peer (ports and addresses in SDP)
+   cannot be made to collide. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define KEY_LEN 12             /* src ip (4), dst ip (4), sport (2), dport (2) */
+#define FRAME_KEY_OFFSET 26    /* Ethernet (14) + the IPv4 header's first 12 bytes */
+#define HASH_KEY_LEN 16
+#define MIN_SLOTS 64
+#define PREFETCH_BLOCK 64      /* frames whose memory is requested together */
+
+typedef struct {
+    uint32_t k[3];             /* the key's bytes */
+    uint32_t pad;
+    PyObject *value;           /* NULL: free slot */
+} Slot;
+
+typedef struct {
+    PyObject_HEAD
+    Slot *slots;
+    size_t mask;               /* slots - 1 */
+    Py_ssize_t len;
+    uint64_t seed[2];
+} FlowIndex;
+
+/* 64x64 -> 128-bit multiply folded to 64 bits (the wyhash mix) */
+static inline uint64_t mix(uint64_t a, uint64_t b)
+{
+    __uint128_t m = (__uint128_t)a * b;
+    return (uint64_t)m ^ (uint64_t)(m >> 64);
+}
+
+static inline size_t home(const FlowIndex *self, const uint32_t *k)
+{
+    uint64_t lo = ((uint64_t)k[1] << 32) | k[0];
+    uint64_t h = mix(lo ^ self->seed[0], (uint64_t)k[2] ^ self->seed[1]);
+    return (size_t)mix(h ^ 0x9E3779B97F4A7C15ull, self->seed[0] ^ 0xBF58476D1CE4E5B9ull)
+           & self->mask;
+}
+
+static inline int same(const uint32_t *a, const uint32_t *b)
+{
+    return a[0] == b[0] && a[1] == b[1] && a[2] == b[2];
+}
+
+/* The slot holding ``k``, or the free slot ending its probe sequence from ``i`` (its home). */
+static inline Slot *probe_from(const FlowIndex *self, const uint32_t *k, size_t i)
+{
+    for (;;) {
+        Slot *s = &self->slots[i];
+        if (s->value == NULL || same(s->k, k))
+            return s;
+        i = (i + 1) & self->mask;
+    }
+}
+
+static inline Slot *probe(const FlowIndex *self, const uint32_t *k)
+{
+    return probe_from(self, k, home(self, k));
+}
+
+static int check_nargs(const char *name, Py_ssize_t nargs)
+{
+    if (nargs == 1 || nargs == 2)
+        return 0;
+    PyErr_Format(PyExc_TypeError, "%s expected 1 or 2 arguments, got %zd", name, nargs);
+    return -1;
+}
+
+static int resize(FlowIndex *self, size_t n)
+{
+    Slot *old = self->slots;
+    size_t old_n = self->mask + 1;
+    Slot *fresh = PyMem_Calloc(n, sizeof(Slot));
+    if (fresh == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    self->slots = fresh;
+    self->mask = n - 1;
+    for (size_t i = 0; i < old_n; i++) {
+        if (old[i].value != NULL)
+            *probe(self, old[i].k) = old[i];
+    }
+    PyMem_Free(old);
+    return 0;
+}
+
+static int not_bytes(PyObject *key)
+{
+    PyErr_Format(PyExc_TypeError, "flow key must be bytes, not %.100s", Py_TYPE(key)->tp_name);
+    return -1;
+}
+
+/* A key to store: exactly KEY_LEN bytes. */
+static int key_of(PyObject *key, uint32_t *k)
+{
+    if (!PyBytes_Check(key))
+        return not_bytes(key);
+    if (PyBytes_GET_SIZE(key) != KEY_LEN) {
+        PyErr_Format(PyExc_ValueError, "flow key must be %d bytes, got %zd", KEY_LEN,
+                     PyBytes_GET_SIZE(key));
+        return -1;
+    }
+    memcpy(k, PyBytes_AS_STRING(key), KEY_LEN);
+    return 0;
+}
+
+/* A key to look up: ``*out`` is its slot, found or free, or NULL for a key of another length
+   (an IPv6 flow's: never held, absent as from a dict). */
+static int slot_of(FlowIndex *self, PyObject *key, Slot **out)
+{
+    if (!PyBytes_Check(key))
+        return not_bytes(key);
+    *out = NULL;
+    if (PyBytes_GET_SIZE(key) == KEY_LEN) {
+        uint32_t k[3];
+        memcpy(k, PyBytes_AS_STRING(key), KEY_LEN);
+        *out = probe(self, k);
+    }
+    return 0;
+}
+
+static inline int held(const Slot *s) { return s != NULL && s->value != NULL; }
+
+/* Empty slot ``s`` and close the gap it leaves in its cluster. */
+static void remove_slot(FlowIndex *self, Slot *s)
+{
+    size_t i = (size_t)(s - self->slots);
+    size_t j = i;
+    for (;;) {
+        j = (j + 1) & self->mask;
+        Slot *t = &self->slots[j];
+        if (t->value == NULL)
+            break;
+        size_t h = home(self, t->k);
+        /* t stays when its home lies cyclically in (i, j]: moving it to i would put it
+           before its home */
+        int stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
+        if (!stays) {
+            self->slots[i] = *t;
+            i = j;
+        }
+    }
+    self->slots[i].value = NULL;
+    self->len--;
+}
+
+/* -- the mapping protocol ----------------------------------------------------------------- */
+
+static Py_ssize_t fi_len(FlowIndex *self) { return self->len; }
+
+static PyObject *fi_subscript(FlowIndex *self, PyObject *key)
+{
+    Slot *s;
+    if (slot_of(self, key, &s) < 0)
+        return NULL;
+    if (!held(s)) {
+        PyErr_SetObject(PyExc_KeyError, key);
+        return NULL;
+    }
+    return Py_NewRef(s->value);
+}
+
+static int fi_ass_subscript(FlowIndex *self, PyObject *key, PyObject *value)
+{
+    Slot *s;
+    if (value == NULL) {
+        if (slot_of(self, key, &s) < 0)
+            return -1;
+        if (!held(s)) {
+            PyErr_SetObject(PyExc_KeyError, key);
+            return -1;
+        }
+        PyObject *old = s->value;
+        remove_slot(self, s);
+        Py_DECREF(old);
+        return 0;
+    }
+    uint32_t k[3];
+    if (key_of(key, k) < 0)
+        return -1;
+    s = probe(self, k);
+    if (s->value != NULL) {
+        Py_SETREF(s->value, Py_NewRef(value));
+        return 0;
+    }
+    memcpy(s->k, k, KEY_LEN);
+    s->value = Py_NewRef(value);
+    self->len++;
+    if ((size_t)self->len * 2 > self->mask + 1)
+        return resize(self, (self->mask + 1) * 2);
+    return 0;
+}
+
+static int fi_contains(FlowIndex *self, PyObject *key)
+{
+    Slot *s;
+    if (slot_of(self, key, &s) < 0)
+        return -1;
+    return held(s);
+}
+
+/* -- methods -------------------------------------------------------------------------------- */
+
+static PyObject *fi_get(FlowIndex *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (check_nargs("get", nargs) < 0)
+        return NULL;
+    Slot *s;
+    if (slot_of(self, args[0], &s) < 0)
+        return NULL;
+    if (held(s))
+        return Py_NewRef(s->value);
+    return Py_NewRef(nargs == 2 ? args[1] : Py_None);
+}
+
+static PyObject *fi_pop(FlowIndex *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (check_nargs("pop", nargs) < 0)
+        return NULL;
+    Slot *s;
+    if (slot_of(self, args[0], &s) < 0)
+        return NULL;
+    if (!held(s)) {
+        if (nargs == 2)
+            return Py_NewRef(args[1]);
+        PyErr_SetObject(PyExc_KeyError, args[0]);
+        return NULL;
+    }
+    PyObject *value = s->value; /* the slot's reference passes to the caller */
+    remove_slot(self, s);
+    return value;
+}
+
+static PyObject *fi_values(FlowIndex *self, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *out = PyList_New(self->len);
+    if (out == NULL)
+        return NULL;
+    Py_ssize_t n = 0;
+    for (size_t i = 0; i <= self->mask; i++) {
+        if (self->slots[i].value != NULL)
+            PyList_SET_ITEM(out, n++, Py_NewRef(self->slots[i].value));
+    }
+    return out;
+}
+
+static PyObject *fi_find(FlowIndex *self, PyObject *frame)
+{
+    if (!PyBytes_Check(frame)) {
+        PyErr_Format(PyExc_TypeError, "frame must be bytes, not %.100s",
+                     Py_TYPE(frame)->tp_name);
+        return NULL;
+    }
+    if (PyBytes_GET_SIZE(frame) < FRAME_KEY_OFFSET + KEY_LEN)
+        Py_RETURN_NONE;
+    uint32_t k[3];
+    memcpy(k, PyBytes_AS_STRING(frame) + FRAME_KEY_OFFSET, KEY_LEN);
+    PyObject *value = probe(self, k)->value;
+    return Py_NewRef(value != NULL ? value : Py_None);
+}
+
+/* The frame of a ``(timestamp, frame)`` item of at least the key's length, else NULL. */
+static inline const char *frame_of(PyObject *item)
+{
+    if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) < 2)
+        return NULL;
+    PyObject *frame = PyTuple_GET_ITEM(item, 1);
+    if (!PyBytes_Check(frame) || PyBytes_GET_SIZE(frame) < FRAME_KEY_OFFSET + KEY_LEN)
+        return NULL;
+    return PyBytes_AS_STRING(frame);
+}
+
+static void prefetch_block(FlowIndex *self, PyObject **items, Py_ssize_t n)
+{
+    size_t at[PREFETCH_BLOCK];
+    uint32_t keys[PREFETCH_BLOCK][3];
+    Py_ssize_t m = 0;
+    /* 1: each frame's home slot */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const char *frame = frame_of(items[i]);
+        if (frame == NULL)
+            continue;
+        memcpy(keys[m], frame + FRAME_KEY_OFFSET, KEY_LEN);
+        at[m] = home(self, keys[m]);
+        __builtin_prefetch(&self->slots[at[m]]);
+        m++;
+    }
+    /* 2: the flows found (their first two cache lines) */
+    for (Py_ssize_t i = 0; i < m; i++) {
+        PyObject *flow = probe_from(self, keys[i], at[i])->value;
+        if (flow == NULL)
+            continue;
+        __builtin_prefetch(flow);
+        __builtin_prefetch((const char *)flow + 64);
+    }
+}
+
+static PyObject *fi_prefetch(FlowIndex *self, PyObject *packets)
+{
+    if (!PyList_Check(packets)) {
+        PyErr_Format(PyExc_TypeError, "packets must be a list, not %.100s",
+                     Py_TYPE(packets)->tp_name);
+        return NULL;
+    }
+    /* no Python code runs here: the list cannot change under the loop */
+    Py_ssize_t n = PyList_GET_SIZE(packets);
+    for (Py_ssize_t i = 0; i < n; i += PREFETCH_BLOCK) {
+        Py_ssize_t len = n - i < PREFETCH_BLOCK ? n - i : PREFETCH_BLOCK;
+        prefetch_block(self, &PyList_GET_ITEM(packets, i), len);
+    }
+    Py_RETURN_NONE;
+}
+
+/* -- the type --------------------------------------------------------------------------- */
+
+static PyObject *fi_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    Py_buffer key;
+    static char *kwlist[] = {"hash_key", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "y*:FlowIndex", kwlist, &key))
+        return NULL;
+    if (key.len != HASH_KEY_LEN) {
+        PyErr_Format(PyExc_ValueError, "hash_key must be %d bytes, got %zd", HASH_KEY_LEN,
+                     key.len);
+        PyBuffer_Release(&key);
+        return NULL;
+    }
+    FlowIndex *self = (FlowIndex *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        PyBuffer_Release(&key);
+        return NULL;
+    }
+    memcpy(self->seed, key.buf, HASH_KEY_LEN);
+    PyBuffer_Release(&key);
+    self->slots = PyMem_Calloc(MIN_SLOTS, sizeof(Slot));
+    if (self->slots == NULL) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    self->mask = MIN_SLOTS - 1;
+    return (PyObject *)self;
+}
+
+static int fi_traverse(FlowIndex *self, visitproc visit, void *arg)
+{
+    if (self->slots != NULL) {
+        for (size_t i = 0; i <= self->mask; i++)
+            Py_VISIT(self->slots[i].value);
+    }
+    return 0;
+}
+
+static int fi_clear(FlowIndex *self)
+{
+    if (self->slots != NULL) {
+        for (size_t i = 0; i <= self->mask; i++)
+            Py_CLEAR(self->slots[i].value);
+    }
+    self->len = 0;
+    return 0;
+}
+
+static void fi_dealloc(FlowIndex *self)
+{
+    PyObject_GC_UnTrack(self);
+    fi_clear(self);
+    PyMem_Free(self->slots);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMethodDef fi_methods[] = {
+    {"get", (PyCFunction)(void (*)(void))fi_get, METH_FASTCALL,
+     "get(key, default=None): the flow at a 12-byte key."},
+    {"pop", (PyCFunction)(void (*)(void))fi_pop, METH_FASTCALL,
+     "pop(key[, default]): remove and return the flow at key."},
+    {"values", (PyCFunction)fi_values, METH_NOARGS, "values(): a list of the flows."},
+    {"find", (PyCFunction)fi_find, METH_O,
+     "find(frame): the flow keyed by frame[26:38], None if none or the frame is shorter."},
+    {"prefetch", (PyCFunction)fi_prefetch, METH_O,
+     "prefetch(packets): request the memory find() and the flows found will read for a list "
+     "of (timestamp, frame) items; changes nothing."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMappingMethods fi_mapping = {
+    .mp_length = (lenfunc)fi_len,
+    .mp_subscript = (binaryfunc)fi_subscript,
+    .mp_ass_subscript = (objobjargproc)fi_ass_subscript,
+};
+
+static PySequenceMethods fi_sequence = {
+    .sq_contains = (objobjproc)fi_contains,
+};
+
+static PyTypeObject FlowIndexType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "sniffer._flowindex.FlowIndex",
+    .tp_doc = "FlowIndex(hash_key): IPv4 RTP flows by 12-byte 4-tuple key.",
+    .tp_basicsize = sizeof(FlowIndex),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = fi_new,
+    .tp_dealloc = (destructor)fi_dealloc,
+    .tp_traverse = (traverseproc)fi_traverse,
+    .tp_clear = (inquiry)fi_clear,
+    .tp_methods = fi_methods,
+    .tp_as_mapping = &fi_mapping,
+    .tp_as_sequence = &fi_sequence,
+};
+
+static struct PyModuleDef flowindex_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "sniffer._flowindex",
+    .m_doc = "The compiled build's index of IPv4 RTP flows.",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC PyInit__flowindex(void)
+{
+    if (PyType_Ready(&FlowIndexType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&flowindex_module);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddObjectRef(m, "FlowIndex", (PyObject *)&FlowIndexType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
