@@ -112,10 +112,10 @@ def add_ratios(rows: list[dict[str, Any]], names: list[str], key: str) -> None:
 
 def variants(args: argparse.Namespace) -> dict[str, tuple[dict[str, str], int]]:
     """Column name -> (environment, workers): the pure and compiled hot paths in one process,
-    the compiled one with 2 workers, and ``--baseline-tree`` (pure) when given."""
+    the compiled one with 2 workers, and ``--baseline-tree`` (``--baseline-impl``) when given."""
     out: dict[str, tuple[dict[str, str], int]] = {}
     if args.baseline_tree:
-        out["before"] = (tree_env(Path(args.baseline_tree).resolve(), "pure"), 1)
+        out["before"] = (tree_env(Path(args.baseline_tree).resolve(), args.baseline_impl), 1)
     out["pure"] = (tree_env(ROOT, "pure"), 1)
     if compiled_built():
         out["compiled"] = (tree_env(ROOT, "compiled"), 1)
@@ -167,7 +167,7 @@ def cpu_mode(args: argparse.Namespace) -> dict[str, Any]:
     add_ratios(rows, list(runs), "us_per_packet")
     return {"rows": rows, "variants": list(runs), "base": base,
             "call_seconds": args.call_seconds, "repeat": args.repeat,
-            "baseline_rev": args.baseline_rev}  # fmt: skip
+            "baseline_rev": args.baseline_rev, "baseline_impl": args.baseline_impl}  # fmt: skip
 
 
 def cpu_doc(r: dict[str, Any]) -> list[str]:
@@ -213,7 +213,8 @@ def cpu_doc(r: dict[str, Any]) -> list[str]:
                 line += f" {c['pps'] / t['pps']:.2f} |"
         lines.append(line)
     if "before" in names:
-        lines += ["", f"before: {r['baseline_rev'] or 'the baseline tree'}, pure Python."]
+        impl = "compiled" if r.get("baseline_impl") == "compiled" else "pure Python"
+        lines += ["", f"before: {r['baseline_rev'] or 'the baseline tree'}, {impl}."]
     return lines
 
 
@@ -300,6 +301,8 @@ def main() -> int:
                     help="also run callsift from this source tree (e.g. `git archive REV | tar "
                     "-x -C DIR`), interleaved with this tree's runs")  # fmt: skip
     ap.add_argument("--baseline-rev", default="", help="what the baseline tree is (for the doc)")
+    ap.add_argument("--baseline-impl", choices=("pure", "compiled"), default="pure",
+                    help="the baseline tree's hot path (compiled: built there by make compile)")  # fmt: skip
     ap.add_argument("--no-doc", action="store_true", help="do not update docs/BENCHMARKS.md")
     args = ap.parse_args()
     args.concurrent = [int(c) for c in args.concurrent.split(",")]

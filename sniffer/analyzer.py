@@ -139,7 +139,7 @@ class Analyzer:
         batching = self.rtp_batching
         if linktype != LINKTYPE_ETHERNET:
             rtp = _NO_FLOWS
-            find = None
+            find = prefetch = None
         n = 0
         source = iter(packets)
         chunk: list[tuple[float, bytes]] = []
