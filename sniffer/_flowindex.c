@@ -205,11 +205,14 @@ static int fi_ass_subscript(FlowIndex *self, PyObject *key, PyObject *value)
         Py_SETREF(s->value, Py_NewRef(value));
         return 0;
     }
+    if ((size_t)(self->len + 1) * 2 > self->mask + 1) { /* grow first: a failure stores nothing */
+        if (resize(self, (self->mask + 1) * 2) < 0)
+            return -1;
+        s = probe(self, k);
+    }
     memcpy(s->k, k, KEY_LEN);
     s->value = Py_NewRef(value);
     self->len++;
-    if ((size_t)self->len * 2 > self->mask + 1)
-        return resize(self, (self->mask + 1) * 2);
     return 0;
 }
 
@@ -372,13 +375,23 @@ static int fi_traverse(FlowIndex *self, visitproc visit, void *arg)
     return 0;
 }
 
+/* Remove every flow; each is released only once the table is consistent without it, so
+   whatever its release runs finds a sound index. */
 static int fi_clear(FlowIndex *self)
 {
-    if (self->slots != NULL) {
-        for (size_t i = 0; i <= self->mask; i++)
-            Py_CLEAR(self->slots[i].value);
+    size_t i = 0;
+    while (self->slots != NULL && self->len > 0) {
+        if (i > self->mask)
+            i = 0;
+        Slot *s = &self->slots[i];
+        if (s->value == NULL) {
+            i++;
+            continue;
+        }
+        PyObject *value = s->value;
+        remove_slot(self, s); /* may shift a later flow into slot i: looked at again */
+        Py_DECREF(value);
     }
-    self->len = 0;
     return 0;
 }
 

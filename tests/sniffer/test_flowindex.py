@@ -170,3 +170,26 @@ def test_a_cycle_through_the_index_is_collected() -> None:
     del index, flow
     gc.collect()
     assert gone() is None
+
+
+def test_a_flow_released_by_the_index_may_change_it() -> None:
+    """Releasing a flow can run code (a finalizer) that uses the index: it finds it sound."""
+    index = _index()
+    other = KEY[:-1] + b"\x21"
+
+    class AddsAnother:
+        def __del__(self) -> None:
+            index[other] = Flow()
+
+    index[KEY] = AddsAnother()
+    del index[KEY]
+    assert KEY not in index and other in index and len(index) == 1
+    index[KEY] = AddsAnother()
+    index[KEY] = Flow()  # replaced: the old flow's finalizer sets ``other`` again
+    assert len(index) == 2
+    keys = [os.urandom(12) for _ in range(100)]
+    for k in keys:
+        index[k] = AddsAnother()  # growth (64 slots, then 128, 256) with flows held
+    for k in keys:
+        assert index.pop(k) is not None
+    assert len(index) == 2
