@@ -2,10 +2,11 @@
 the distribution is in pyproject.toml.
 
 ``CALLSIFT_COMPILE`` chooses: ``auto`` (default) compiles sniffer.compiled.HOT_MODULES with
-mypyc, and sniffer.compiled.NATIVE_MODULES from their C sources, when mypyc, a C compiler and the Python headers are all here and builds the pure wheel
-otherwise (a pip install in an isolated build environment has no mypyc: pure, installs
-anywhere); ``1`` compiles or fails (the isolated build environment gets mypy); ``0`` never.
-A failed compile in ``auto`` mode falls back to pure Python with a warning.
+mypyc, and sniffer.compiled.NATIVE_MODULES from their C sources, when mypyc, a C compiler and
+the Python headers are all here, and builds the pure wheel otherwise (a pip install in an
+isolated build environment has no mypyc: pure, installs anywhere); ``1`` compiles or fails
+(the isolated build environment gets mypy); ``0`` never. A failed compile in ``auto`` mode
+falls back to pure Python with a warning.
 
 ``make compile`` builds in place (``setup.py build_ext --inplace``) and skips the whole build
 when ``sniffer/_compiled.json`` says the extensions were built from the current sources.
