@@ -122,9 +122,10 @@ class Analyzer:
         elif linktype != self.linktype and self.spool is not None:
             packets = reframed(packets, linktype, self.linktype, self.counters)
             linktype = self.linktype
-        index = self.flowtable.rtp
-        rtp = index if isinstance(index, dict) else _NO_FLOWS  # the pure build's index
-        native = self.flowtable.native  # the compiled build's (sniffer/rtpindex.py)
+        index = self.flowtable.rtp  # no fast path for frames of another link type:
+        eth = linktype == LINKTYPE_ETHERNET
+        rtp = index if eth and isinstance(index, dict) else _NO_FLOWS  # the pure build's
+        native = index if eth and not isinstance(index, dict) else None  # the C index
         find = native.find if native is not None else None
         prefetch = native.prefetch if native is not None else None
         flush = self.flowtable.flush
@@ -137,9 +138,6 @@ class Analyzer:
         fault = self.guard.fault
         next_tick = self._next_tick
         batching = self.rtp_batching
-        if linktype != LINKTYPE_ETHERNET:
-            rtp = _NO_FLOWS
-            find = prefetch = None
         n = 0
         source = iter(packets)
         chunk: list[tuple[float, bytes]] = []

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sniffer.flows import RTP, Batch, Flow, split_key
-from sniffer.rtpindex import RtpIndex, native_index
+from sniffer.rtpindex import new_rtp_index
 
 if TYPE_CHECKING:
     from sniffer._flowindex import FlowIndex
@@ -40,16 +40,14 @@ def _no_fault(exc: Exception, ts: float, where: str, size: int = -1) -> None:
 class FlowTable:
     """See the module docstring."""
 
-    __slots__ = ("fault", "flows", "max_orphans", "native", "orphans", "rtp")
+    __slots__ = ("fault", "flows", "max_orphans", "orphans", "rtp")
 
     def __init__(self, max_orphans: int) -> None:
         self.flows: dict[bytes, Flow] = {}
         """Every cached UDP flow (RTP, RTCP, unbound), by 4-tuple key."""
-        self.native: FlowIndex | None = native_index()
-        """The compiled build's C index (:mod:`sniffer.rtpindex`), None in the pure one."""
-        pure: dict[bytes, Flow] = {}
-        self.rtp: RtpIndex = self.native if self.native is not None else pure
-        """The IPv4 RTP flows bound to calls: what the inline fast path looks up."""
+        self.rtp: dict[bytes, Flow] | FlowIndex = new_rtp_index()
+        """The IPv4 RTP flows bound to calls: what the inline fast path looks up (a dict in
+        the pure build, the C index in the compiled one: :mod:`sniffer.rtpindex`)."""
         self.orphans: dict[bytes, Flow] = {}
         """The unbound flows (each reported as a stream once it ends, if it qualifies)."""
         self.max_orphans = max_orphans

@@ -18,8 +18,7 @@ must not be choosable to collide.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from sniffer import compiled
 
@@ -30,21 +29,10 @@ if TYPE_CHECKING:
 HASH_KEY_BYTES = 16
 
 
-class RtpIndex(Protocol):
-    """What :class:`sniffer.flowtable.FlowTable` does with its index (a dict or the C one)."""
-
-    def __len__(self) -> int: ...
-    def __contains__(self, key: object, /) -> bool: ...
-    def __setitem__(self, key: bytes, flow: Flow, /) -> None: ...
-    def get(self, key: bytes, default: None = None, /) -> Flow | None: ...
-    def pop(self, key: bytes, default: None, /) -> Flow | None: ...
-    def values(self) -> Iterable[Flow]: ...
-
-
-def native_index() -> FlowIndex | None:
-    """A new C index when this process runs the compiled build, else None."""
+def new_rtp_index() -> dict[bytes, Flow] | FlowIndex:
+    """A new index: the C one when this process runs the compiled build, else a dict."""
     if compiled.implementation() != compiled.COMPILED:
-        return None
+        return {}
     from sniffer._flowindex import FlowIndex
 
     return FlowIndex(os.urandom(HASH_KEY_BYTES))
