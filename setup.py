@@ -93,6 +93,7 @@ def _ext_modules() -> list[Any]:
         Extension(
             m,
             [str(HOT.native_source(m, ROOT / "sniffer").relative_to(ROOT))],
+            depends=[str(h.relative_to(ROOT)) for h in HOT.native_headers(m, ROOT / "sniffer")],
             extra_compile_args=["-O2"],
         )
         for m in HOT.NATIVE_MODULES

@@ -8,76 +8,20 @@
      and the key is compared where it is stored, in the slot, instead of in a key object
      elsewhere in memory;
    - ``prefetch(packets)`` asks the CPU for the memory the packet loop is about to read for a
-     batch of frames (each one's slot, then the first two cache lines of its flow), all at
-     once: with thousands of concurrent streams each stream's state is cold at each of its
-     packets, and these misses then overlap instead of being paid one after another. It is a
-     hint: it changes nothing, and runs no Python code.
+     batch of frames (each one's slot, then the first two cache lines of its flow and of the
+     object ``hint()`` named for it: the flow's statistics), all at once: with thousands of
+     concurrent streams each stream's state is cold at each of its packets, and these misses
+     then overlap instead of being paid one after another. It changes nothing, and runs no
+     Python code.
 
-   Open addressing with linear probing in a power-of-two array of slots at most half full;
-   deletion shifts the following slots of the cluster back (no tombstones). The hash is keyed
-   with 16 random bytes from the caller, so keys chosen by a peer (ports and addresses in SDP)
-   cannot be made to collide. */
+   The table itself (slots, probing, growth, deletion) is in _flowindex_table.h. Its hash is
+   keyed with 16 random bytes from the caller, so keys chosen by a peer (ports and addresses
+   in SDP) cannot be made to collide. */
 
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdint.h>
-#include <string.h>
+#include "_flowindex_table.h"
 
-#define KEY_LEN 12             /* src ip (4), dst ip (4), sport (2), dport (2) */
 #define FRAME_KEY_OFFSET 26    /* Ethernet (14) + the IPv4 header's first 12 bytes */
-#define HASH_KEY_LEN 16
-#define MIN_SLOTS 64
 #define PREFETCH_BLOCK 64      /* frames whose memory is requested together */
-
-typedef struct {
-    uint32_t k[3];             /* the key's bytes */
-    uint32_t pad;
-    PyObject *value;           /* NULL: free slot */
-} Slot;
-
-typedef struct {
-    PyObject_HEAD
-    Slot *slots;
-    size_t mask;               /* slots - 1 */
-    Py_ssize_t len;
-    uint64_t seed[2];
-} FlowIndex;
-
-/* 64x64 -> 128-bit multiply folded to 64 bits (the wyhash mix) */
-static inline uint64_t mix(uint64_t a, uint64_t b)
-{
-    __uint128_t m = (__uint128_t)a * b;
-    return (uint64_t)m ^ (uint64_t)(m >> 64);
-}
-
-static inline size_t home(const FlowIndex *self, const uint32_t *k)
-{
-    uint64_t lo = ((uint64_t)k[1] << 32) | k[0];
-    uint64_t h = mix(lo ^ self->seed[0], (uint64_t)k[2] ^ self->seed[1]);
-    return (size_t)mix(h ^ 0x9E3779B97F4A7C15ull, self->seed[0] ^ 0xBF58476D1CE4E5B9ull)
-           & self->mask;
-}
-
-static inline int same(const uint32_t *a, const uint32_t *b)
-{
-    return a[0] == b[0] && a[1] == b[1] && a[2] == b[2];
-}
-
-/* The slot holding ``k``, or the free slot ending its probe sequence from ``i`` (its home). */
-static inline Slot *probe_from(const FlowIndex *self, const uint32_t *k, size_t i)
-{
-    for (;;) {
-        Slot *s = &self->slots[i];
-        if (s->value == NULL || same(s->k, k))
-            return s;
-        i = (i + 1) & self->mask;
-    }
-}
-
-static inline Slot *probe(const FlowIndex *self, const uint32_t *k)
-{
-    return probe_from(self, k, home(self, k));
-}
 
 static int check_nargs(const char *name, Py_ssize_t nargs)
 {
@@ -85,85 +29,6 @@ static int check_nargs(const char *name, Py_ssize_t nargs)
         return 0;
     PyErr_Format(PyExc_TypeError, "%s expected 1 or 2 arguments, got %zd", name, nargs);
     return -1;
-}
-
-static int resize(FlowIndex *self, size_t n)
-{
-    Slot *old = self->slots;
-    size_t old_n = self->mask + 1;
-    Slot *fresh = PyMem_Calloc(n, sizeof(Slot));
-    if (fresh == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    self->slots = fresh;
-    self->mask = n - 1;
-    for (size_t i = 0; i < old_n; i++) {
-        if (old[i].value != NULL)
-            *probe(self, old[i].k) = old[i];
-    }
-    PyMem_Free(old);
-    return 0;
-}
-
-static int not_bytes(PyObject *key)
-{
-    PyErr_Format(PyExc_TypeError, "flow key must be bytes, not %.100s", Py_TYPE(key)->tp_name);
-    return -1;
-}
-
-/* A key to store: exactly KEY_LEN bytes. */
-static int key_of(PyObject *key, uint32_t *k)
-{
-    if (!PyBytes_Check(key))
-        return not_bytes(key);
-    if (PyBytes_GET_SIZE(key) != KEY_LEN) {
-        PyErr_Format(PyExc_ValueError, "flow key must be %d bytes, got %zd", KEY_LEN,
-                     PyBytes_GET_SIZE(key));
-        return -1;
-    }
-    memcpy(k, PyBytes_AS_STRING(key), KEY_LEN);
-    return 0;
-}
-
-/* A key to look up: ``*out`` is its slot, found or free, or NULL for a key of another length
-   (an IPv6 flow's: never held, absent as from a dict). */
-static int slot_of(FlowIndex *self, PyObject *key, Slot **out)
-{
-    if (!PyBytes_Check(key))
-        return not_bytes(key);
-    *out = NULL;
-    if (PyBytes_GET_SIZE(key) == KEY_LEN) {
-        uint32_t k[3];
-        memcpy(k, PyBytes_AS_STRING(key), KEY_LEN);
-        *out = probe(self, k);
-    }
-    return 0;
-}
-
-static inline int held(const Slot *s) { return s != NULL && s->value != NULL; }
-
-/* Empty slot ``s`` and close the gap it leaves in its cluster. */
-static void remove_slot(FlowIndex *self, Slot *s)
-{
-    size_t i = (size_t)(s - self->slots);
-    size_t j = i;
-    for (;;) {
-        j = (j + 1) & self->mask;
-        Slot *t = &self->slots[j];
-        if (t->value == NULL)
-            break;
-        size_t h = home(self, t->k);
-        /* t stays when its home lies cyclically in (i, j]: moving it to i would put it
-           before its home */
-        int stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
-        if (!stays) {
-            self->slots[i] = *t;
-            i = j;
-        }
-    }
-    self->slots[i].value = NULL;
-    self->len--;
 }
 
 /* -- the mapping protocol ----------------------------------------------------------------- */
@@ -202,6 +67,7 @@ static int fi_ass_subscript(FlowIndex *self, PyObject *key, PyObject *value)
         return -1;
     s = probe(self, k);
     if (s->value != NULL) {
+        s->hint = NULL;
         Py_SETREF(s->value, Py_NewRef(value));
         return 0;
     }
@@ -211,6 +77,7 @@ static int fi_ass_subscript(FlowIndex *self, PyObject *key, PyObject *value)
         s = probe(self, k);
     }
     memcpy(s->k, k, KEY_LEN);
+    s->hint = NULL;
     s->value = Py_NewRef(value);
     self->len++;
     return 0;
@@ -269,6 +136,41 @@ static PyObject *fi_values(FlowIndex *self, PyObject *Py_UNUSED(ignored))
     return out;
 }
 
+/* The slot holding a key given to hint() or hint_address(), or NULL (absent). */
+static int held_slot(FlowIndex *self, const char *name, PyObject *const *args,
+                     Py_ssize_t nargs, Py_ssize_t want, Slot **out)
+{
+    if (nargs != want) {
+        PyErr_Format(PyExc_TypeError, "%s expected %zd argument%s, got %zd", name, want,
+                     want == 1 ? "" : "s", nargs);
+        return -1;
+    }
+    if (slot_of(self, args[0], out) < 0)
+        return -1;
+    if (!held(*out))
+        *out = NULL;
+    return 0;
+}
+
+static PyObject *fi_hint(FlowIndex *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Slot *s;
+    if (held_slot(self, "hint", args, nargs, 2, &s) < 0)
+        return NULL;
+    if (s == NULL)
+        Py_RETURN_FALSE;
+    s->hint = args[1];
+    Py_RETURN_TRUE;
+}
+
+static PyObject *fi_hint_address(FlowIndex *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Slot *s;
+    if (held_slot(self, "hint_address", args, nargs, 1, &s) < 0)
+        return NULL;
+    return PyLong_FromVoidPtr(s != NULL ? (void *)s->hint : NULL);
+}
+
 static PyObject *fi_find(FlowIndex *self, PyObject *frame)
 {
     if (!PyBytes_Check(frame)) {
@@ -310,13 +212,17 @@ static void prefetch_block(FlowIndex *self, PyObject **items, Py_ssize_t n)
         __builtin_prefetch(&self->slots[at[m]]);
         m++;
     }
-    /* 2: the flows found (their first two cache lines) */
+    /* 2: the flows found and their hints (the first two cache lines of each) */
     for (Py_ssize_t i = 0; i < m; i++) {
-        PyObject *flow = probe_from(self, keys[i], at[i])->value;
-        if (flow == NULL)
+        const Slot *s = probe_from(self, keys[i], at[i]);
+        if (s->value == NULL)
             continue;
-        __builtin_prefetch(flow);
-        __builtin_prefetch((const char *)flow + 64);
+        __builtin_prefetch(s->value);
+        __builtin_prefetch((const char *)s->value + 64);
+        if (s->hint != NULL) {
+            __builtin_prefetch(s->hint);
+            __builtin_prefetch((const char *)s->hint + 64);
+        }
     }
 }
 
@@ -411,6 +317,12 @@ static PyMethodDef fi_methods[] = {
     {"values", (PyCFunction)fi_values, METH_NOARGS, "values(): a list of the flows."},
     {"find", (PyCFunction)fi_find, METH_O,
      "find(frame): the flow keyed by frame[26:38], None if none or the frame is shorter."},
+    {"hint", (PyCFunction)(void (*)(void))fi_hint, METH_FASTCALL,
+     "hint(key, obj): prefetch() also requests obj's first two cache lines for the frames of "
+     "key's flow, until that flow is replaced or removed (obj is not referenced: only its "
+     "address is kept, never read); False if key is absent."},
+    {"hint_address", (PyCFunction)(void (*)(void))fi_hint_address, METH_FASTCALL,
+     "hint_address(key): the address hint() gave for key's flow, 0 if none or absent."},
     {"prefetch", (PyCFunction)fi_prefetch, METH_O,
      "prefetch(packets): request the memory find() and the flows found will read for a list "
      "of (timestamp, frame) items; changes nothing."},

@@ -32,7 +32,7 @@ from sniffer.faults import (
     unwrap_sink_errors,
 )
 from sniffer.flows import Flow, flow_key
-from sniffer.flowtable import RTP_BATCH, FlowTable
+from sniffer.flowtable import FlowTable
 from sniffer.media_path import MediaPath
 from sniffer.signalling import Signalling, Sink
 from sniffer.sip.framing import looks_like_sip
@@ -87,7 +87,6 @@ class Analyzer:
         )
         self.spool = spool
         self.flowtable = FlowTable(cfg.max_orphan_flows)
-        self.flowtable.fault = self.guard.fault
         self.diagnosis = Diagnoser(cfg.diagnosis)
         self.signalling.observe = self.diagnosis.on_sip
         self.media = MediaPath(
@@ -102,9 +101,6 @@ class Analyzer:
         block or raise."""
         self._next_tick = float("-inf")
         self._last_tick = float("-inf")
-        self.rtp_batching = cfg.rtp_batch
-        """``analysis.rtp_batch``: the fast path batches a flow's packets
-        (:data:`~sniffer.flowtable.RTP_BATCH`) instead of handing each to the statistics."""
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -128,7 +124,6 @@ class Analyzer:
         native = index if eth and not isinstance(index, dict) else None  # the C index
         find = native.find if native is not None else None
         prefetch = native.prefetch if native is not None else None
-        flush = self.flowtable.flush
         fast = _fast_fields
         slow = self._slow
         rtp_rare = self.media.rtp_rare
@@ -137,7 +132,6 @@ class Analyzer:
         smask = self.diagnosis.sample_mask
         fault = self.guard.fault
         next_tick = self._next_tick
-        batching = self.rtp_batching
         n = 0
         source = iter(packets)
         chunk: list[tuple[float, bytes]] = []
@@ -167,15 +161,7 @@ class Analyzer:
                             if etype == 0x800 and ihl == 0x45 and proto == 17 and not frag & 0x3FFF:
                                 pt = b1 & 0x7F
                                 if b0 == 0x80 and ssrc == flow.ssrc and pt == flow.pt:
-                                    if batching:
-                                        flow.batch = (ts, seq, rts, b1, flow.batch)
-                                        k = flow.batched + 1
-                                        if k < RTP_BATCH:
-                                            flow.batched = k
-                                        else:
-                                            flush(flow)
-                                    else:
-                                        flow.stats.add(seq, rts, ts, pt, b1 > 127)
+                                    flow.stats.add(seq, rts, ts, pt, b1 > 127)
                                     if not seq & smask:
                                         sample(flow, buf)
                                     pcap = flow.pcap
@@ -277,7 +263,6 @@ class Analyzer:
         self._last_tick = ts
         fault = self.guard.fault
         try:
-            self.flowtable.flush_all()  # the statistics are read from here on
             self.tracker_reap(ts)
         except Exception as exc:
             fault(exc, ts, "call timeouts")
@@ -355,7 +340,6 @@ class Analyzer:
     def finish(self, reason: str = "unterminated") -> None:
         """End of input: emit every open call (``reason`` is the state of those never ended)."""
         with unwrap_sink_errors():
-            self.flowtable.flush_all()
             for call, why in self.tracker.drain(reason):
                 try:
                     self.emit_call(call, why)
@@ -377,7 +361,6 @@ class Analyzer:
         files hold what the state says."""
         if self.spool is not None:
             self.spool.flush_all()
-        self.flowtable.flush_all()
         last = self.tracker.last_activity
         return [call_state_json(c, last(c)) for c in self.tracker.calls.values()]
 

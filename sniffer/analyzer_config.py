@@ -44,8 +44,6 @@ class AnalyzerConfig:
     new calls are refused (counted): memory stays bounded whatever arrives."""
     max_registrations: int = _A.max_registrations
     """REGISTER attempts awaiting their answer, the same way."""
-    rtp_batch: bool = _A.rtp_batch
-    """Fast-path RTP to the statistics in batches (:data:`sniffer.flowtable.RTP_BATCH`)."""
     decoder: DecoderSettings = field(default_factory=DecoderSettings)
     """Ports and limits of the packet decoder."""
     diagnosis: DiagnosisSettings = field(default_factory=DiagnosisSettings)
@@ -62,7 +60,6 @@ class AnalyzerConfig:
             sip_tcp_ports=frozenset(a.sip_tcp_ports),
             max_calls=a.max_calls,
             max_registrations=a.max_registrations,
-            rtp_batch=a.rtp_batch,
             decoder=settings.decoder,
             diagnosis=settings.diagnosis,
         )

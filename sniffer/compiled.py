@@ -78,11 +78,22 @@ def native_source(module: str, root: Path = _ROOT) -> Path:
     return source_path(module, root).with_suffix(".c")
 
 
+def native_headers(module: str, root: Path = _ROOT) -> list[Path]:
+    """The headers a native module's ``.c`` includes: ``<root>/_flowindex_*.h``, sorted."""
+    c = native_source(module, root)
+    return sorted(c.parent.glob(f"{c.stem}_*.h"))
+
+
 def source_hashes(root: Path = _ROOT) -> dict[str, str]:
-    """SHA-256 of each built module's source (a hot module's ``.py``, a native one's ``.c``)."""
-    paths = {m: source_path(m, root) for m in HOT_MODULES}
-    paths.update((m, native_source(m, root)) for m in NATIVE_MODULES)
-    return {m: hashlib.sha256(p.read_bytes()).hexdigest() for m, p in paths.items()}
+    """SHA-256 of each built module's source: a hot module's ``.py``; a native one's ``.c``,
+    then each of its headers' name and text."""
+    out = {m: hashlib.sha256(source_path(m, root).read_bytes()).hexdigest() for m in HOT_MODULES}
+    for m in NATIVE_MODULES:
+        h = hashlib.sha256(native_source(m, root).read_bytes())
+        for header in native_headers(m, root):
+            h.update(header.name.encode() + b"\0" + header.read_bytes())
+        out[m] = h.hexdigest()
+    return out
 
 
 def _extension(module: str, root: Path) -> Path | None:

@@ -7,7 +7,7 @@ The analyzer keys flows by the 12 bytes ``src_ip + dst_ip + sport + dport`` for 
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sniffer.rtp.stats import StreamStats
 
@@ -24,10 +24,6 @@ UNBOUND = 2
 """RTP-looking traffic bound to no call (counted; reported as an orphan stream if it persists)."""
 
 _PORTS = struct.Struct("!HH")
-
-Batch = tuple[float, int, int, int, Any]
-"""A flow's batched fast-path packets (:attr:`Flow.batch`); the link to the older ones is
-``Batch | None``, typed Any: mypyc cannot compile a recursive type alias."""
 
 
 class _NoStream(StreamStats):
@@ -58,14 +54,12 @@ class _FastFields:
     flows the flow is cold at each packet, and these fields then share its first cache line
     instead of being spread over three."""
 
-    __slots__ = ("batch", "batched", "pcap", "pt", "ssrc", "stats")
+    __slots__ = ("pcap", "pt", "ssrc", "stats")
 
     stats: StreamStats
     ssrc: int
     pt: int
     pcap: CallPcap | None
-    batch: Batch | None
-    batched: int
 
 
 class Flow(_FastFields):
@@ -107,16 +101,10 @@ class Flow(_FastFields):
         self.stream: CallStream | None = None
         self.pcap = None
         self.streams: dict[int, CallStream] = {}
-        self.batch = None
-        """Fast-path packets of the current stream not yet given to its statistics, newest
-        first: (arrival time, sequence number, RTP timestamp, second header byte, the older
-        ones); see :meth:`sniffer.flowtable.FlowTable.flush`. A chain of tuples rather than
-        a list: appending touches no other object than the flow."""
-        self.batched = 0
-        """Packets in :attr:`batch`."""
 
     def select(self, stream: CallStream, pt: int) -> None:
-        """Make ``stream`` the current one (new SSRC or main payload type)."""
+        """Make ``stream`` the current one (new SSRC or main payload type); through
+        :meth:`sniffer.flowtable.FlowTable.select`, which keeps the index's hint."""
         self.stream = stream
         self.ssrc = stream.ssrc
         self.stats = stream.stats

@@ -139,8 +139,6 @@ class MediaPath:
         self, flow: Flow, ts: float, data: bytes, off: int, end: int, frame: bytes, poff: int
     ) -> None:
         """Any RTP packet the inline fast path did not take (new SSRC, other PT, CSRCs...)."""
-        if flow.batch is not None:
-            self.table.flush(flow)  # the stream's earlier packets first
         c = self.counters
         if end - off < 12:
             c.inc("rtp.too_short")
@@ -165,7 +163,7 @@ class MediaPath:
                 return
             stream = self._new_stream(flow, ssrc)
         if stream is not flow.stream:
-            flow.select(stream, pt)
+            self.table.select(flow, stream, pt)
         stream.stats.add(seq, rts, ts, pt, b1 > 127)
         diag = self.diagnosis
         if not seq & diag.sample_mask and flow.call is not None:

@@ -4,7 +4,8 @@ The pure-Python build (the reference) uses a dict keyed by ``frame[26:38]``. The
 build uses :class:`sniffer._flowindex.FlowIndex`, a C hash table with the same mapping
 behaviour and two more methods for the loop: ``find(frame)`` looks a frame up in place (no key
 object, the key compared where it is stored), and ``prefetch(packets)`` requests the memory
-the loop is about to read for a batch of frames (each one's slot, then its flow) at once.
+the loop is about to read for a batch of frames (each one's slot, then its flow and the
+object ``hint(key, obj)`` named for the flow: its current stream's statistics) at once.
 With thousands of concurrent streams a stream's state is cold at each of its packets;
 overlapping those cache misses is what keeps the cost per packet nearly flat as calls grow
 (docs/BENCHMARKS.md "Cost per packet against concurrent calls").

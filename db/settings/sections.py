@@ -140,13 +140,6 @@ class AnalysisSettings(Section):
         f"{AUTO_WORKERS_MAX}), `analyze` one process below {AUTO_WORKERS_FILE_MB} MB of "
         "capture and the cores above. 1: one process.",
     )  # fmt: skip
-    rtp_batch: bool = setting(
-        False, env="CALLSIFT_RTP_BATCH",
-        doc="The fast path hands a flow's RTP packets to its statistics 8 at a time instead of "
-        "one by one (fewer cache misses per packet with many thousands of streams in pure "
-        "Python). Off: measured slower at 1,000 streams pure and compiled, even at 10,000 "
-        "(docs/BENCHMARKS.md \"Cost per packet against concurrent calls\"); figures are identical either way.",
-    )  # fmt: skip
     max_registrations: int = setting(
         MAX_REGISTRATIONS, env="CALLSIFT_MAX_REGISTRATIONS", ge=100,
         doc="REGISTER attempts awaiting their answer: above 80 % a challenge waits 32 s instead "

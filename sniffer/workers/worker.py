@@ -187,7 +187,6 @@ class ShardAnalyzer(Analyzer):
         ``close`` commands until it says ``finish``. Without this a call that timed out in the
         last seconds of a file would end ``unterminated`` here, not ``timeout`` as in one
         process."""
-        self.flowtable.flush_all()  # the batched RTP: _watch_idle reads the streams' last packet
         self.flush()
         self._send([("eof", self.index)])
         while True:

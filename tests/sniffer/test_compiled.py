@@ -11,6 +11,7 @@ import importlib.machinery
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,11 +28,15 @@ from sniffer.compiled import (
     MANIFEST,
     NATIVE_MODULES,
     PURE,
+    native_headers,
     native_source,
     source_path,
 )
+from sniffer.flows import RTP
 from sniffer.flowtable import FlowTable
 from sniffer.version import callsift_version, implementation
+from tests.pcapgen import Call, encapsulate
+from tests.sniffer.e2e import new_analyzer
 
 ROOT = Path(__file__).resolve().parents[2]
 SO = importlib.machinery.EXTENSION_SUFFIXES[0]
@@ -96,6 +101,8 @@ def _fake_tree(tmp_path: Path) -> Path:
         dst.write_bytes(source_path(m).read_bytes())
     for m in NATIVE_MODULES:
         native_source(m, root).write_bytes(native_source(m).read_bytes())
+        for header in native_headers(m):
+            (root / header.name).write_bytes(header.read_bytes())
     return root
 
 
@@ -114,10 +121,19 @@ def test_a_stale_or_partial_build_is_not_used(tmp_path: Path) -> None:
     why = compiled.why_not_compiled(root)
     assert why == "stale (edited since the build: sniffer.rtp.stats; make compile)"
     edited.write_text(edited.read_text().removesuffix("\n# edited\n"))
+    stale_c = "stale (edited since the build: sniffer._flowindex; make compile)"
     c = native_source("sniffer._flowindex", root)
     c.write_text(c.read_text() + "\n/* edited */\n")
-    why = compiled.why_not_compiled(root)
-    assert why == "stale (edited since the build: sniffer._flowindex; make compile)"
+    assert compiled.why_not_compiled(root) == stale_c
+    c.write_text(c.read_text().removesuffix("\n/* edited */\n"))
+    assert compiled.why_not_compiled(root) is None
+    (header,) = native_headers("sniffer._flowindex", root)
+    header.write_text(header.read_text() + "\n/* edited */\n")
+    assert compiled.why_not_compiled(root) == stale_c
+    header.write_text(header.read_text().removesuffix("\n/* edited */\n"))
+    assert compiled.why_not_compiled(root) is None
+    header.rename(header.with_name("_flowindex_other.h"))  # the same text under another name
+    assert compiled.why_not_compiled(root) == stale_c
 
 
 def test_setup_compiles_the_listed_modules() -> None:
@@ -126,6 +142,8 @@ def test_setup_compiles_the_listed_modules() -> None:
         assert source_path(m).is_file(), m
     for m in NATIVE_MODULES:
         assert native_source(m).is_file() and source_path(m).with_suffix(".pyi").is_file(), m
+        included = re.findall(r'#include "([^"]+)"', native_source(m).read_text())
+        assert included == [h.name for h in native_headers(m)], m
     setup = (ROOT / "setup.py").read_text()
     assert "HOT.HOT_MODULES" in setup and "HOT.NATIVE_MODULES" in setup
     assert len(BUILT_MODULES) == len(HOT_MODULES) + len(NATIVE_MODULES)
@@ -159,3 +177,28 @@ def test_a_stream_survives_pickling() -> None:
     )  # fmt: skip
     t.stats.add(10, 1600, 1.3, 0)  # and goes on counting
     assert t.stats.packets == want.packets + 1
+
+
+def test_each_indexed_flow_hints_its_current_statistics() -> None:
+    """The C index prefetches a flow's statistics with the flow: the hint is set when a
+    stream is selected and follows an SSRC change; the pure build's dict has no hint."""
+    scen = Call(talk_s=2.0).build()
+    linktype, frames = encapsulate(scen.packets)
+    bye = next(ts for ts, m in scen.calls[0].sip if m == "BYE")
+    run = new_analyzer(linktype)
+    a = run.analyzer
+    a.feed([(ts, f) for ts, f in frames if ts < bye - 1.0])
+    index = a.flowtable.rtp
+    flows = [f for f in a.flowtable.flows.values() if f.kind == RTP]
+    assert len(flows) == 2 and all(f.key in index for f in flows)
+    old = flows[0].stats
+    # the same flow's next packets from another SSRC: a new stream, selected
+    later = [(ts, f) for ts, f in frames if bye - 1.0 <= ts < bye and f[26:38] == flows[0].key]
+    a.feed([(ts, f[:50] + b"\x01\x02\x03\x04" + f[54:]) for ts, f in later])
+    assert flows[0].stats is not old and flows[0].ssrc == 0x01020304
+    for f in flows:
+        assert f.stream is not None and f.stats is f.stream.stats
+        if implementation() == COMPILED:
+            assert index.hint_address(f.key) == id(f.stats)  # type: ignore[union-attr]
+        else:
+            assert isinstance(index, dict)

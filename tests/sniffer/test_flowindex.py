@@ -45,7 +45,9 @@ _OTHER = [bytes(36), KEY * 3, b""]
 """Keys of other lengths (an IPv6 flow's is 36 bytes): never held, absent when looked up."""
 
 _OPS = st.lists(
-    st.tuples(st.sampled_from(["set", "pop", "del", "get", "in"]), st.sampled_from(_POOL + _OTHER)),
+    st.tuples(
+        st.sampled_from(["set", "pop", "del", "get", "in", "hint"]), st.sampled_from(_POOL + _OTHER)
+    ),
     max_size=200,
 )
 
@@ -54,6 +56,8 @@ _OPS = st.lists(
 @given(_OPS, st.binary(min_size=16, max_size=16))
 def test_it_behaves_as_a_dict(ops: list[tuple[str, bytes]], hash_key: bytes) -> None:
     index, model = FlowIndex(hash_key), {}
+    hints: dict[bytes, int] = {}  # the model of hint(): set for a held key, gone with its flow
+    alive = []  # every hinted object, so that no two share an address
     for op, key in ops:
         if op == "set" and len(key) != 12:
             with pytest.raises(ValueError, match=f"flow key must be 12 bytes, got {len(key)}"):
@@ -61,14 +65,22 @@ def test_it_behaves_as_a_dict(ops: list[tuple[str, bytes]], hash_key: bytes) -> 
         elif op == "set":
             flow = Flow()
             index[key] = model[key] = flow
+            hints.pop(key, None)
         elif op == "pop":
             assert index.pop(key, None) is model.pop(key, None)
+            hints.pop(key, None)
         elif op == "del":
+            hints.pop(key, None)
             if key in model:
                 del index[key], model[key]
             else:
                 with pytest.raises(KeyError):
                     del index[key]
+        elif op == "hint":
+            alive.append(obj := Flow())
+            assert index.hint(key, obj) is (key in model)
+            if key in model:
+                hints[key] = id(obj)
         elif op == "get":
             assert index.get(key) is model.get(key)
         else:
@@ -77,6 +89,8 @@ def test_it_behaves_as_a_dict(ops: list[tuple[str, bytes]], hash_key: bytes) -> 
     for key in _POOL:
         assert index.get(key) is model.get(key)
         assert index.find(_frame(key)) is model.get(key)
+    for key in _POOL + _OTHER:
+        assert index.hint_address(key) == hints.get(key, 0)
     assert sorted(map(id, index.values())) == sorted(map(id, model.values()))
 
 
@@ -94,6 +108,30 @@ def test_growth_and_deletion_keep_every_flow_reachable() -> None:
         if n % 500 == 0:
             assert all(index[r] is model[r] for r in model)
     assert len(index) == 0 and index.values() == []
+
+
+def test_hints_follow_their_flows_through_growth_and_deletion() -> None:
+    """A hint stays with its key's flow while the table grows and clusters shift back; it
+    holds no reference, and a hinted object that is gone is still only an address."""
+    rng = random.Random(8)
+    keys = [rng.randbytes(12) for _ in range(3000)]
+    index, objs = _index(), {}
+    for k in keys:
+        index[k] = Flow()
+        objs[k] = obj = Flow()
+        base = sys.getrefcount(obj)
+        assert index.hint(k, obj) is True
+        assert sys.getrefcount(obj) == base
+    rng.shuffle(keys)
+    for k in keys[:1500]:
+        del index[k]
+        assert index.hint_address(k) == 0 and index.hint(k, objs[k]) is False
+    assert all(index.hint_address(k) == id(objs[k]) for k in keys[1500:])
+    gone = keys[1500]
+    index[gone] = Flow()  # a new flow for the key: no hint until one is given
+    assert index.hint_address(gone) == 0
+    index.hint(gone, Flow())  # the object dies at once; its address is only prefetched
+    index.prefetch([(0.0, _frame(k)) for k in keys[1500:]])
 
 
 def test_find_reads_the_key_in_the_frame() -> None:
@@ -117,6 +155,9 @@ def test_errors_name_the_problem() -> None:
         (lambda: index.get(KEY, 1, 2), TypeError, "get expected 1 or 2 arguments, got 3"),
         (lambda: index.find(bytearray(40)), TypeError, "frame must be bytes, not bytearray"),
         (lambda: index.prefetch(()), TypeError, "packets must be a list, not tuple"),
+        (lambda: index.hint(KEY), TypeError, "hint expected 2 arguments, got 1"),
+        (lambda: index.hint_address(), TypeError, "hint_address expected 1 argument, got 0"),
+        (lambda: index.hint(1, 2), TypeError, "flow key must be bytes, not int"),
         (lambda: FlowIndex(b"x"), ValueError, "hash_key must be 16 bytes, got 1"),
     ]
     for call, kind, message in cases:
