@@ -9,9 +9,13 @@ same packets per call-second and the same SIP and RTCP per RTP packet: only the 
 concurrent calls (streams, dialogs, flows) changes. The packets scale with ``C``
 (``C * call_seconds * 100`` RTP packets).
 
-CPU mode (default): on each capture, one after the other in the same run, ``tshark -q -z
-rtp,streams`` and ``callsift analyze --json`` (and the same command from ``--baseline-tree``, a
-checkout of another commit, interleaved); per run the child's CPU time (user + sys from
+With ``--steady N`` (default 500) the largest capture's calls are also generated about N at a
+time, one starting as another ends: the same calls, packets and SIP, only fewer concurrent,
+which isolates what concurrency alone costs (memory locality) from the rest.
+
+CPU mode (default): on each capture, in rounds that run each command once (the order reversed
+every other round), ``tshark -q -z rtp,streams`` and ``callsift analyze --json`` (and the same
+command from ``--baseline-tree``, a checkout of another commit); per run the child's CPU time (user + sys from
 ``wait4``, not wall time: the machine is shared) minus the CPU time of the same command on a
 one-call capture (interpreter start, imports), packets/s and µs per packet on that CPU time,
 the ratio to the smallest capture's cost, and peak RSS beyond that baseline run per
@@ -53,17 +57,18 @@ START_SPREAD = 8
 """All calls start within 1/START_SPREAD of a call's span (gen_load --concurrent = 8 C)."""
 
 
-def capture(calls: int, call_s: float) -> tuple[Path, dict[str, Any]]:
-    """The cached capture of ``calls`` overlapping calls of ``call_s`` seconds, and its truth."""
+def capture(calls: int, call_s: float, at_once: int = 0) -> tuple[Path, dict[str, Any]]:
+    """The cached capture of ``calls`` calls of ``call_s`` seconds, and its truth: all of
+    them overlapping, or (``at_once``) about that many at a time, one starting as one ends."""
     slots = round(call_s * TICKS_PER_S)
-    cap = OUT / f"scale_{calls}c_{slots}s.pcap"
+    cap = OUT / (f"scale_{calls}c_{slots}s" + (f"_{at_once}x" if at_once else "") + ".pcap")
     truth = Path(f"{cap}.truth.json")
     if not cap.exists() or not truth.exists():
         OUT.mkdir(parents=True, exist_ok=True)
         packets = int(calls * 2 * slots * (1 - LOSS)) - 1  # gen_load: ceil(...) = slots
         subprocess.run(
             ["nice", sys.executable, str(ROOT / "bench" / "gen_load.py"), str(cap),
-             "--calls", str(calls), "--concurrent", str(calls * START_SPREAD),
+             "--calls", str(calls), "--concurrent", str(at_once or calls * START_SPREAD),
              "--packets", str(packets)],
             check=True,
         )  # fmt: skip
@@ -95,8 +100,23 @@ def analyze_cmd(path: Path, workers: int = 1) -> list[str]:
 
 def best(cmd: list[str], env: dict[str, str] | None, repeat: int) -> tuple[float, int, float]:
     """Fastest CPU and wall of ``repeat`` runs, largest peak RSS."""
-    runs = [run_child(cmd, env) for _ in range(repeat)]
-    return min(r[0] for r in runs), max(r[1] for r in runs), min(r[2] for r in runs)
+    return best_interleaved({"": (cmd, env)}, repeat)[""]
+
+
+def best_interleaved(
+    cmds: dict[str, tuple[list[str], dict[str, str] | None]], repeat: int
+) -> dict[str, tuple[float, int, float]]:
+    """Each command's fastest CPU and wall, largest peak RSS, over ``repeat`` rounds that run
+    every command once (in turn, the order reversed every other round): on a shared machine a
+    slow minute then costs every command a run, not one command all of its runs."""
+    runs: dict[str, list[tuple[float, int, float]]] = {name: [] for name in cmds}
+    for i in range(repeat):
+        for name in list(cmds)[:: 1 if i % 2 == 0 else -1]:
+            runs[name].append(run_child(*cmds[name]))
+    return {
+        name: (min(r[0] for r in rs), max(r[1] for r in rs), min(r[2] for r in rs))
+        for name, rs in runs.items()
+    }
 
 
 def add_ratios(rows: list[dict[str, Any]], names: list[str], key: str) -> None:
@@ -131,24 +151,33 @@ def compiled_built() -> bool:
 
 def cpu_mode(args: argparse.Namespace) -> dict[str, Any]:
     runs = variants(args)
-    base = {name: best(analyze_cmd(BASE_CAPTURE, w), env, 3) for name, (env, w) in runs.items()}
+    base = best_interleaved(
+        {name: (analyze_cmd(BASE_CAPTURE, w), env) for name, (env, w) in runs.items()}, 3
+    )
     rows: list[dict[str, Any]] = []
-    for calls in args.concurrent:
-        cap, summary = capture(calls, args.call_seconds)
+    plan = [(calls, 0) for calls in args.concurrent]
+    if args.steady:
+        plan.insert(1, (max(args.concurrent), args.steady))
+    for calls, at_once in plan:
+        cap, summary = capture(calls, args.call_seconds, at_once)
         n = summary["packets"]
         row: dict[str, Any] = {
             "calls": calls,
+            "at_once": at_once,
             "peak_concurrent": summary["peak_concurrent_calls"],
             "packets": n,
             "rtp_packets": summary["rtp_packets"],
             "capture": cap.name,
         }
+        cmds = {name: (analyze_cmd(cap, w), env) for name, (env, w) in runs.items()}
         if not args.no_tshark:
-            cpu, rss, wall = best(["nice", "tshark", "-q", "-r", str(cap), "-z", "rtp,streams"],
-                                  None, args.repeat)  # fmt: skip
+            cmds["tshark"] = (["nice", "tshark", "-q", "-r", str(cap), "-z", "rtp,streams"], None)
+        got = best_interleaved(cmds, args.repeat)
+        if not args.no_tshark:
+            cpu, rss, wall = got["tshark"]
             row["tshark"] = {"cpu_s": cpu, "wall_s": wall, "pps": n / cpu, "rss_kib": rss}
-        for name, (env, workers) in runs.items():
-            cpu, rss, wall = best(analyze_cmd(cap, workers), env, args.repeat)
+        for name, (_env, workers) in runs.items():
+            cpu, rss, wall = got[name]
             net = max(cpu - base[name][0], 1e-9)
             net_wall = max(wall - base[name][2], 1e-9)
             row[name] = {
@@ -160,13 +189,13 @@ def cpu_mode(args: argparse.Namespace) -> dict[str, Any]:
                 "wall_pps": n / net_wall,
                 "us_per_packet": net * 1e6 / n,
                 "rss_kib": rss,
-                "kib_per_call": (rss - base[name][1]) / calls,
+                "kib_per_call": (rss - base[name][1]) / summary["peak_concurrent_calls"],
             }
         rows.append(row)
         print(json.dumps(row), flush=True)
     add_ratios(rows, list(runs), "us_per_packet")
     return {"rows": rows, "variants": list(runs), "base": base,
-            "call_seconds": args.call_seconds, "repeat": args.repeat,
+            "call_seconds": args.call_seconds, "repeat": args.repeat, "steady": args.steady,
             "baseline_rev": args.baseline_rev, "baseline_impl": args.baseline_impl}  # fmt: skip
 
 
@@ -192,13 +221,22 @@ def cpu_doc(r: dict[str, Any]) -> list[str]:
         "beyond the one-call run per concurrent call; x tshark: packets per CPU second against "
         "tshark `-q -z rtp,streams` on the same file. 2 workers: packets per wall second (the "
         f"one-call run's wall time taken off) against the compiled single process. Fastest of "
-        f"{r['repeat']}.",
+        f"{r['repeat']} rounds, each running every command once in turn."
+        + (
+            ' The row "in turn" is the largest capture\'s calls again, about '
+            f"{r['steady']:,} at a time (one starting as another ends): the same calls, "
+            "packets and SIP as that capture, only fewer concurrent."
+            if r.get("steady")
+            else ""
+        ),
         "",
         head,
         rule,
     ]
     for row in r["rows"]:
-        line = f"| {row['calls']:,} | {row['packets']:,} |"
+        at_once = row.get("at_once", 0)
+        label = f"{at_once:,} ({row['calls']:,} in turn)" if at_once else f"{row['calls']:,}"
+        line = f"| {label} | {row['packets']:,} |"
         t = row.get("tshark")
         if t:
             line += f" {t['pps']:,.0f} |"
@@ -212,6 +250,16 @@ def cpu_doc(r: dict[str, Any]) -> list[str]:
             if t:
                 line += f" {c['pps'] / t['pps']:.2f} |"
         lines.append(line)
+    steady = [row for row in r["rows"] if row.get("at_once")]
+    if steady:
+        top = max((row for row in r["rows"] if not row.get("at_once")), key=lambda x: x["calls"])
+        each = ", ".join(
+            f"{name} {top[name]['us_per_packet'] / steady[0][name]['us_per_packet']:.2f}x"
+            for name in names
+            if top[name]["workers"] == 1
+        )
+        lines += ["", f"{top['calls']:,} concurrent against the same calls "
+                  f"{steady[0]['at_once']:,} at a time (µs/packet): {each}."]  # fmt: skip
     if "before" in names:
         impl = "compiled" if r.get("baseline_impl") == "compiled" else "pure Python"
         lines += ["", f"before: {r['baseline_rev'] or 'the baseline tree'}, {impl}."]
@@ -294,6 +342,9 @@ def main() -> int:
     ap.add_argument("--callgrind", action="store_true", help="instructions per packet instead")
     ap.add_argument("--cg-call-seconds", type=float, default=1.0)
     ap.add_argument("--repeat", type=int, default=1, help="fastest of N runs per command")
+    ap.add_argument("--steady", type=int, default=500, metavar="N",
+                    help="also the largest --concurrent's calls, about N at a time (default: "
+                    "%(default)s; 0: not)")  # fmt: skip
     ap.add_argument("--no-tshark", action="store_true")
     ap.add_argument("--no-workers", dest="workers2", action="store_false",
                     help="skip the 2-worker runs")  # fmt: skip
