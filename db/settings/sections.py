@@ -138,7 +138,8 @@ class AnalysisSettings(Section):
         "worker sees all SIP, each a share of the RTP flows; docs/ARCHITECTURE.md "
         "\"Workers\"). 0: automatic: `sniff` uses the cores (at most "
         f"{AUTO_WORKERS_MAX}), `analyze` one process below {AUTO_WORKERS_FILE_MB} MB of "
-        "capture and the cores above. 1: one process.",
+        "capture and above it a worker per core but one (the parent's) when that makes two "
+        "or more. 1: one process.",
     )  # fmt: skip
     max_registrations: int = setting(
         MAX_REGISTRATIONS, env="CALLSIFT_MAX_REGISTRATIONS", ge=100,

@@ -118,11 +118,15 @@ def sniff_workers(setting: int) -> int:
     return setting or min(cores(), AUTO_WORKERS_MAX)
 
 
-def analyze_workers(setting: int, capture_bytes: int) -> int:
-    """Workers of an ``analyze`` run (0: one below :data:`AUTO_WORKERS_FILE_MB`, else the
-    cores, capped)."""
+def analyze_workers(setting: int, capture_bytes: int, n_cores: int | None = None) -> int:
+    """Workers of an ``analyze`` run (0: one below :data:`AUTO_WORKERS_FILE_MB`, else a worker
+    per core but the parent's, capped, when that makes two or more). Every worker reads the
+    whole file and parses all the SIP, and the parent builds the records: with two cores, two
+    workers took the wall time of one process for 1.9x its CPU (docs/BENCHMARKS.md), so
+    they pay only where the parent has a core of its own."""
     if setting:
         return setting
-    if capture_bytes < AUTO_WORKERS_FILE_MB << 20:
+    n = min((cores() if n_cores is None else n_cores) - 1, AUTO_WORKERS_MAX)
+    if capture_bytes < AUTO_WORKERS_FILE_MB << 20 or n < 2:
         return 1
-    return min(cores(), AUTO_WORKERS_MAX)
+    return n

@@ -102,7 +102,12 @@ def test_automatic_counts() -> None:
     assert sniff_workers(0) == min(cores(), 8)
     assert analyze_workers(0, 1000) == 1
     assert analyze_workers(4, 10) == 4
-    assert analyze_workers(0, 1 << 40) == min(cores(), 8)
+    big = 200 << 20
+    assert analyze_workers(0, big - 1, 16) == 1  # a small file: one process
+    # a large file: a worker per core but the parent's, from 2 workers on, at most 8
+    assert [analyze_workers(0, big, n) for n in (1, 2, 3, 4, 9, 24)] == [1, 1, 2, 3, 8, 8]
+    here = min(cores() - 1, 8) if cores() > 2 else 1
+    assert analyze_workers(0, 1 << 40) == here
 
 
 def test_cores_follow_a_cgroup_cpu_limit(tmp_path: Path) -> None:
