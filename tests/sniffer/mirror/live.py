@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -94,6 +95,14 @@ class SenderProcess(SensorProcess):
     def figures(self) -> dict[str, Any]:
         body: dict[str, Any] = json.loads(self.get("/health")[1])
         return body
+
+
+def final_captured(log: str) -> int:
+    """What a stopped sender captured in all, from its last figures line: a packet captured
+    after a ``figures()`` read (a late retransmission) is sent on stop, and counted here."""
+    found = re.findall(r"mirror \S+: captured (\d+) ", log)
+    assert found, log[-1000:]
+    return int(found[-1])
 
 
 def secrets_file(path: Path, pairs: dict[str, str]) -> Path:
