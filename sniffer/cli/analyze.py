@@ -91,7 +91,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--workers", type=_workers, metavar="N",
         help=flag_help("analysis.workers", "processes sharing the work (each reads the files "
-                       "and keeps its share of the RTP); 0: automatic by size"),
+                       "and keeps its share of the RTP); 0: automatic (file size, cores)"),
     )  # fmt: skip
     p.add_argument(
         "--sip-port", type=_port, action="append", default=[], metavar="PORT",
