@@ -79,7 +79,7 @@ def native_source(module: str, root: Path = _ROOT) -> Path:
 
 
 def native_headers(module: str, root: Path = _ROOT) -> list[Path]:
-    """The headers a native module's ``.c`` includes: ``<root>/_flowindex_*.h``, sorted."""
+    """The headers a native module's ``.c`` includes: ``<stem>_*.h`` beside it, sorted."""
     c = native_source(module, root)
     return sorted(c.parent.glob(f"{c.stem}_*.h"))
 

@@ -42,10 +42,7 @@ class FlowTable:
         assert flow.call is not None
         self.flows[key] = flow
         if flow.kind == RTP and len(key) == IPV4_KEY_LEN:
-            index = self.rtp
-            index[key] = flow
-            if not isinstance(index, dict):
-                index.hint(key, flow.stats)
+            self.rtp[key] = flow  # no statistics to hint yet: select() gives them
         flow.call.flow_keys.append(key)
 
     def select(self, flow: Flow, stream: CallStream, pt: int) -> None:
